@@ -1,0 +1,121 @@
+"""Foundation commands: database, shops, tick and the webhook inbox."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+from sqlalchemy import select
+
+from plugin import state
+from plugin.models import Shop, WebhookDelivery, utcnow
+from plugin.shopify.oauth import TokenSet
+from plugin.shopify.shop_domain import normalize_shop_domain
+
+
+def register(group) -> None:
+    group.add_command(db)
+    group.add_command(shop)
+    group.add_command(tick)
+    group.add_command(inbox)
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("must be ISO-8601, e.g. 2026-11-23T10:00:00Z", param_hint="--now") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def require_shop(session, domain: str) -> Shop:
+    normalized = normalize_shop_domain(domain)
+    if normalized is None:
+        raise click.ClickException(f"--shop: {domain!r} is not a *.myshopify.com domain")
+    found = session.execute(select(Shop).where(Shop.domain == normalized)).scalar_one_or_none()
+    if found is None:
+        raise click.ClickException(f"--shop: {normalized} is not installed (run `embajador shop add`)")
+    return found
+
+
+@click.group()
+def db():
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Apply migrations (Procfile release phase)."""
+    from plugin.migrate import upgrade
+    upgrade(state().db)
+    click.echo("database is at the latest migration")
+
+
+@click.group()
+def shop():
+    """Installed shops."""
+
+
+@shop.command("add")
+@click.option("--shop", "domain", required=True, help="your-store.myshopify.com")
+@click.option("--token", required=True, help="Admin API access token (custom app)")
+@click.option("--currency", default=None, help="shop currency, e.g. CLP (default: ask Shopify with --sync, else USD)")
+@click.option("--locale", default=None, help="shop primary locale, e.g. es")
+@click.option("--name", default=None)
+@click.option("--sync/--no-sync", default=False, help="fetch the shop profile and register webhooks via the Admin API")
+def shop_add(domain, token, currency, locale, name, sync):
+    """Register an installed shop without OAuth (custom apps, tests)."""
+    from plugin.onboarding import complete_installation, ensure_program
+    from plugin.shops import install_shop
+
+    app_state = state()
+    normalized = normalize_shop_domain(domain)
+    if normalized is None:
+        raise click.ClickException(f"--shop: {domain!r} is not a *.myshopify.com domain")
+    if not token.strip():
+        raise click.ClickException("--token: must not be empty")
+    tokens = TokenSet(access_token=token.strip(), scope=app_state.config.scopes, expires_at=None)
+    if sync:
+        complete_installation(app_state, normalized, tokens, utcnow())
+    with app_state.db.transaction() as session:
+        added = install_shop(session, app_state.cipher, normalized, tokens, utcnow())
+        if currency:
+            added.currency = currency.upper()[:3]
+        if locale:
+            added.primary_locale = locale[:16]
+        if name:
+            added.name = name
+        ensure_program(added)
+    click.echo(f"shop {normalized} installed")
+
+
+@click.command()
+@click.option("--now", "now_text", default=None, help="ISO-8601 instant to run at (default: the clock)")
+def tick(now_text):
+    """Run every piece of scheduled work that is due (idempotent)."""
+    from plugin.tick import run_tick
+    results = run_tick(state(), parse_now(now_text))
+    for name, result in results.items():
+        click.echo(f"{name}: {result}")
+
+
+@click.command()
+@click.option("--shop", "domain", default=None)
+@click.option("--status", default=None, help="pending, processed, unhandled, ignored, failed, dead")
+@click.option("--limit", default=50, show_default=True)
+def inbox(domain, status, limit):
+    """List webhook deliveries, newest first."""
+    with state().db.transaction() as session:
+        query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+        if domain:
+            query = query.where(WebhookDelivery.shop_domain == normalize_shop_domain(domain))
+        if status:
+            query = query.where(WebhookDelivery.status == status)
+        rows = session.execute(query).scalars().all()
+        for row in rows:
+            error = f"  ({row.last_error})" if row.last_error else ""
+            click.echo(f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M:%S}  {row.shop_domain:32} "
+                       f"{row.topic:24} {row.status:10} attempts={row.attempts}{error}")
+        if not rows:
+            click.echo("inbox is empty")

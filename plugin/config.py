@@ -1,0 +1,170 @@
+"""Configuration from the environment (CONTRACT.md), validated once at start.
+
+Bad configuration raises ``ConfigError`` whose message is one line naming the variable;
+the CLI and gunicorn entry points print it and exit instead of showing a traceback.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_API_VERSION = "2025-10"
+DEFAULT_SCOPES = "read_customers,write_customers,read_orders,write_discounts"
+MODES = ("demo", "test", "production")
+
+
+class ConfigError(Exception):
+    """A bad or missing environment variable; str() is one line naming it."""
+
+    def __init__(self, variable: str, problem: str):
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Config:
+    mode: str
+    api_key: str
+    api_secret: str
+    api_version: str
+    scopes: str
+    app_url: str
+    admin_origin: str | None
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    database_url: str
+    redis_url: str | None
+    sendgrid_api_key: str | None
+    sendgrid_api_host: str
+    sendgrid_from_email: str | None
+    sendgrid_event_public_key: str | None
+    log_format: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+
+def normalize_database_url(url: str) -> str:
+    """Heroku gives ``postgres://``; SQLAlchemy wants ``postgresql+psycopg://``."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _require(env, name: str, mode: str, default: str | None) -> str:
+    value = env.get(name, "").strip()
+    if value:
+        return value
+    if mode != "production" and default is not None:
+        return default
+    raise ConfigError(name, "is required in production (see README, Configuration)")
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(name, f"must be a {' or '.join(s + '://' for s in schemes)} URL")
+    return value.rstrip("/")
+
+
+def _check_fernet_key(value: str) -> str:
+    try:
+        if len(base64.urlsafe_b64decode(value.encode())) == 32:
+            return value
+    except ValueError:
+        pass
+    raise ConfigError("ENCRYPTION_KEY", "must be a urlsafe-base64 32-byte key (python -c "
+                      "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')")
+
+
+def _instance_dir() -> Path:
+    path = Path(__file__).resolve().parent.parent / "instance"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def _demo_secret(name: str, factory) -> str:
+    """Demo secrets are generated once and kept under instance/ so restarts can decrypt."""
+    path = _instance_dir() / f".{name.lower()}"
+    if not path.exists():
+        path.write_text(factory())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(env=None, mode: str | None = None) -> Config:
+    """Read and validate the environment; raise ConfigError on the first bad variable."""
+    env = os.environ if env is None else env
+    mode = mode or env.get("EMBAJADOR_MODE", "").strip() or ("production" if env.get("DYNO") else "demo")
+    if mode not in MODES:
+        raise ConfigError("EMBAJADOR_MODE", f"must be one of {', '.join(MODES)}")
+
+    api_key = _require(env, "SHOPIFY_API_KEY", mode, "demo-api-key")
+    api_secret = _require(env, "SHOPIFY_API_SECRET", mode, "demo-api-secret")
+    api_version = env.get("SHOPIFY_API_VERSION", "").strip() or DEFAULT_API_VERSION
+    if not re.fullmatch(r"\d{4}-(01|04|07|10)", api_version):
+        raise ConfigError("SHOPIFY_API_VERSION", "must be a Shopify release like 2025-10")
+    scopes = env.get("SHOPIFY_SCOPES", "").strip() or DEFAULT_SCOPES
+    if not re.fullmatch(r"[a-z_]+(,[a-z_]+)*", scopes):
+        raise ConfigError("SHOPIFY_SCOPES", "must be a comma-separated list like read_orders,write_discounts")
+    app_url = _check_url("APP_URL", env.get("APP_URL", "").strip() or "http://127.0.0.1:5000", ("http", "https"))
+    if mode == "production" and not app_url.startswith("https://"):
+        raise ConfigError("APP_URL", "must be https:// in production")
+    admin_origin = env.get("SHOPIFY_ADMIN_ORIGIN", "").strip() or None
+    if admin_origin:
+        if mode == "production":
+            raise ConfigError("SHOPIFY_ADMIN_ORIGIN", "is for development and tests only; unset it in production")
+        admin_origin = _check_url("SHOPIFY_ADMIN_ORIGIN", admin_origin, ("http", "https"))
+
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if mode == "production":
+            raise ConfigError("SECRET_KEY", "is required in production")
+        secret_key = _demo_secret("SECRET_KEY", lambda: secrets.token_urlsafe(32))
+    enc = env.get("ENCRYPTION_KEY", "").strip()
+    if not enc:
+        if mode == "production":
+            raise ConfigError("ENCRYPTION_KEY", "is required in production")
+        from cryptography.fernet import Fernet
+        enc = _demo_secret("ENCRYPTION_KEY", lambda: Fernet.generate_key().decode())
+    encryption_keys = tuple(_check_fernet_key(k.strip()) for k in enc.split(",") if k.strip())
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if database_url:
+        database_url = normalize_database_url(database_url)
+        if not re.match(r"^(postgresql\+psycopg|sqlite)://", database_url):
+            raise ConfigError("DATABASE_URL", "must be a postgres://, postgresql:// or sqlite:// URL")
+    elif mode == "production":
+        raise ConfigError("DATABASE_URL", "is required in production")
+    else:
+        database_url = f"sqlite:///{_instance_dir() / 'embajador.sqlite3'}"
+
+    redis_url = env.get("REDIS_URL", "").strip() or None
+    if redis_url:
+        _check_url("REDIS_URL", redis_url, ("redis", "rediss"))
+
+    sendgrid_host = env.get("SENDGRID_API_HOST", "").strip() or "https://api.sendgrid.com"
+    sendgrid_host = _check_url("SENDGRID_API_HOST", sendgrid_host, ("http", "https"))
+    log_format = env.get("LOG_FORMAT", "").strip() or ("json" if mode == "production" else "text")
+    if log_format not in ("json", "text"):
+        raise ConfigError("LOG_FORMAT", "must be json or text")
+
+    return Config(
+        mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
+        app_url=app_url, admin_origin=admin_origin, secret_key=secret_key, encryption_keys=encryption_keys,
+        database_url=database_url, redis_url=redis_url,
+        sendgrid_api_key=env.get("SENDGRID_API_KEY", "").strip() or None,
+        sendgrid_api_host=sendgrid_host,
+        sendgrid_from_email=env.get("SENDGRID_FROM_EMAIL", "").strip() or None,
+        sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
+        log_format=log_format,
+    )

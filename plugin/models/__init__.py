@@ -1,0 +1,6 @@
+"""All tables. Each area owns a module; importing this package registers every table."""
+from .base import Base, ShopScoped, utcnow  # noqa: F401
+from .shop import OAuthState, Shop  # noqa: F401
+from .customer import Customer  # noqa: F401
+from .inbox import WebhookDelivery  # noqa: F401
+from .privacy import CustomerDataExport  # noqa: F401

@@ -1,0 +1,1 @@
+"""POST /webhooks: verify, store in the inbox, acknowledge; topic handlers run in the worker."""

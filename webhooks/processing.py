@@ -1,0 +1,132 @@
+"""Running a stored delivery through its topic handler, exactly once, in one transaction.
+
+The delivery row is locked (FOR UPDATE) and re-checked, so a duplicate job, a sweeper
+re-enqueue or a SIGKILL-and-retry never applies a handler twice. A failing handler rolls
+back only its own savepoint; the row records the attempt and is retried with backoff
+until it becomes a dead letter.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from plugin import AppState
+from plugin.config import Config
+from plugin.db import lock_row
+from plugin.logs import get_logger
+from plugin.models import Shop, WebhookDelivery, utcnow
+from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, UNHANDLED
+
+from .inbox import SWEEP_AFTER, MalformedPayload, parse_payload
+from .topics import handler_module
+
+log = get_logger("webhooks.processing")
+MAX_ATTEMPTS = 8
+JOB = "webhooks.processing.process_delivery_job"
+
+
+@dataclass
+class HandlerContext:
+    """What a topic handler gets: the open session, the shop, the parsed payload."""
+
+    session: Session
+    shop: Shop
+    delivery: WebhookDelivery
+    payload: dict
+    now: datetime
+    config: Config
+    app_state: AppState
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def enqueue_after_commit(self, func_path: str, *args, job_id: str) -> None:
+        self.after_commit.append(lambda: self.app_state.queue.enqueue(func_path, *args, job_id=job_id))
+
+
+def enqueue_delivery(queue, delivery_id: int, attempts: int, sweep: str = "") -> bool:
+    suffix = f"-{sweep}" if sweep else ""
+    return queue.enqueue(JOB, delivery_id, job_id=f"delivery-{delivery_id}-{attempts}{suffix}")
+
+
+def process_delivery_job(delivery_id: int) -> str:
+    """RQ entry point: builds (once per worker process) the app, then processes."""
+    from plugin.worker_context import job_app
+    app = job_app()
+    with app.app_context():
+        return process_delivery(app.extensions["embajador"], delivery_id)
+
+
+def process_delivery(app_state: AppState, delivery_id: int, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    after_commit: list[Callable[[], None]] = []
+    with app_state.db.transaction() as session:
+        delivery = lock_row(session, WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != PENDING:
+            return delivery.status if delivery else "missing"
+        status = _run_handler(session, app_state, delivery, now, after_commit)
+    for callback in after_commit:
+        callback()
+    log.info("webhook processed", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
+                                         "delivery_id": delivery_id, "status": status})
+    return status
+
+
+def _run_handler(session, app_state, delivery, now, after_commit) -> str:
+    module_path = handler_module(delivery.topic)
+    handler = _load_handler(module_path) if module_path else None
+    if handler is None:
+        return _finish(delivery, UNHANDLED, now, error="no handler for this topic yet")
+    shop = session.get(Shop, delivery.shop_id) if delivery.shop_id else None
+    if shop is None:
+        return _finish(delivery, FAILED, now, error="shop no longer exists")
+    delivery.attempts += 1
+    try:
+        with session.begin_nested():
+            payload = parse_payload(delivery.payload or "")
+            ctx = HandlerContext(session=session, shop=shop, delivery=delivery, payload=payload, now=now,
+                                 config=app_state.config, app_state=app_state, after_commit=after_commit)
+            outcome = handler(ctx)
+    except MalformedPayload as exc:
+        after_commit.clear()
+        return _finish(delivery, FAILED, now, error=str(exc))
+    except Exception as exc:  # a bug or a transient failure: keep it, retry later
+        after_commit.clear()
+        log.exception("handler failed", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
+                                               "delivery_id": delivery.id})
+        if delivery.attempts >= MAX_ATTEMPTS:
+            return _finish(delivery, DEAD, now, error=_describe(exc))
+        delivery.last_error = _describe(exc)
+        delivery.next_attempt_at = now + min(timedelta(minutes=2 ** delivery.attempts), timedelta(hours=4))
+        return PENDING
+    delivery.outcome = outcome if isinstance(outcome, dict) else None
+    return _finish(delivery, PROCESSED, now)
+
+
+def _finish(delivery: WebhookDelivery, status: str, now: datetime, error: str | None = None) -> str:
+    delivery.status = status
+    delivery.processed_at = now
+    delivery.next_attempt_at = None
+    delivery.last_error = error
+    return status
+
+
+def _describe(exc: Exception) -> str:
+    """Exception type and message, cut short: enough to act on, no payload dump."""
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _load_handler(module_path: str):
+    try:
+        module = importlib.import_module(module_path)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_path:
+            return None
+        raise
+    return getattr(module, "handle", None)
+
+
+__all__ = ["HandlerContext", "process_delivery", "process_delivery_job", "enqueue_delivery",
+           "MAX_ATTEMPTS", "SWEEP_AFTER"]

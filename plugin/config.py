@@ -77,12 +77,15 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
 
 
 def _check_fernet_key(value: str) -> str:
+    """A Fernet key, or 64 hex characters (what Heroku's ``generator: secret`` makes)."""
+    if re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        return base64.urlsafe_b64encode(bytes.fromhex(value)).decode()
     try:
         if len(base64.urlsafe_b64decode(value.encode())) == 32:
             return value
     except ValueError:
         pass
-    raise ConfigError("ENCRYPTION_KEY", "must be a urlsafe-base64 32-byte key (python -c "
+    raise ConfigError("ENCRYPTION_KEY", "must be 64 hex characters or a Fernet key (python -c "
                       "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')")
 
 

@@ -11,6 +11,6 @@ from flask.cli import AppGroup
 embajador = AppGroup("embajador", help="Embajador loyalty app commands.")
 
 # Each area adds its commands in its own module; listing it here registers them.
-COMMAND_MODULES = ("plugin.cli.core",)
+COMMAND_MODULES = ("plugin.cli.core", "plugin.cli.demo")
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(embajador)

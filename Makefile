@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test setup setup-test services bench worker web clean
+
+demo: setup
+	$(PY) -m flask --app plugin embajador demo
+
+test: setup-test services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.runtime
+
+setup-test: $(VENV)/.test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements.txt requirements-test.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-test.txt
+	touch $@ $(VENV)/.runtime
+
+services:
+	@bash scripts/services.sh
+
+bench: setup-test services
+	$(PY) bench/webhook_ingress.py
+
+web: setup
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'plugin:create_app()'
+
+worker: setup
+	$(PY) -m plugin.worker
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,44 @@
+"""Chapter: shoppers sign up; customers/create arrives as a signed webhook."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from plugin.models import Customer, Shop
+
+from .stage import DEMO_SHOP
+
+SHOPPERS = [
+    {"id": 7390000000000001, "email": "valentina@example.cl", "first_name": "Valentina", "last_name": "Rojas",
+     "locale": "es-CL", "state": "subscribed"},
+    {"id": 7390000000000002, "email": "joao@example.com.br", "first_name": "João", "last_name": "Silva",
+     "locale": "pt-BR", "state": "subscribed"},
+    {"id": 7390000000000003, "email": "emma@example.com", "first_name": "Emma", "last_name": "Brown",
+     "locale": "en", "state": "not_subscribed"},
+]
+
+
+def customer_payload(shopper: dict, updated_at: str) -> dict:
+    return {"id": shopper["id"], "email": shopper["email"], "first_name": shopper["first_name"],
+            "last_name": shopper["last_name"], "locale": shopper["locale"], "created_at": updated_at,
+            "updated_at": updated_at, "currency": "CLP", "verified_email": True, "state": "enabled",
+            "email_marketing_consent": {"state": shopper["state"], "opt_in_level": "single_opt_in",
+                                        "consent_updated_at": updated_at},
+            "admin_graphql_api_id": f"gid://shopify/Customer/{shopper['id']}"}
+
+
+def run(stage) -> None:
+    stage.title("2. Shoppers create accounts (customers/create webhooks)")
+    for shopper in SHOPPERS:
+        answer = stage.webhook("customers/create", customer_payload(shopper, stage.now.isoformat()),
+                               event_id=f"demo-customer-{shopper['id']}")
+        stage.shopify_ids[shopper["first_name"]] = str(shopper["id"])
+        stage.say(f"{shopper['first_name']:10} ({shopper['locale']}, marketing {shopper['state']}) → 200, "
+                  f"stored as delivery {answer['delivery_id']}")
+    replay = stage.webhook("customers/create", customer_payload(SHOPPERS[0], stage.now.isoformat()),
+                           event_id=f"demo-customer-{SHOPPERS[0]['id']}")
+    stage.say(f"Shopify retries Valentina's delivery with the same event id → {replay['status']}")
+    with stage.app_state.db.transaction() as session:
+        shop = session.execute(select(Shop).where(Shop.domain == DEMO_SHOP)).scalar_one()
+        rows = session.execute(Customer.for_shop(shop.id).order_by(Customer.id)).scalars().all()
+        stage.say(f"customers table: {len(rows)} rows — "
+                  + ", ".join(f"{c.first_name} [{c.marketing_state}]" for c in rows))

@@ -1,0 +1,77 @@
+"""Subscribe a shop to the webhook topics the app listens to, idempotently.
+
+From API 2025-10 ``WebhookSubscriptionInput`` and ``WebhookSubscription`` use the unified
+``uri`` field (``callbackUrl`` / ``endpoint`` are deprecated). Compliance topics
+(``customers/data_request``, ``customers/redact``, ``shop/redact``) cannot be subscribed
+through the API: they live in ``shopify.app.toml``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator
+
+from .graphql import AdminClient
+
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+_TOPIC = re.compile(r"[a-z_]+/[a-z_]+")
+
+LIST_QUERY = """
+query ExistingWebhookSubscriptions($topics: [WebhookSubscriptionTopic!], $after: String) {
+  webhookSubscriptions(first: 100, after: $after, topics: $topics) {
+    nodes { id topic uri }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+CREATE_MUTATION = """
+mutation CreateWebhookSubscription($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id topic uri }
+    userErrors { field message }
+  }
+}
+"""
+
+
+def topic_enum(topic: str) -> str:
+    """``"orders/paid"`` -> ``"ORDERS_PAID"`` (the GraphQL ``WebhookSubscriptionTopic``)."""
+    name = topic.strip().lower()
+    if not _TOPIC.fullmatch(name):
+        raise ValueError(f"not a webhook topic: {topic!r}")
+    if name in COMPLIANCE_TOPICS:
+        raise ValueError(f"{topic} is a compliance topic: declare it in shopify.app.toml")
+    return name.replace("/", "_").upper()
+
+
+def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[str]) -> list[str]:
+    """Make sure each topic is delivered to ``callback_url``; return the gids created now.
+
+    Topics already subscribed to this exact URI are skipped, so re-installs and
+    repeated calls create nothing twice.
+    """
+    wanted = list(dict.fromkeys(topic_enum(t) for t in topics))
+    if not wanted:
+        return []
+    existing = {node["topic"] for node in _subscriptions(client, wanted)
+                if node.get("uri") == callback_url}
+    created: list[str] = []
+    for topic in wanted:
+        if topic in existing:
+            continue
+        result = client.mutate(CREATE_MUTATION, {
+            "topic": topic,
+            "webhookSubscription": {"uri": callback_url, "format": "JSON"},
+        }, "webhookSubscriptionCreate")
+        created.append(result["webhookSubscription"]["id"])
+    return created
+
+
+def _subscriptions(client: AdminClient, topics: list[str]) -> Iterator[dict]:
+    after = None
+    while True:
+        page = client.execute(LIST_QUERY, {"topics": topics, "after": after})["webhookSubscriptions"]
+        yield from page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            return
+        after = page["pageInfo"]["endCursor"]

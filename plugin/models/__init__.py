@@ -4,3 +4,4 @@ from .shop import OAuthState, Shop  # noqa: F401
 from .customer import Customer  # noqa: F401
 from .inbox import WebhookDelivery  # noqa: F401
 from .privacy import CustomerDataExport  # noqa: F401
+from .ledger import CustomerEvent, LedgerEntry  # noqa: F401

@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 1d587f58dd67
+Revision ID: aa26817a1a70
 Revises: 
-Create Date: 2026-11-23 12:55:45.876817
+Create Date: 2026-11-23 13:03:44.505169
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '1d587f58dd67'
+revision = 'aa26817a1a70'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -55,9 +55,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_customer_data_exports_shop_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_data_exports'))
     )
-    with op.batch_alter_table('customer_data_exports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_data_exports_shop_id'), ['shop_id'], unique=False)
-
+    op.create_index(op.f('ix_customer_data_exports_shop_id'), 'customer_data_exports', ['shop_id'], unique=False)
     op.create_table('customers',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('shopify_id', sa.String(length=32), nullable=True),
@@ -85,10 +83,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('referral_code', name=op.f('uq_customers_referral_code')),
     sa.UniqueConstraint('shop_id', 'shopify_id', name=op.f('uq_customers_shop_id_shopify_id'))
     )
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customers_email'), ['email'], unique=False)
-        batch_op.create_index(batch_op.f('ix_customers_shop_id'), ['shop_id'], unique=False)
-
+    op.create_index(op.f('ix_customers_email'), 'customers', ['email'], unique=False)
+    op.create_index(op.f('ix_customers_shop_id'), 'customers', ['shop_id'], unique=False)
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('shop_domain', sa.String(length=255), nullable=False),
@@ -112,30 +108,78 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
     sa.UniqueConstraint('shop_domain', 'topic', 'dedupe_key', name=op.f('uq_webhook_deliveries_shop_domain_topic_dedupe_key'))
     )
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_webhook_deliveries_shop_id'), ['shop_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_webhook_deliveries_subject_customer_id'), ['subject_customer_id'], unique=False)
-
+    op.create_index('ix_webhook_deliveries_due', 'webhook_deliveries', ['status', 'next_attempt_at'], unique=False)
+    op.create_index(op.f('ix_webhook_deliveries_shop_id'), 'webhook_deliveries', ['shop_id'], unique=False)
+    op.create_index(op.f('ix_webhook_deliveries_subject_customer_id'), 'webhook_deliveries', ['subject_customer_id'], unique=False)
+    op.create_table('customer_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('occurred_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('handled_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_events_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_customer_events_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_events')),
+    sa.UniqueConstraint('shop_id', 'key', name=op.f('uq_customer_events_shop_id_key'))
+    )
+    op.create_index(op.f('ix_customer_events_customer_id'), 'customer_events', ['customer_id'], unique=False)
+    op.create_index(op.f('ix_customer_events_shop_id'), 'customer_events', ['shop_id'], unique=False)
+    op.create_index('ix_customer_events_unhandled', 'customer_events', ['handled_at', 'id'], unique=False)
+    op.create_table('ledger_entries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('available', sa.Integer(), nullable=False),
+    sa.Column('pending', sa.Integer(), nullable=False),
+    sa.Column('ref', sa.String(length=200), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=64), nullable=False),
+    sa.Column('order_id', sa.String(length=32), nullable=True),
+    sa.Column('base_amount', sa.Numeric(precision=20, scale=6), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('per_amount', sa.Numeric(precision=20, scale=6), nullable=True),
+    sa.Column('points_per', sa.Integer(), nullable=True),
+    sa.Column('multiplier', sa.Numeric(precision=10, scale=4), nullable=True),
+    sa.Column('available_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('occurred_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_ledger_entries_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_ledger_entries_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries')),
+    sa.UniqueConstraint('shop_id', 'key', name=op.f('uq_ledger_entries_shop_id_key'))
+    )
+    op.create_index('ix_ledger_entries_customer', 'ledger_entries', ['customer_id', 'id'], unique=False)
+    op.create_index(op.f('ix_ledger_entries_order_id'), 'ledger_entries', ['order_id'], unique=False)
+    op.create_index('ix_ledger_entries_release_due', 'ledger_entries', ['shop_id', 'kind', 'available_at'], unique=False)
+    op.create_index(op.f('ix_ledger_entries_shop_id'), 'ledger_entries', ['shop_id'], unique=False)
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_subject_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_shop_id'))
-        batch_op.drop_index('ix_webhook_deliveries_due')
-
+    op.drop_index(op.f('ix_ledger_entries_shop_id'), table_name='ledger_entries')
+    op.drop_index('ix_ledger_entries_release_due', table_name='ledger_entries')
+    op.drop_index(op.f('ix_ledger_entries_order_id'), table_name='ledger_entries')
+    op.drop_index('ix_ledger_entries_customer', table_name='ledger_entries')
+    op.drop_table('ledger_entries')
+    op.drop_index('ix_customer_events_unhandled', table_name='customer_events')
+    op.drop_index(op.f('ix_customer_events_shop_id'), table_name='customer_events')
+    op.drop_index(op.f('ix_customer_events_customer_id'), table_name='customer_events')
+    op.drop_table('customer_events')
+    op.drop_index(op.f('ix_webhook_deliveries_subject_customer_id'), table_name='webhook_deliveries')
+    op.drop_index(op.f('ix_webhook_deliveries_shop_id'), table_name='webhook_deliveries')
+    op.drop_index('ix_webhook_deliveries_due', table_name='webhook_deliveries')
     op.drop_table('webhook_deliveries')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customers_shop_id'))
-        batch_op.drop_index(batch_op.f('ix_customers_email'))
-
+    op.drop_index(op.f('ix_customers_shop_id'), table_name='customers')
+    op.drop_index(op.f('ix_customers_email'), table_name='customers')
     op.drop_table('customers')
-    with op.batch_alter_table('customer_data_exports', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_data_exports_shop_id'))
-
+    op.drop_index(op.f('ix_customer_data_exports_shop_id'), table_name='customer_data_exports')
     op.drop_table('customer_data_exports')
     op.drop_table('shops')
     op.drop_table('oauth_states')

@@ -1,0 +1,1 @@
+"""The referral program: codes, landings, attribution, fraud checks (issue: referrals)."""

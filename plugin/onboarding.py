@@ -36,10 +36,6 @@ def complete_installation(app_state, domain: str, tokens: TokenSet, now: datetim
 
 def ensure_program(shop) -> None:
     """A new shop starts with the default program in its own currency."""
-    if shop.program:
-        return
-    try:
-        from .loyalty.program import default_program, dump_program
-    except ImportError:
-        return
-    shop.program = dump_program(default_program(shop.currency))
+    from .loyalty.program import default_program, dump_program
+    if not shop.program:
+        shop.program = dump_program(default_program(shop.currency))

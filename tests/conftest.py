@@ -20,7 +20,7 @@ PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127
 REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 SCHEMA = f"t_{os.getpid()}"
 API_KEY = "test-api-key"
-API_SECRET = "test-api-secret"
+API_SECRET = "test-api-secret-for-hmac-0123456789abcdef"
 ENCRYPTION_KEY = "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4="
 
 

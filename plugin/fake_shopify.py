@@ -36,6 +36,8 @@ class FakeShopify:
     discounts: list[dict] = field(default_factory=list)
     metafields: list[dict] = field(default_factory=list)
     abandoned_checkouts: list[dict] = field(default_factory=list)
+    bulk_results: list[dict] = field(default_factory=list)
+    bulk_url: str | None = None
     refuse: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
     _lock: Any = field(default_factory=threading.Lock)
@@ -66,7 +68,14 @@ class FakeShopify:
                 return 200, self._graphql(request.get("query", ""), request.get("variables") or {})
             return 404, {"errors": "Not Found"}
 
+    def bulk_jsonl(self) -> bytes:
+        return b"".join(json.dumps(row).encode() + b"\n" for row in self.bulk_results)
+
     def wsgi(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/bulk/result.jsonl":
+            data = self.bulk_jsonl()
+            start_response("200 OK", [("Content-Type", "application/jsonl"), ("Content-Length", str(len(data)))])
+            return [data]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
@@ -84,7 +93,9 @@ class FakeShopify:
         from werkzeug.serving import make_server
         server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_port}", server
+        origin = f"http://127.0.0.1:{server.server_port}"
+        self.bulk_url = f"{origin}/bulk/result.jsonl"
+        return origin, server
 
     # --- OAuth --------------------------------------------------------------------------
     def _token_endpoint(self, form: dict) -> tuple[int, dict]:
@@ -170,8 +181,8 @@ class FakeShopify:
         return {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}
 
     def _op_node(self, _):
-        return {"id": "gid://shopify/BulkOperation/1", "status": "COMPLETED", "url": None, "objectCount": "0",
-                "errorCode": None}
+        return {"id": "gid://shopify/BulkOperation/1", "status": "COMPLETED", "errorCode": None,
+                "url": self.bulk_url if self.bulk_results else None, "objectCount": str(len(self.bulk_results))}
 
 
 def _parse_body(headers: dict, body: bytes) -> dict:
@@ -194,3 +205,6 @@ def install_into_responses(fake: FakeShopify, rsps, origin: str) -> None:
 
     pattern = re.compile(re.escape(origin) + r"/admin/.*")
     rsps.add_callback(responses_lib.POST, pattern, callback=callback)
+    fake.bulk_url = f"{origin}/bulk/result.jsonl"
+    rsps.add_callback(responses_lib.GET, fake.bulk_url,
+                      callback=lambda request: (200, {"Content-Type": "application/jsonl"}, fake.bulk_jsonl()))

@@ -17,6 +17,7 @@ def register(group) -> None:
     group.add_command(shop)
     group.add_command(tick)
     group.add_command(inbox)
+    group.add_command(import_command)
 
 
 def parse_now(value: str | None) -> datetime:
@@ -119,3 +120,25 @@ def inbox(domain, status, limit):
                        f"{row.topic:24} {row.status:10} attempts={row.attempts}{error}")
         if not rows:
             click.echo("inbox is empty")
+
+
+@click.command("import")
+@click.option("--shop", "domain", required=True)
+def import_command(domain):
+    """Backfill the shop's customers from Shopify (bulk operation) with a progress bar."""
+    from plugin.backfill import BackfillFailed, import_customers
+    from plugin.shopify.errors import ShopifyError
+    from plugin.shops import ShopNotInstalled
+
+    app_state = state()
+    with app_state.db.transaction() as session:
+        shop_id = require_shop(session, domain).id
+    with click.progressbar(length=1, label="importing customers") as bar:
+        def progress(done, total):
+            bar.length = max(total, done, 1)
+            bar.update(done - bar.pos)
+        try:
+            counts = import_customers(app_state, shop_id, on_progress=progress)
+        except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
+            raise click.ClickException(f"import failed: {exc}") from None
+    click.echo(f"{counts['imported']} customers imported ({counts['created']} new)")

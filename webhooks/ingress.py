@@ -1,11 +1,10 @@
 """POST /webhooks — verify the HMAC, store the delivery, answer 200 fast, enqueue after commit."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, jsonify, request
 
 from plugin import state
+from plugin.customers import parse_shopify_time
 from plugin.logs import get_logger
 from plugin.models import utcnow
 from plugin.models.inbox import PENDING
@@ -34,7 +33,7 @@ def receive_webhook():
     delivery = Delivery(
         shop_domain=shop_domain, topic=topic, raw_body=raw,
         event_id=_header("X-Shopify-Event-Id"), webhook_id=_header("X-Shopify-Webhook-Id"),
-        api_version=_header("X-Shopify-API-Version"), triggered_at=_timestamp(_header("X-Shopify-Triggered-At")),
+        api_version=_header("X-Shopify-API-Version"), triggered_at=parse_shopify_time(_header("X-Shopify-Triggered-At")),
     )
     with app_state.db.transaction() as session:
         result = store_delivery(session, delivery, utcnow())
@@ -49,12 +48,3 @@ def _header(name: str) -> str | None:
     value = (request.headers.get(name) or "").strip()
     return value[:128] or None
 
-
-def _timestamp(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None

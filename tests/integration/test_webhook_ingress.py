@@ -2,23 +2,30 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
 
-from plugin.models import Customer, Shop, WebhookDelivery
+from plugin.models import Customer, Shop, WebhookDelivery, utcnow
 from plugin.shopify.oauth import TokenSet
 from plugin.shops import install_shop
 from tests.shopify_requests import SHOP, WEBHOOK_FIXTURES, fixture_body, post_webhook, topic_of, webhook_headers
 
 
-def add_shop(app_state, domain=SHOP, installed=True):
+def add_shop(app_state, domain=SHOP, installed=True, currency="USD"):
     with app_state.db.transaction() as session:
         shop = install_shop(session, app_state.cipher, domain,
-                            TokenSet(access_token="shpat_test", scope="read_orders", expires_at=None),
-                            __import__("plugin.models", fromlist=["utcnow"]).utcnow())
+                            TokenSet(access_token="shpat_test", scope="read_orders", expires_at=None), utcnow())
         shop.installed = installed
+        shop.currency = currency
         return shop.id
+
+
+def shop_currency_of(body: bytes) -> str:
+    """The shop currency a Shopify payload was written in (its shop_money amounts)."""
+    found = re.search(rb'"shop_money":\s*\{[^}]*"currency_code":\s*"([A-Z]{3})"', body)
+    return found.group(1).decode() if found else "USD"
 
 
 def deliveries(app_state):
@@ -144,8 +151,8 @@ def test_invalid_shop_header_is_400_and_not_stored(client, app_state):
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WEBHOOK_FIXTURES.glob("*.json")))
 def test_every_real_fixture_is_accepted_exactly_once(client, app_state, name):
-    add_shop(app_state)
     body = fixture_body(name)
+    add_shop(app_state, currency=shop_currency_of(body))
     first = post_webhook(client, topic_of(name), body, event_id=f"evt-{name}")
     replay = post_webhook(client, topic_of(name), body, event_id=f"evt-{name}")
     assert first.status_code == 200 and first.get_json()["status"] == "pending"

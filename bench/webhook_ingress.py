@@ -1,0 +1,266 @@
+"""POST /webhooks under gunicorn against a bare Flask endpoint, same settings, same run.
+
+Goal: the real ingress (verify the HMAC, store in Postgres, enqueue to RQ) keeps at least
+0.5x the throughput of an endpoint that only answers 200, with p99 far under the 5 s
+Shopify waits. Both run with gunicorn.conf.py (WEB_CONCURRENCY / WEB_THREADS as in
+production) and are driven by bench/load.py in its own process. The ingress writes to a
+scratch schema and a Redis db index of its own, both removed at the end. Exits non-zero
+only when a request failed or a delivery is missing, never on speed.
+
+    .venv/bin/python bench/webhook_ingress.py                # 20 s per side, 16 connections
+    .venv/bin/python bench/webhook_ingress.py --quick        # bounded smoke run for CI (< 30 s)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import runpy
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+SHOP = "bench-shop.myshopify.com"
+SECRET = "bench-api-secret"
+REDIS_LOCK = "embajador:test-db-lock:{}"  # the same claims tests/conftest.py makes: no run shares a db
+
+
+class BenchError(Exception):
+    """Setup failed (a service is down, a server did not start): one line, exit 2."""
+
+
+@contextmanager
+def scratch_schema(base_url: str):
+    """A Postgres schema of our own, reached through ``search_path`` like the test suite's."""
+    from sqlalchemy import create_engine, text
+    schema = f"bench_{os.getpid()}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        raise BenchError(f"PostgreSQL is not reachable at {base_url} ({type(exc).__name__})") from None
+    try:
+        yield f"{base_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def redis_db(base_url: str):
+    """Claim a free Redis db index (1-15), flushed before and after."""
+    import redis
+    lock = redis.Redis.from_url(f"{base_url}/0", socket_connect_timeout=2)
+    try:
+        lock.ping()
+    except redis.RedisError as exc:
+        raise BenchError(f"Redis is not reachable at {base_url} ({type(exc).__name__})") from None
+    index = next((i for i in range(1, 16) if lock.set(REDIS_LOCK.format(i), os.getpid(), nx=True, ex=3600)), None)
+    if index is None:
+        raise BenchError("no free Redis db index (1-15)")
+    db = redis.Redis.from_url(f"{base_url}/{index}")
+    db.flushdb()
+    try:
+        yield f"{base_url}/{index}"
+    finally:
+        db.flushdb()
+        lock.delete(REDIS_LOCK.format(index))
+
+
+def app_env(pg_url: str, redis_url: str) -> dict:
+    """Production mode: the configuration checks and JSON logs a Heroku dyno has."""
+    return {"EMBAJADOR_MODE": "production", "SHOPIFY_API_KEY": "bench-api-key", "SHOPIFY_API_SECRET": SECRET,
+            "SECRET_KEY": "bench-secret-key", "ENCRYPTION_KEY": "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4=",
+            "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "APP_URL": "https://embajador.bench"}
+
+
+def prepare_app(env: dict):
+    """Migrate the scratch schema and install the shop with the app's own code."""
+    from plugin import create_app
+    from plugin.migrate import upgrade
+    from plugin.models import utcnow
+    from plugin.shopify.oauth import TokenSet
+    from plugin.shops import install_shop
+    app_state = create_app(env).extensions["embajador"]
+    upgrade(app_state.db)
+    with app_state.db.transaction() as session:
+        install_shop(session, app_state.cipher, SHOP,
+                     TokenSet(access_token="shpat_bench", scope="read_orders", expires_at=None), utcnow())
+    return app_state
+
+
+def child_env(env: dict) -> dict:
+    merged = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "SENDGRID_", "DATABASE_", "REDIS_"))}
+    merged.update(env, PYTHONPATH=str(ROOT))
+    return merged
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict, log_path: Path):
+    """gunicorn -c gunicorn.conf.py as the Procfile runs it, bound to loopback only."""
+    port = free_port()
+    args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app_spec]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(args, cwd=ROOT, env=child_env(dict(env, PORT=str(port))),
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(proc, port, log_path)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_healthy(proc, port: int, log_path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"gunicorn exited: {log_path.read_text()[-500:]!r}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise BenchError(f"gunicorn did not answer /healthz within {timeout:.0f}s (log: {log_path})")
+
+
+def drive(port: int, args, env: dict) -> dict:
+    """Run bench/load.py against ``port`` in its own process; return its JSON."""
+    budget = ["--requests", str(args.requests)] if args.requests else ["--seconds", str(args.seconds)]
+    warmup = (["--warmup-requests", str(args.warmup_requests)] if args.warmup_requests
+              else ["--warmup-seconds", str(args.warmup_seconds)])
+    command = [sys.executable, str(ROOT / "bench" / "load.py"), "--port", str(port), "--shop", SHOP,
+               "--concurrency", str(args.concurrency), *budget, *warmup]
+    limit = (args.seconds or 0) + (args.warmup_seconds or 0) + 300
+    done = subprocess.run(command, cwd=ROOT, env=child_env(dict(env, BENCH_WEBHOOK_SECRET=SECRET)),
+                          capture_output=True, text=True, timeout=limit)
+    if done.returncode != 0:
+        raise BenchError(f"load generator failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)
+
+
+def stored_and_enqueued(app_state) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from plugin.models import WebhookDelivery
+    with app_state.db.transaction() as session:
+        stored = session.execute(select(func.count()).select_from(WebhookDelivery)).scalar_one()
+    return stored, app_state.queue.queue.count
+
+
+def gunicorn_settings() -> dict:
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {k: conf.get(k) for k in ("workers", "threads", "keepalive", "preload_app", "accesslog")}
+
+
+def print_report(args, settings: dict, results: dict, stored: int, enqueued: int) -> int:
+    """Print the table, the ratio and the delivery check; return the exit status."""
+    budget = f"{args.requests} requests" if args.requests else f"{args.seconds:g} s"
+    warmup = f"{args.warmup_requests} requests" if args.warmup_requests else f"{args.warmup_seconds:g} s"
+    print(f"gunicorn.conf.py: {settings['workers']} workers x {settings['threads']} threads, keepalive "
+          f"{settings['keepalive']} s, preload {settings['preload_app']}, access log {settings['accesslog'] or 'off'}")
+    print(f"load: bench/load.py, own process, {args.concurrency} keep-alive connections on 127.0.0.1, "
+          f"{budget} per side after {warmup} warm-up; body orders__paid.json, unique event ids")
+    print(f"{'side':8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+          f"{'errors':>7} {'client cpu':>10}")
+    for side, result in results.items():
+        run = result["run"]
+        print(f"{side:8} {run['sent']:>9} {run['rps']:>8.1f} {run['p50_ms']:>8.2f} {run['p95_ms']:>8.2f} "
+              f"{run['p99_ms']:>8.2f} {run['max_ms']:>8.2f} {run['errors']:>7} {run['client_cpu_pct']:>9.0f}%")
+    ratio = results["ingress"]["run"]["rps"] / results["bare"]["run"]["rps"]
+    print(f"ratio ingress/bare throughput: {ratio:.2f}x (target >= 0.5x); "
+          f"ingress p99 {results['ingress']['run']['p99_ms']:.1f} ms (Shopify gives up at 5000 ms)")
+    return _check_deliveries(results, stored, enqueued)
+
+
+def _check_deliveries(results: dict, stored: int, enqueued: int) -> int:
+    status = 0
+    for side, result in results.items():
+        for phase, run in result.items():
+            if run["errors"]:
+                print(f"ERROR {side} {phase}: {run['errors']} failed requests {run['outcomes']}")
+                status = 1
+    sent = sum(run["sent"] for run in results["ingress"].values())
+    verdict = "stored == sent" if stored == sent else "ERROR stored != sent"
+    print(f"{verdict}: {stored} webhook_deliveries for {sent} ingress requests (warm-up included); "
+          f"{enqueued} RQ jobs enqueued")
+    if stored != sent or enqueued != stored:
+        status = 1
+    return status
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, help="measured seconds per side (default 20)")
+    budget.add_argument("--requests", type=int, help="measured requests per side instead of seconds")
+    parser.add_argument("--concurrency", type=int, help="keep-alive connections (default 16, --quick 8)")
+    parser.add_argument("--quick", action="store_true", help="300 requests per side after 50 warm-up: a CI smoke run")
+    args = parser.parse_args(argv)
+    args.warmup_requests = args.warmup_seconds = None
+    if args.quick:
+        args.requests = args.requests or (None if args.seconds else 300)
+        args.warmup_requests = 50
+        args.concurrency = args.concurrency or 8
+    else:
+        args.seconds = args.seconds or (None if args.requests else 20.0)
+        args.warmup_seconds = 3.0
+        args.concurrency = args.concurrency or 16
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logs = Path(tempfile.mkdtemp(prefix="bench-ingress-"))
+    status = 2
+    try:
+        with scratch_schema(PG_BASE) as pg_url, redis_db(REDIS_BASE) as redis_url:
+            env = app_env(pg_url, redis_url)
+            app_state = prepare_app(env)
+            try:
+                results = {}
+                for side, spec in (("bare", "bench.bare_app:create_app()"), ("ingress", "plugin:create_app()")):
+                    with gunicorn(spec, env, logs / f"{side}.log") as port:
+                        results[side] = drive(port, args, env)
+                stored, enqueued = stored_and_enqueued(app_state)
+                status = print_report(args, gunicorn_settings(), results, stored, enqueued)
+            finally:
+                app_state.db.dispose()
+    except BenchError as exc:
+        print(f"webhook_ingress bench: {exc}", file=sys.stderr)
+    finally:
+        if status == 0:
+            shutil.rmtree(logs, ignore_errors=True)
+        else:
+            print(f"gunicorn logs kept in {logs}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The outbox: every email is a row first, sent later by a job.
+
+``queue_email`` is the one way in (lifecycle flows, feedback, abandoned checkouts). A row
+is keyed by (shop, message_id), message_id being a hash of the caller's message_key, so a
+replayed event or webhook never queues twice. Rendering happens at queue time: the
+context may hold rich values (Money, Discount, dates) and the stored subject/HTML/text is
+exactly what the shopper gets (and what `embajador outbox` shows).
+
+Consent, suppression (bounces, spam reports) and the frequency cap are checked when the
+row is queued and again when it is sent; a row that may not go is kept as ``suppressed``
+with the reason, so the merchant can see why a message did not leave.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plugin.db import insert_ignoring_conflicts
+from plugin.logs import get_logger
+from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
+from plugin.models.email import OUTBOX, QUEUED, SENDING, SENT, SUPPRESSED, UNKNOWN
+
+from .flows import get_flow
+from .locale import choose_locale
+from .render import render_email
+from .settings import EmailSettings
+from .shop_context import common_context, loyalty_context
+from .tokens import UNSUBSCRIBE, make_token
+
+log = get_logger("emails.outbox")
+SEND_JOB = "emails.send_job.send_outbox_message_job"
+DUE_BATCH = 500
+COUNTS_FOR_CAP = (SENT, SENDING, OUTBOX, UNKNOWN)
+
+
+def message_id_for(shop_domain: str, message_key: str) -> str:
+    """Stable 32-hex id: the same key always names the same message (and RQ job)."""
+    return hashlib.sha256(f"{shop_domain}\n{message_key}".encode()).hexdigest()[:32]
+
+
+def _config():
+    from plugin.worker_context import job_app
+    return job_app().extensions["embajador"].config
+
+
+def unsubscribe_url(config, shop: Shop, customer: Customer) -> str:
+    token = make_token(config.secret_key, UNSUBSCRIBE, {"s": shop.id, "c": customer.id})
+    return f"{config.app_url.rstrip('/')}/emails/unsubscribe/{token}"
+
+
+def suppression_reason(session: Session, shop: Shop, customer: Customer | None, to_email: str | None,
+                       marketing: bool, at: datetime, settings: EmailSettings,
+                       exclude_id: int | None = None) -> str | None:
+    """Why this message may not go now, or None. Shared by queue and send time."""
+    if customer is not None and customer.redacted_at is not None:
+        return "redacted"
+    if not to_email:
+        return "no_address"
+    if marketing and (customer is None or customer.marketing_state != "SUBSCRIBED"):
+        return "no_consent"
+    blocked = session.execute(select(EmailSuppression.reason).where(
+        EmailSuppression.shop_id == shop.id, EmailSuppression.email == to_email.strip().lower())).scalar()
+    if blocked:
+        return blocked
+    if marketing and customer is not None and cap_reached(session, customer.id, at, settings, exclude_id):
+        return "frequency_cap"
+    return None
+
+
+def cap_reached(session: Session, customer_id: int, at: datetime, settings: EmailSettings,
+                exclude_id: int | None = None) -> bool:
+    since = at - timedelta(hours=settings.frequency_window_hours)
+    query = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.customer_id == customer_id, OutboxMessage.marketing.is_(True),
+        OutboxMessage.status.in_(COUNTS_FOR_CAP),
+        func.coalesce(OutboxMessage.sent_at, OutboxMessage.claimed_at) > since)
+    if exclude_id is not None:
+        query = query.where(OutboxMessage.id != exclude_id)
+    return session.execute(query).scalar_one() >= settings.frequency_cap
+
+
+def _full_context(session, shop, customer, flow, marketing, context, now, config) -> dict:
+    ctx = common_context(shop, customer)
+    if flow.loyalty and customer is not None:
+        ctx.update(loyalty_context(session, shop, customer, now))
+    if (marketing or flow.marketing) and customer is not None:
+        ctx["unsubscribe_url"] = unsubscribe_url(config, shop, customer)
+    ctx.update(context)
+    return ctx
+
+
+def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to_email: str,
+                context: dict, customer: Customer | None = None, locale: str | None = None,
+                send_after: datetime | None = None, marketing: bool | None = None) -> int | None:
+    """Store one outbox row; returns its id, or None when ``message_key`` was queued before.
+
+    ``context`` holds the flow's own keys (emails/context.py); shop name/URL, the greeting,
+    the loyalty block and the unsubscribe link are filled in when missing.
+    ``marketing`` overrides the flow's kind (the merchant's choice for notices)."""
+    the_flow = get_flow(flow)
+    message_id = message_id_for(shop.domain, message_key)
+    exists = session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.shop_id == shop.id, OutboxMessage.message_id == message_id)).scalar()
+    if exists is not None:
+        return None
+    config = _config()
+    settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
+    now = utcnow()
+    due = max(send_after, now) if send_after else now
+    is_marketing = the_flow.marketing if marketing is None else bool(marketing)
+    lang = choose_locale(locale or (customer.locale if customer else None), shop.primary_locale)
+    email = to_email.strip().lower() if to_email else None
+    reason = suppression_reason(session, shop, customer, email, is_marketing, due, settings)
+    values = dict(shop_id=shop.id, message_id=message_id, message_key=message_key[:300],
+                  customer_id=customer.id if customer else None, flow=the_flow.name,
+                  priority=the_flow.priority, marketing=is_marketing, locale=lang, to_email=email,
+                  to_name=_name(customer), status=SUPPRESSED if reason else QUEUED, reason=reason,
+                  send_after=due)
+    if reason is None:
+        ctx = _full_context(session, shop, customer, the_flow, is_marketing, context, now, config)
+        rendered = render_email(the_flow.name, _with_region(lang, locale, customer, shop), ctx)
+        values.update(subject=rendered.subject, html=rendered.html, text=rendered.text,
+                      unsubscribe_url=ctx.get("unsubscribe_url"))
+    new_id = insert_ignoring_conflicts(session, OutboxMessage, values, ["shop_id", "message_id"])
+    if new_id is not None:
+        log.info("email queued", extra={"flow": the_flow.name, "status": values["status"]})
+    return new_id
+
+
+def _name(customer: Customer | None) -> str | None:
+    if customer is None:
+        return None
+    return " ".join(filter(None, (customer.first_name, customer.last_name))) or None
+
+
+def _with_region(lang: str, locale: str | None, customer: Customer | None, shop: Shop) -> str:
+    """Keep the region of the chosen tag (es-CL formats like Chile) when it matches the language."""
+    for tag in (locale, customer.locale if customer else None, shop.primary_locale):
+        if tag and tag.lower().startswith(lang):
+            return tag
+    return lang
+
+
+def due_message_ids(session: Session, now: datetime, limit: int = DUE_BATCH) -> list[tuple[int, str]]:
+    """Queued rows whose time has come, most important flow first (the cap keeps the winner)."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.message_id)
+        .where(OutboxMessage.status == QUEUED, OutboxMessage.send_after <= now,
+               func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.send_after) <= now)
+        .order_by(OutboxMessage.priority, OutboxMessage.send_after, OutboxMessage.id).limit(limit))
+    return [(row.id, row.message_id) for row in rows]
+
+
+def send_due_messages(app_state, now: datetime) -> dict:
+    """Tick task: enqueue one send job per due row (job id from our message_id + attempt),
+    and park rows stuck in 'sending' after a crash (see emails/send_job.py)."""
+    from .send_job import park_stale_sending
+    with app_state.db.transaction() as session:
+        due = due_message_ids(session, now)
+        attempts = dict(session.execute(select(OutboxMessage.id, OutboxMessage.attempts)
+                                        .where(OutboxMessage.id.in_([i for i, _ in due]))).all())
+    parked = park_stale_sending(app_state, now)
+    enqueued = 0
+    for row_id, message_id in due:
+        job_id = f"email-{message_id}-{attempts.get(row_id, 0)}"
+        if app_state.queue.enqueue(SEND_JOB, row_id, now.isoformat(), job_id=job_id):
+            enqueued += 1
+    return {"due": len(due), "enqueued": enqueued, "parked": parked}

@@ -53,7 +53,7 @@ def unsubscribe_url(config, shop: Shop, customer: Customer) -> str:
 
 def suppression_reason(session: Session, shop: Shop, customer: Customer | None, to_email: str | None,
                        marketing: bool, at: datetime, settings: EmailSettings,
-                       exclude_id: int | None = None) -> str | None:
+                       exclude_id: int | None = None, flow: str | None = None) -> str | None:
     """Why this message may not go now, or None. Shared by queue and send time."""
     if customer is not None and customer.redacted_at is not None:
         return "redacted"
@@ -65,9 +65,15 @@ def suppression_reason(session: Session, shop: Shop, customer: Customer | None, 
         EmailSuppression.shop_id == shop.id, EmailSuppression.email == to_email.strip().lower())).scalar()
     if blocked:
         return blocked
-    if marketing and customer is not None and cap_reached(session, customer.id, at, settings, exclude_id):
+    if marketing and customer is not None and flow not in SERIES_FOLLOW_UPS \
+            and cap_reached(session, customer.id, at, settings, exclude_id):
         return "frequency_cap"
     return None
+
+
+# Later steps of a series the shopper started (and the merchant configured) are not held
+# back by the cap; they still count against it for every other marketing flow.
+SERIES_FOLLOW_UPS = frozenset({"abandoned_checkout_2", "abandoned_checkout_3"})
 
 
 def cap_reached(session: Session, customer_id: int, at: datetime, settings: EmailSettings,
@@ -113,7 +119,7 @@ def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to
     is_marketing = the_flow.marketing if marketing is None else bool(marketing)
     lang = choose_locale(locale or (customer.locale if customer else None), shop.primary_locale)
     email = to_email.strip().lower() if to_email else None
-    reason = suppression_reason(session, shop, customer, email, is_marketing, due, settings)
+    reason = suppression_reason(session, shop, customer, email, is_marketing, due, settings, flow=the_flow.name)
     values = dict(shop_id=shop.id, message_id=message_id, message_key=message_key[:300],
                   customer_id=customer.id if customer else None, flow=the_flow.name,
                   priority=the_flow.priority, marketing=is_marketing, locale=lang, to_email=email,

@@ -66,7 +66,7 @@ def _claim(app_state, outbox_id: int, now: datetime):
         customer = lock_row(session, Customer, row.customer_id) if row.customer_id else None
         settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
         reason = suppression_reason(session, shop, customer, row.to_email, row.marketing, now,
-                                    settings, exclude_id=row.id)
+                                    settings, exclude_id=row.id, flow=row.flow)
         if reason:
             row.status, row.reason = SUPPRESSED, reason
             return SUPPRESSED

@@ -15,12 +15,24 @@ from .jobs import resolve
 from .logs import get_logger
 
 log = get_logger("tick")
-TICK_LOCK_ID = 0x656D6261  # "emba"
+TICK_LOCK = "embajador-tick"
 
 # Order matters: inbox first (late webhooks), then balances, then the emails they trigger.
 TICK_TASKS: list[tuple[str, str]] = [
     ("webhook_inbox", "webhooks.sweeper.sweep_inbox"),
+    ("checkout_order_intake", "plugin.checkouts.orders.collect_checkout_orders"),  # before the purge
     ("inbox_retention", "webhooks.retention.purge_processed_payloads"),
+    ("points_release", "plugin.points.release.release_pending_points"),
+    ("points_expiry", "plugin.points.expiry.expire_points"),
+    ("birthdays", "plugin.points.actions.birthdays_job"),
+    ("tiers", "plugin.points.tiers.reevaluate_tiers_job"),
+    ("reward_code_expiry", "plugin.points.redemption.refund_expired_codes"),
+    ("customer_metafields", "plugin.points.metafields.sync_metafields"),
+    ("checkout_reconcile", "plugin.checkouts.reconcile.reconcile_abandoned_checkouts"),
+    ("checkout_orders", "plugin.checkouts.tracking.track_checkout_orders"),
+    ("checkout_steps", "plugin.checkouts.sender.send_due_recovery_steps"),
+    ("email_dispatch", "emails.dispatch.dispatch_events"),
+    ("email_send", "emails.outbox.send_due_messages"),
 ]
 
 
@@ -41,9 +53,11 @@ def _tick_lock(db):
         yield True
         return
     with db.engine.connect() as conn:
-        acquired = conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": TICK_LOCK_ID}).scalar()
+        # Keyed by schema too, so separate installs sharing one database never block each other.
+        key = conn.execute(text("SELECT hashtext(:name || current_schema())"), {"name": TICK_LOCK}).scalar()
+        acquired = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
         try:
             yield acquired
         finally:
             if acquired:
-                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": TICK_LOCK_ID})
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})

@@ -7,6 +7,10 @@ from plugin import state
 
 from . import bp
 from . import routes_shop  # noqa: F401  (registers routes)
+from . import routes_program  # noqa: F401  (registers routes)
+from . import routes_referrals  # noqa: F401  (registers routes)
+from . import routes_checkouts  # noqa: F401  (registers routes)
+from . import routes_feedback  # noqa: F401  (registers routes)
 
 PAGE = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -6,28 +6,13 @@ import re
 from datetime import timedelta
 
 import requests
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
-from plugin.models import Complaint, Customer, CustomerEvent, OutboxMessage, Shop
-from plugin.points.ledger import record_event
+from plugin.models import Complaint, Customer, OutboxMessage, Shop
+
+from .chapter_loyalty import ORDER_ID, order_payload
 
 from .stage import DEMO_SHOP
-
-WANTED = {
-    "welcome": {"signup_points": 100},
-    "points_earned": {"points_earned": 45, "order_name": "#1001", "order_id": "demo-1001"},
-    "tier_changed": {"direction": "up", "previous_tier_name": "Bronce", "tier_name": "Plata"},
-}
-
-
-def _ensure_tables(stage) -> None:
-    """Until the lead regenerates plugin/migrations, create the email tables the demo needs."""
-    from plugin.models import Base
-    engine = stage.app_state.db.engine
-    missing = [t for t in ("email_outbox", "email_suppressions", "email_events", "survey_responses", "complaints")
-               if not inspect(engine).has_table(t)]
-    if missing:
-        Base.metadata.create_all(engine, tables=[Base.metadata.tables[t] for t in missing])
 
 
 def _email_tick(stage, now) -> None:
@@ -47,18 +32,14 @@ def _valentina(session):
 
 def run(stage) -> None:
     stage.title("Emails: Valentina's outbox (es-CL), a survey and a complaint")
-    _ensure_tables(stage)
     with stage.app_state.db.transaction() as session:
         shop, customer = _valentina(session)
         shop.settings = dict(shop.settings or {}, emails={"merchant_email": "dueno@tienda-embajador.test"})
-        have = set(session.execute(select(CustomerEvent.kind).where(
-            CustomerEvent.customer_id == customer.id)).scalars())
-        for kind, data in WANTED.items():
-            if kind not in have:
-                record_event(session, shop.id, customer.id, kind, f"demo:{kind}", stage.now, data)
-                stage.say(f"(no {kind} event from the loyalty chapters yet: recorded one for the demo)")
-        record_event(session, shop.id, customer.id, "order_fulfilled", "demo:fulfilled:1001", stage.now,
-                     {"order_id": "demo-1001", "order_name": "#1001", "fulfilled_at": stage.now.isoformat()})
+        valentina_id = customer.shopify_id
+    fulfilled = order_payload(stage, ORDER_ID, "#1001", valentina_id, "valentina@example.cl", [300000, 100000])
+    fulfilled.update(fulfillment_status="fulfilled", updated_at=stage.now.isoformat())
+    stage.webhook("orders/fulfilled", fulfilled)
+    stage.say("orders/fulfilled for #1001 → a feedback request is scheduled 7 days later")
     _email_tick(stage, stage.now)
     _email_tick(stage, stage.now + timedelta(days=8))  # the feedback request is due 7 days after fulfilment
     with stage.app_state.db.transaction() as session:

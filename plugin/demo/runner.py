@@ -16,6 +16,10 @@ from .stage import DEMO_SHOP, Stage, serve
 CHAPTERS = (
     "plugin.demo.chapter_install",
     "plugin.demo.chapter_customers",
+    "plugin.demo.chapter_loyalty",
+    "plugin.demo.chapter_emails",
+    "plugin.demo.chapter_checkouts",
+    "plugin.demo.chapter_referrals",
     "plugin.demo.chapter_inbox",
     "plugin.demo.chapter_uninstall",
 )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,8 +57,9 @@ class Stage:
         return response.json()
 
     def proxy(self, method: str, path: str, customer_shopify_id: str | None, json_body=None) -> requests.Response:
-        """Call an App Proxy route the way Shopify forwards a storefront request."""
-        params = {"shop": DEMO_SHOP, "path_prefix": "/apps/embajador", "timestamp": str(int(self.now.timestamp())),
+        """Call an App Proxy route the way Shopify forwards a storefront request (signed now:
+        simulated time moves the story, not Shopify's clock)."""
+        params = {"shop": DEMO_SHOP, "path_prefix": "/apps/embajador", "timestamp": str(int(time.time())),
                   "logged_in_customer_id": customer_shopify_id or ""}
         params["signature"] = sign_app_proxy(params, self.app_state.config.api_secret)
         return requests.request(method, f"{self.base_url}/proxy{path}", params=params, json=json_body, timeout=30)

@@ -6,7 +6,9 @@ successful referral. Points in the period are the positive points earned by any 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,7 +26,16 @@ EARNING_KINDS = ("earn", "action", "referral", "tier_bonus")
 
 def shop_program(shop: Shop) -> Program:
     """The shop's program document, or the default one in the shop's currency."""
-    return load_program(shop.program) if shop.program else default_program(shop.currency)
+    if not shop.program:
+        return default_program(shop.currency)
+    return _loaded(json.dumps(shop.program, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=256)
+def _loaded(document: str) -> Program:
+    """Validating a program costs milliseconds (JSON Schema); every order needs it, and
+    Program is immutable, so each distinct document is validated once per process."""
+    return load_program(json.loads(document, parse_float=Decimal))
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,11 @@ def customer_activity(session: Session, customer: Customer, currency: str) -> li
             spend = Money(row.base_amount, currency) if row.base_amount is not None else None
             activity.append(Activity(at=row.occurred_at, spend=spend, points=max(points, 0), orders=1, referrals=0))
         elif row.kind == "clawback":
+            # A cancelled order no longer counts as an order; a cancelled referral no longer as a referral.
             spend = Money(-row.base_amount, currency) if row.base_amount is not None else None
-            activity.append(Activity(at=row.occurred_at, spend=spend, points=points, orders=0, referrals=0))
+            activity.append(Activity(at=row.occurred_at, spend=spend, points=points,
+                                     orders=-1 if row.key.startswith("order:") and row.key.endswith(":cancel") else 0,
+                                     referrals=-1 if (row.ref or "").startswith("referral:") else 0))
         elif row.kind in EARNING_KINDS:
             activity.append(Activity(at=row.occurred_at, spend=None, points=max(points, 0), orders=0,
                                      referrals=1 if row.kind == "referral" else 0))

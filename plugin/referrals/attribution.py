@@ -1,15 +1,167 @@
-"""Hooks the order handlers call so referrals can react to paid and refunded orders.
+"""Hooks the order handlers call so referrals react to paid and refunded orders.
 
-No-ops until the referral program is built; the order handlers already call them.
+Runs inside the handler's transaction: a friend's first PAID order that used a referral
+friend code (or carries our ``embajador_ref`` note attribute / landing parameter) becomes a
+``Referral``; the fraud rules decide successful (advocate rewarded) or held (merchant
+reviews). Everything is keyed by the friend's order id, so replays change nothing.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import func, select
+
+from plugin.models import Customer, LedgerEntry, Referral, ReferralClick
+from plugin.models.referrals import CANCELLED, HELD, PENDING, REJECTED, SUCCESSFUL
+from plugin.points.status import shop_program
+
+from .fingerprints import advocate_party, device_hash, friend_party, order_fingerprints, record_fingerprints
+from .fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
+from .invites import maybe_record_invite
+from .landing import REF_PARAM
+from .links import advocate_by_code
+from .rewards import award_advocate, take_back_pending
+
+PAID_STATUSES = ("paid",)
+
 
 def on_order_paid(ctx, customer, facts) -> dict | None:
-    """Called inside the orders/paid (and orders/create) transaction, after points are awarded."""
-    return None
+    """Called inside orders/paid (and orders/create) after points are awarded."""
+    program = shop_program(ctx.shop)
+    if program.referral is None or customer is None:
+        return None
+    paid = ctx.delivery.topic == "orders/paid" or facts.financial_status in PAID_STATUSES
+    secret = ctx.config.secret_key
+    outcome: dict = {}
+    if paid:
+        record_fingerprints(ctx.session, ctx.shop.id, customer.id, order_fingerprints(secret, ctx.payload), ctx.now)
+        if maybe_record_invite(ctx.session, ctx.shop, program, customer, facts, ctx.now, ctx.config.app_url):
+            outcome["referral_invite"] = True
+    referral = attribute_order(ctx, program, customer, facts, paid)
+    if referral is not None:
+        outcome.update(referral_id=referral.id, referral_status=referral.status)
+    return outcome or None
+
+
+def attribute_order(ctx, program, customer, facts, paid: bool) -> Referral | None:
+    session, shop = ctx.session, ctx.shop
+    existing = session.execute(Referral.for_shop(shop.id).where(Referral.friend_order_id == facts.order_id)
+                               .with_for_update()).scalar_one_or_none()
+    if existing is not None:
+        if existing.status == PENDING and paid:
+            decide(ctx, program, existing, customer, facts)
+        return existing
+    advocate, click = find_advocate(session, shop.id, facts, ctx.payload)
+    if advocate is None:
+        return None
+    email = canonical_email(facts.email or customer.email)
+    already = session.execute(Referral.for_shop(shop.id).where(Referral.advocate_id == advocate.id,
+                                                               Referral.email == email)).scalar_one_or_none()
+    if already is not None and email is not None:
+        return already  # one referral per friend: a later order is not a new one
+    referral = Referral(shop_id=shop.id, advocate_id=advocate.id, customer_id=customer.id, email=email,
+                        friend_order_id=facts.order_id, discount_code=_friend_code_used(click, facts),
+                        click_id=click.id if click else None, status=PENDING, hold_reasons=[], created_at=ctx.now)
+    session.add(referral)
+    session.flush()
+    if paid:
+        decide(ctx, program, referral, customer, facts)
+    return referral
+
+
+def decide(ctx, program, referral: Referral, customer: Customer, facts) -> None:
+    """Run the fraud rules; award the advocate or hold for the merchant."""
+    session, secret = ctx.session, ctx.config.secret_key
+    advocate = session.get(Customer, referral.advocate_id)
+    click = session.get(ReferralClick, referral.click_id) if referral.click_id else None
+    friend = friend_party(secret, customer, facts, ctx.payload)
+    referral.ip_hash = next((h for kind, h in friend.fingerprints if kind == "ip"), None) or (click and click.ip_hash)
+    reasons = fraud_reasons(ReferralFacts(
+        advocate=advocate_party(session, secret, advocate),
+        friend=friend,
+        click_fingerprints=_click_fingerprints(secret, click),
+        referrals_from_ip=_referrals_from_ip(session, referral, ctx.now),
+        earlier_paid_orders=_earlier_paid_orders(session, customer, facts, ctx.payload),
+    ))
+    referral.hold_reasons = reasons
+    if reasons:
+        referral.status = HELD
+        return
+    referral.status = SUCCESSFUL
+    award_advocate(session, ctx.shop, program, referral, ctx.now, source=f"delivery:{ctx.delivery.id}")
 
 
 def on_order_refunded(ctx, order_id: str) -> dict | None:
     """Called inside refunds/create and orders/cancelled after the clawback."""
-    return None
+    referral = ctx.session.execute(Referral.for_shop(ctx.shop.id).where(Referral.friend_order_id == str(order_id))
+                                   .with_for_update()).scalar_one_or_none()
+    if referral is None:
+        return None
+    if referral.status in (CANCELLED, REJECTED):
+        return {"referral_id": referral.id, "referral_status": referral.status}
+    if referral.status == SUCCESSFUL:
+        taken = take_back_pending(ctx.session, referral, ctx.now, source=f"delivery:{ctx.delivery.id}")
+        if taken is None:  # the pending window is over: the reward stands
+            return {"referral_id": referral.id, "referral_status": referral.status}
+    referral.status = CANCELLED
+    return {"referral_id": referral.id, "referral_status": CANCELLED}
+
+
+def find_advocate(session, shop_id: int, facts, payload: dict) -> tuple[Customer | None, ReferralClick | None]:
+    """By the friend code used at checkout first, then by our landing reference."""
+    codes = [c.strip().upper() for c in facts.discount_codes if c and c.strip()]
+    if codes:
+        click = session.execute(ReferralClick.for_shop(shop_id).where(func.upper(ReferralClick.friend_code).in_(codes))
+                                .order_by(ReferralClick.id).limit(1)).scalar_one_or_none()
+        if click is not None:
+            return session.get(Customer, click.advocate_id), click
+    ref = facts.note_attribute(REF_PARAM) or _landing_ref(payload)
+    advocate = advocate_by_code(session, ref) if ref else None
+    if advocate is None or advocate.shop_id != shop_id:
+        return None, None
+    return advocate, None
+
+
+def _landing_ref(payload: dict) -> str | None:
+    landing = payload.get("landing_site") if isinstance(payload, dict) else None
+    if not isinstance(landing, str) or REF_PARAM not in landing:
+        return None
+    return (parse_qs(urlsplit(landing).query).get(REF_PARAM) or [None])[0]
+
+
+def _friend_code_used(click: ReferralClick | None, facts) -> str | None:
+    if click is None:
+        return None
+    return next((c for c in facts.discount_codes if c.strip().upper() == (click.friend_code or "").upper()), None)
+
+
+def _click_fingerprints(secret: str, click: ReferralClick | None) -> frozenset:
+    if click is None or click.ip_hash is None:
+        return frozenset()
+    found = {("ip", click.ip_hash)}
+    if click.ua_hash:
+        found.add(("device", device_hash(secret, click.ip_hash, click.ua_hash)))
+    return frozenset(found)
+
+
+def _referrals_from_ip(session, referral: Referral, now) -> int:
+    if referral.ip_hash is None:
+        return 0
+    return session.execute(select(func.count()).select_from(Referral).where(
+        Referral.shop_id == referral.shop_id, Referral.ip_hash == referral.ip_hash, Referral.id != referral.id,
+        Referral.created_at >= now - timedelta(days=VELOCITY_WINDOW_DAYS))).scalar_one()
+
+
+def _earlier_paid_orders(session, customer: Customer, facts, payload: dict) -> int:
+    """Earn entries for other orders, or Shopify's own count when the payload has it."""
+    earned = session.execute(select(func.count(func.distinct(LedgerEntry.order_id))).where(
+        LedgerEntry.shop_id == customer.shop_id, LedgerEntry.customer_id == customer.id, LedgerEntry.kind == "earn",
+        LedgerEntry.order_id.is_not(None), LedgerEntry.order_id != facts.order_id)).scalar_one()
+    embedded = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    count = embedded.get("orders_count")
+    shopify_earlier = int(count) - 1 if isinstance(count, int) and not isinstance(count, bool) and count > 1 else 0
+    return max(earned, shopify_earlier)
+
+
+__all__ = ["on_order_paid", "on_order_refunded"]

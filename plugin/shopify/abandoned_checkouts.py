@@ -24,6 +24,14 @@ query AbandonedCheckoutsSince($first: Int!, $after: String, $query: String) {
       abandonedCheckoutUrl
       customer { id email }
       totalPriceSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+      subtotalPriceSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+      lineItems(first: 50) {
+        nodes {
+          title quantity variantTitle
+          image { url }
+          originalUnitPriceSet { shopMoney { amount currencyCode } }
+        }
+      }
     }
     pageInfo { hasNextPage endCursor }
   }

@@ -21,6 +21,33 @@ def test_demo_tells_the_whole_story_on_embedded_defaults(tmp_path):
     assert "/admin/oauth/authorize" in out and "webhook topics subscribed" in out
     assert "customers table: 3 rows" in out
     assert "same event id → duplicate" in out
+    assert "orders/paid #1001 for $400.000 CLP → delivery" in out and "400 points pending for 14 days" in out
+    assert "tier-up: Bronce → Plata" in out
+    assert "the same order delivered again with a new event id → still 250 available, 400 pending" in out
+    assert "João buys in the shop (POS) for $45.000 CLP → 150 available, 45 pending" in out
+    assert "partial refund of $100.000 of $400.000 → clawback of 100 points" in out
+    assert "released 345 points; Valentina: 550 available, 0 pending, tier Plata" in out
+    assert "POST /proxy/redeem 5off → 200, code TIENDA-" in out and "50 points left" in out
+    assert "redeeming again → 409: not enough points" in out
+    assert "valentina@example.cl · welcome · [es] Valentina, te damos la bienvenida" in out
+    assert "valentina@example.cl · points_earned · [es] +" in out
+    assert "valentina@example.cl · tier_changed · [es] ¡Felicidades! Ya eres" in out
+    assert "valentina@example.cl · feedback_request · [es] ¿Qué tal tu pedido" in out
+    assert "complaint #1 for order #1001: score 3, status open" in out
+    assert "merchant notified: dueno@tienda-embajador.test · Nuevo caso: Valentina Rojas dio 3" in out
+    assert "Valentina shares her link: http" in out and "/r/" in out
+    assert "Camila lands → 302 https://tienda-embajador.myshopify.com/discount/AMIGO-" in out
+    assert "usage limit 1, any customer" in out
+    assert "→ referral successful, Valentina +500 points (pending until" in out
+    assert "still 1 referral reward for Valentina" in out
+    assert "Valentina uses her own link (AMIGO-" in out and "→ referral held: self_referral" in out
+    assert "+1 h: abandoned_checkout_1 → valentina@example.cl" in out
+    assert "+24 h: abandoned_checkout_2 → valentina@example.cl" in out
+    assert "+72 h: abandoned_checkout_3 → valentina@example.cl" in out
+    assert "demo-ck-valentina: step 1 sent, step 2 sent, step 3 sent — code VUELVE-" in out
+    assert "+1 h: abandoned_checkout_1 → joao@example.com.br" in out and "abandoned_checkout_2 → joao" not in out
+    assert "demo-ck-joao: step 1 sent, step 2 cancelled, step 3 cancelled" in out
+    assert "abandoned checkouts: 2 emailed, 1 recovered, recovered revenue 71970 CLP" in out
     assert "installed=False, token kept=False" in out
     assert out.rstrip().endswith("Demo finished.")
 

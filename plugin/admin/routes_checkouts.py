@@ -1,0 +1,17 @@
+"""Admin API: abandoned-checkout recovery analytics (recovery rate and revenue per step)."""
+from __future__ import annotations
+
+from flask import jsonify
+
+from plugin import state
+from plugin.checkouts.analytics import recovery_stats
+
+from . import bp
+from .session import current_shop, require_session_token
+
+
+@bp.get("/api/analytics/abandoned-checkouts")
+@require_session_token
+def abandoned_checkout_stats():
+    with state().db.transaction() as session:
+        return jsonify(recovery_stats(session, current_shop(session)))

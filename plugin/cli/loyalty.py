@@ -1,0 +1,129 @@
+"""Loyalty commands: the program document, points of one customer, ledger verification."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import click
+from sqlalchemy import select
+
+from plugin import state
+from plugin.loyalty.program import ProgramError, dump_program, load_program
+from plugin.models import Customer, utcnow
+from plugin.points.actions import AdjustmentError, adjust_points
+from plugin.points.ledger import balance_drift, lock_customer, rebuild_balance
+from plugin.points.lookup import customer_by_reference, ledger_rows
+from plugin.points.status import shop_program
+
+from .core import require_shop
+
+
+def register(group) -> None:
+    group.add_command(program)
+    group.add_command(points)
+
+
+@click.group()
+def program():
+    """The loyalty program document (JSON)."""
+
+
+@program.command("import")
+@click.option("--shop", "domain", required=True)
+@click.argument("file", type=click.File("r"))
+def program_import(domain, file):
+    """Validate FILE and make it the shop's program (nothing is written if it is invalid)."""
+    try:
+        doc = json.load(file, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file.name}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    try:
+        loaded = load_program(doc)
+    except ProgramError as exc:
+        raise click.ClickException(f"{exc.path}: {exc.message}") from None
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        if loaded.currency != shop.currency:
+            raise click.ClickException(f"currency: the program is in {loaded.currency}, the shop sells in {shop.currency}")
+        shop.program = dump_program(loaded)
+    click.echo(f"program imported for {shop.domain}: {len(loaded.tiers)} tiers, {len(loaded.rewards)} rewards")
+
+
+@program.command("export")
+@click.option("--shop", "domain", required=True)
+def program_export(domain):
+    """Print the shop's program as JSON."""
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        click.echo(json.dumps(dump_program(shop_program(shop)), indent=2, ensure_ascii=False))
+
+
+@click.group()
+def points():
+    """Customers' points."""
+
+
+def _customer(session, shop, reference) -> Customer:
+    customer = customer_by_reference(session, shop, reference)
+    if customer is None:
+        raise click.ClickException(f"--customer: no customer {reference!r} in {shop.domain}")
+    return customer
+
+
+@points.command("adjust")
+@click.option("--shop", "domain", required=True)
+@click.option("--customer", "reference", required=True, help="Shopify customer id or email")
+@click.option("--points", "amount", type=int, required=True, help="points to add (negative to remove)")
+@click.option("--reason", required=True, help="why (kept in the ledger)")
+def points_adjust(domain, reference, amount, reason):
+    """Manual correction with a required reason."""
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        customer = _customer(session, shop, reference)
+        try:
+            adjust_points(session, shop, customer, amount, reason, "cli", utcnow())
+        except AdjustmentError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"adjusted {amount:+d} points: available {customer.points_available}, "
+                   f"pending {customer.points_pending}")
+
+
+@points.command("show")
+@click.option("--shop", "domain", required=True)
+@click.option("--customer", "reference", required=True, help="Shopify customer id or email")
+def points_show(domain, reference):
+    """Balance, tier and ledger of one customer."""
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        customer = _customer(session, shop, reference)
+        click.echo(f"available {customer.points_available}  pending {customer.points_pending}  "
+                   f"tier {customer.tier_name or '-'}")
+        for row in ledger_rows(session, customer):
+            click.echo(f"{row['occurred_at'][:19]}  {row['kind']:13} {row['available']:+7d} {row['pending']:+7d}  "
+                       f"{row['reason']}")
+
+
+@points.command("verify")
+@click.option("--shop", "domain", required=True)
+@click.option("--repair", is_flag=True, help="reset drifting cached balances from the ledger")
+def points_verify(domain, repair):
+    """Prove every cached balance equals the sum of its ledger entries."""
+    drifting = 0
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        ids = session.execute(select(Customer.id).where(Customer.shop_id == shop.id).order_by(Customer.id)).scalars()
+        checked = 0
+        for customer_id in list(ids):
+            customer = lock_customer(session, customer_id)
+            drift = balance_drift(session, customer)
+            checked += 1
+            if drift.available or drift.pending:
+                drifting += 1
+                click.echo(f"customer {customer.shopify_id or customer.id}: cached minus ledger = "
+                           f"available {drift.available:+d}, pending {drift.pending:+d}"
+                           + ("  → repaired" if repair else ""))
+                if repair:
+                    rebuild_balance(session, customer)
+    click.echo(f"{checked} customers checked, {drifting} drifting")
+    if drifting and not repair:
+        raise SystemExit(1)

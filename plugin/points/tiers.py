@@ -1,0 +1,68 @@
+"""Keeping a customer's cached tier right: after every change and in ``tick``.
+
+Tier-ups pay the tier's ``entry_points`` once (tier_bonus key per tier) and every change
+is a ``tier_changed`` event. Calendar years turn at midnight in the shop's timezone.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from plugin.loyalty.ledger import Entry, tier_bonus_key
+from plugin.loyalty.program import Program
+from plugin.loyalty.tiers import evaluate_tier
+from plugin.models import Customer, Shop
+
+from .ledger import lock_customer, record_event
+from .posting import post
+from .status import customer_activity, shop_program
+
+
+def shop_local(shop: Shop, now: datetime) -> datetime:
+    try:
+        return now.astimezone(ZoneInfo(shop.iana_timezone)) if shop.iana_timezone else now
+    except (KeyError, ValueError):
+        return now
+
+
+def reevaluate_tier(session, shop: Shop, customer: Customer, now: datetime, program: Program | None = None,
+                    source: str = "schedule") -> dict | None:
+    """Apply the tier the activity earns (caller holds the row lock); returns the change, if any."""
+    program = program or shop_program(shop)
+    if not program.tiers:
+        return None
+    activity = customer_activity(session, customer, shop.currency)
+    decision = evaluate_tier(program, activity, shop_local(shop, now), customer.tier_name, customer.tier_since)
+    if not decision.changed:
+        return None
+    previous = customer.tier_name
+    customer.tier_name, customer.tier_since = decision.new_tier, now
+    direction = decision.direction or "changed"
+    record_event(session, shop.id, customer.id, "tier_changed",
+                 f"customer:{customer.id}:tier:{previous}->{decision.new_tier}:{now.isoformat()}", now,
+                 {"direction": direction, "previous_tier_name": previous, "tier_name": decision.new_tier})
+    tier = program.tier(decision.new_tier)
+    if direction == "up" and tier is not None and tier.entry_points > 0:
+        post(session, program, customer, Entry(tier_bonus_key(customer.id, tier.name), "tier_bonus",
+                                               available=tier.entry_points),
+             reason=f"welcome bonus for reaching {tier.name}", source=source, occurred_at=now)
+    return {"from": previous, "to": decision.new_tier, "direction": direction}
+
+
+def reevaluate_tiers_job(app_state, now: datetime) -> dict:
+    """Tick task: downgrades when windows slide or years end (upgrades happen on change)."""
+    changed = 0
+    with app_state.db.transaction() as session:
+        shops = session.execute(select(Shop.id).where(Shop.installed.is_(True))).scalars().all()
+    for shop_id in shops:
+        with app_state.db.transaction() as session:
+            ids = session.execute(select(Customer.id).where(Customer.shop_id == shop_id,
+                                                            Customer.tier_name.is_not(None))).scalars().all()
+        for customer_id in ids:
+            with app_state.db.transaction() as session:
+                shop = session.get(Shop, shop_id)
+                if reevaluate_tier(session, shop, lock_customer(session, customer_id), now):
+                    changed += 1
+    return {"changed": changed}

@@ -1,0 +1,101 @@
+"""A friend lands on /r/<code>: record the click (hashed), give them the friend discount.
+
+Reading and writing happen in two short transactions with the Shopify call between them,
+so no row lock is held while Shopify answers. The same hashed visitor (IP + user agent)
+coming back within a day gets the same code instead of a fresh one.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from plugin.logs import get_logger
+from plugin.loyalty.rewards import discount_spec, generate_code
+from plugin.models import ReferralClick, Shop
+from plugin.points.status import shop_program
+from plugin.shopify.discounts import create_discount_code
+from plugin.shopify.errors import ShopifyError
+from plugin.shops import ShopNotInstalled, admin_client
+
+from .hashing import keyed_hash
+from .links import advocate_by_code
+
+log = get_logger("referrals")
+FRIEND_CODE_PREFIX = "AMIGO"
+FRIEND_CODE_DAYS = 30
+REUSE_WINDOW = timedelta(days=1)
+REF_PARAM = "embajador_ref"   # landing parameter; the theme copies it into this cart note attribute
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Where to send the friend; ``None`` means the referral code is unknown (404)."""
+
+    location: str
+    friend_code: str | None
+    click_id: int
+
+
+def land(app_state, code: str, ip: str | None, user_agent: str | None, now: datetime,
+         issue_code: bool = True) -> Landing | None:
+    """Record the click and return the redirect; Shopify failures degrade to the shop home.
+
+    ``issue_code=False`` (link previews, HEAD) sends to the shop without spending a code.
+    """
+    secret = app_state.config.secret_key
+    ip_hash, ua_hash = keyed_hash(secret, "ip", ip), keyed_hash(secret, "ua", user_agent)
+    with app_state.db.transaction() as session:
+        advocate = advocate_by_code(session, code)
+        if advocate is None:
+            return None
+        shop = session.get(Shop, advocate.shop_id)
+        program = shop_program(shop)
+        reused = _recent_code(session, advocate, ip_hash, ua_hash, now)
+    friend_code = reused
+    if friend_code is None and issue_code and shop.installed and program.referral is not None:
+        friend_code = _create_friend_code(app_state, shop, program, now)
+    with app_state.db.transaction() as session:
+        click = ReferralClick(shop_id=shop.id, advocate_id=advocate.id, ip_hash=ip_hash, ua_hash=ua_hash,
+                              friend_code=friend_code, created_at=now)
+        session.add(click)
+        session.flush()
+        click_id = click.id
+    return Landing(_shop_url(shop.domain, friend_code, advocate.referral_code), friend_code, click_id)
+
+
+def _recent_code(session, advocate, ip_hash, ua_hash, now) -> str | None:
+    if ip_hash is None:
+        return None
+    return session.execute(
+        select(ReferralClick.friend_code)
+        .where(ReferralClick.shop_id == advocate.shop_id, ReferralClick.advocate_id == advocate.id,
+               ReferralClick.ip_hash == ip_hash, ReferralClick.ua_hash == ua_hash,
+               ReferralClick.friend_code.is_not(None), ReferralClick.created_at > now - REUSE_WINDOW)
+        .order_by(ReferralClick.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _create_friend_code(app_state, shop: Shop, program, now: datetime) -> str | None:
+    """A single-use code for anyone (the friend has no account yet); None if Shopify fails."""
+    friend = program.referral.friend
+    spec = discount_spec(friend, shop.currency, now, expires_in_days=FRIEND_CODE_DAYS)
+    code = generate_code(FRIEND_CODE_PREFIX, secrets.token_bytes(5))
+    try:
+        create_discount_code(admin_client(app_state, shop), title=f"Embajador referral {code}", code=code,
+                             customer_gid=None, kind=spec.kind, amount=spec.amount, percentage=spec.percentage,
+                             min_subtotal=spec.min_subtotal, starts_at=spec.starts_at, ends_at=spec.ends_at,
+                             usage_limit=1, applies_once_per_customer=True)
+    except (ShopifyError, ShopNotInstalled, ValueError) as exc:
+        log.warning("friend code not created: %s", type(exc).__name__, extra={"shop": shop.domain})
+        return None
+    return code
+
+
+def _shop_url(domain: str, friend_code: str | None, advocate_code: str) -> str:
+    landing = f"/?{REF_PARAM}={advocate_code}"
+    if friend_code is None:
+        return f"https://{domain}{landing}"
+    return f"https://{domain}/discount/{quote(friend_code)}?redirect={quote(landing, safe='')}"

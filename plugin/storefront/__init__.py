@@ -1,0 +1,1 @@
+"""The App Proxy JSON API the storefront widget reads and spends points through."""

@@ -1,0 +1,2 @@
+"""checkouts/update: same as create — the newest state per token wins, older deliveries are ignored."""
+from .checkouts_create import handle  # noqa: F401

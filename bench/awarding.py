@@ -42,46 +42,7 @@ def noop_job(delivery_id: int) -> str:
     return "ok"
 
 
-class BenchError(Exception):
-    pass
-
-
-@contextmanager
-def scratch_schema():
-    from sqlalchemy import create_engine, text
-    schema = f"bench_award_{os.getpid()}"
-    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
-        raise BenchError(f"PostgreSQL is not reachable at {PG_BASE} ({type(exc).__name__})") from None
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
-def redis_db():
-    import redis
-    lock = redis.Redis.from_url(f"{REDIS_BASE}/0", socket_connect_timeout=2)
-    try:
-        lock.ping()
-    except redis.RedisError as exc:
-        raise BenchError(f"Redis is not reachable at {REDIS_BASE} ({type(exc).__name__})") from None
-    index = next((i for i in range(1, 16) if lock.set(REDIS_LOCK.format(i), os.getpid(), nx=True, ex=3600)), None)
-    if index is None:
-        raise BenchError("no free Redis db index (1-15)")
-    db = redis.Redis.from_url(f"{REDIS_BASE}/{index}")
-    db.flushdb()
-    try:
-        yield f"{REDIS_BASE}/{index}"
-    finally:
-        db.flushdb()
-        lock.delete(REDIS_LOCK.format(index))
+from scratch_services import BenchError, redis_db, scratch_schema  # noqa: E402
 
 
 def app_env(pg_url: str, redis_url: str) -> dict:
@@ -228,7 +189,7 @@ def main() -> int:
     sizes = [0, 20_000, 100_000] if args.quick else [0, 10_000, 100_000, 1_000_000]
     per_size = 50 if args.quick else 200
     try:
-        with scratch_schema() as pg_url, redis_db() as redis_url:
+        with scratch_schema(PG_BASE) as pg_url, redis_db(REDIS_BASE) as redis_url:
             env = app_env(pg_url, redis_url)
             app, shop_id = prepare(env)
             ratio = part_ratio(app, shop_id, env, redis_url, count)

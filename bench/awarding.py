@@ -29,10 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
-PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 SHOP = "bench-awarding.myshopify.com"
-REDIS_LOCK = "embajador:test-db-lock:{}"
 FIXTURE = ROOT.parent / "shared" / "fixtures" / "shopify" / "webhooks" / "orders__paid.json"
 BULK_CUSTOMERS = 50_000
 
@@ -42,7 +39,7 @@ def noop_job(delivery_id: int) -> str:
     return "ok"
 
 
-from scratch_services import BenchError, redis_db, scratch_schema  # noqa: E402
+from scratch_services import PG_BASE, REDIS_BASE, BenchError, redis_db, scratch_schema  # noqa: E402
 
 
 def app_env(pg_url: str, redis_url: str) -> dict:

@@ -29,14 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
-PG_BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 SHOP = "bench-shop.myshopify.com"
 SECRET = "bench-api-secret"
-REDIS_LOCK = "embajador:test-db-lock:{}"  # the same claims tests/conftest.py makes: no run shares a db
 
 
-from scratch_services import BenchError, redis_db, scratch_schema  # noqa: E402
+from scratch_services import PG_BASE, REDIS_BASE, BenchError, redis_db, scratch_schema  # noqa: E402
 
 
 def app_env(pg_url: str, redis_url: str) -> dict:

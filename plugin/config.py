@@ -133,6 +133,8 @@ def load_config(env=None, mode: str | None = None) -> Config:
         if mode == "production":
             raise ConfigError("SECRET_KEY", "is required in production")
         secret_key = _demo_secret("SECRET_KEY", lambda: secrets.token_urlsafe(32))
+    if mode == "production" and len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY", "must be at least 32 characters in production (it signs survey and unsubscribe links)")
     enc = env.get("ENCRYPTION_KEY", "").strip()
     if not enc:
         if mode == "production":
@@ -140,6 +142,8 @@ def load_config(env=None, mode: str | None = None) -> Config:
         from cryptography.fernet import Fernet
         enc = _demo_secret("ENCRYPTION_KEY", lambda: Fernet.generate_key().decode())
     encryption_keys = tuple(_check_fernet_key(k.strip()) for k in enc.split(",") if k.strip())
+    if not encryption_keys:
+        raise ConfigError("ENCRYPTION_KEY", "holds no key")
 
     database_url = env.get("DATABASE_URL", "").strip()
     if database_url:

@@ -17,7 +17,7 @@ from typing import Any
 
 OPERATIONS = ("shopLocales", "shop", "webhookSubscriptions", "webhookSubscriptionCreate",
               "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "metafieldsSet",
-              "abandonedCheckouts", "bulkOperationRunQuery", "node")
+              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode")
 
 
 @dataclass
@@ -166,6 +166,10 @@ class FakeShopify:
 
     def _op_discountCodeFreeShippingCreate(self, variables):
         return self._create_discount(variables["freeShippingCodeDiscount"], "free_shipping")
+
+    def _op_codeDiscountNodeByCode(self, variables):
+        found = next((d for d in self.discounts if d["code"] == variables.get("code")), None)
+        return {"id": found["id"]} if found else None
 
     def _op_metafieldsSet(self, variables):
         items = variables["metafields"]

@@ -27,10 +27,12 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("birthdays", "plugin.points.actions.birthdays_job"),
     ("tiers", "plugin.points.tiers.reevaluate_tiers_job"),
     ("reward_code_expiry", "plugin.points.redemption.refund_expired_codes"),
+    ("interrupted_redemptions", "plugin.points.redemption.recover_interrupted_redemptions"),
     ("customer_metafields", "plugin.points.metafields.sync_metafields"),
     ("checkout_reconcile", "plugin.checkouts.reconcile.reconcile_abandoned_checkouts"),
     ("checkout_orders", "plugin.checkouts.tracking.track_checkout_orders"),
     ("checkout_steps", "plugin.checkouts.sender.send_due_recovery_steps"),
+    ("win_back", "emails.win_back.send_win_backs"),
     ("email_dispatch", "emails.dispatch.dispatch_events"),
     ("email_send", "emails.outbox.send_due_messages"),
 ]

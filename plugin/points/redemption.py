@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -106,6 +106,41 @@ def _give_back(app_state, redemption_id: int, error: str | None, status: str, no
              reason=f"reward {row.reward_name} not used: points restored", source="schedule" if error is None
              else f"redemption:{row.id}", occurred_at=now)
         row.status, row.error = status, error
+
+
+INTERRUPTED_AFTER = timedelta(minutes=2)
+
+
+def recover_interrupted_redemptions(app_state, now: datetime) -> dict:
+    """Tick task: a redemption left ``reserved`` (the process died between its two
+    transactions) is settled by asking Shopify whether the code exists: issued if it
+    does, points given back if it does not. Shopify unreachable → try again next tick."""
+    from plugin.shopify.discounts import find_discount_code
+    from plugin.shopify.errors import ShopifyError
+    from plugin.shops import ShopNotInstalled, admin_client
+    settled = {"issued": 0, "restored": 0, "retry": 0}
+    with app_state.db.transaction() as session:
+        rows = session.execute(select(Redemption).where(
+            Redemption.status == RESERVED, Redemption.created_at <= now - INTERRUPTED_AFTER)).scalars().all()
+        work = [(r.id, r.code, r.reward_id, r.created_at, session.get(Shop, r.shop_id)) for r in rows]
+    for redemption_id, code, reward_id, created_at, shop in work:
+        try:
+            gid = find_discount_code(admin_client(app_state, shop), code)
+        except (ShopifyError, ShopNotInstalled):
+            settled["retry"] += 1
+            continue
+        if gid is None:
+            _give_back(app_state, redemption_id, "interrupted before Shopify created the code", FAILED, now)
+            settled["restored"] += 1
+            continue
+        reward = next((r for r in shop_program(shop).rewards if r.id == reward_id), None)
+        with app_state.db.transaction() as session:
+            row = session.get(Redemption, redemption_id)
+            row.status, row.discount_gid = ISSUED, gid
+            if reward is not None:
+                row.expires_at = discount_spec(reward, shop.currency, created_at).ends_at
+        settled["issued"] += 1
+    return settled
 
 
 def refund_expired_codes(app_state, now: datetime) -> dict:

@@ -2,7 +2,9 @@
 
 Reading and writing happen in two short transactions with the Shopify call between them,
 so no row lock is held while Shopify answers. The same hashed visitor (IP + user agent)
-coming back within a day gets the same code instead of a fresh one.
+coming back within a day gets the same code instead of a fresh one; one IP gets at most
+``CODES_PER_IP_PER_DAY`` codes from a shop and one advocate's link at most
+``CODES_PER_ADVOCATE_PER_DAY``, so a script hammering a link cannot mint free discounts.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plugin.logs import get_logger
 from plugin.loyalty.rewards import discount_spec, generate_code
@@ -28,6 +30,8 @@ log = get_logger("referrals")
 FRIEND_CODE_PREFIX = "AMIGO"
 FRIEND_CODE_DAYS = 30
 REUSE_WINDOW = timedelta(days=1)
+CODES_PER_IP_PER_DAY = 3
+CODES_PER_ADVOCATE_PER_DAY = 25
 REF_PARAM = "embajador_ref"   # landing parameter; the theme copies it into this cart note attribute
 
 
@@ -54,9 +58,12 @@ def land(app_state, code: str, ip: str | None, user_agent: str | None, now: date
             return None
         shop = session.get(Shop, advocate.shop_id)
         program = shop_program(shop)
-        reused = _recent_code(session, advocate, ip_hash, ua_hash, now)
+        reused = _recent_code(session, advocate, ip_hash, now)
+        capped = reused is None and _over_daily_caps(session, advocate, ip_hash, now)
     friend_code = reused
-    if friend_code is None and issue_code and shop.installed and program.referral is not None:
+    if capped:
+        log.warning("friend code not issued: daily cap reached", extra={"shop": shop.domain})
+    if friend_code is None and not capped and issue_code and shop.installed and program.referral is not None:
         friend_code = _create_friend_code(app_state, shop, program, now)
     with app_state.db.transaction() as session:
         click = ReferralClick(shop_id=shop.id, advocate_id=advocate.id, ip_hash=ip_hash, ua_hash=ua_hash,
@@ -67,15 +74,27 @@ def land(app_state, code: str, ip: str | None, user_agent: str | None, now: date
     return Landing(_shop_url(shop.domain, friend_code, advocate.referral_code), friend_code, click_id)
 
 
-def _recent_code(session, advocate, ip_hash, ua_hash, now) -> str | None:
+def _recent_code(session, advocate, ip_hash, now) -> str | None:
+    """The code this visitor (by hashed IP: a new user agent is not a new visitor) already got."""
     if ip_hash is None:
         return None
     return session.execute(
         select(ReferralClick.friend_code)
         .where(ReferralClick.shop_id == advocate.shop_id, ReferralClick.advocate_id == advocate.id,
-               ReferralClick.ip_hash == ip_hash, ReferralClick.ua_hash == ua_hash,
+               ReferralClick.ip_hash == ip_hash,
                ReferralClick.friend_code.is_not(None), ReferralClick.created_at > now - REUSE_WINDOW)
         .order_by(ReferralClick.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def _over_daily_caps(session, advocate, ip_hash, now) -> bool:
+    since = now - timedelta(days=1)
+    issued = select(func.count(func.distinct(ReferralClick.friend_code))).where(
+        ReferralClick.shop_id == advocate.shop_id, ReferralClick.friend_code.is_not(None),
+        ReferralClick.created_at > since)
+    if session.execute(issued.where(ReferralClick.advocate_id == advocate.id)).scalar_one() >= CODES_PER_ADVOCATE_PER_DAY:
+        return True
+    return ip_hash is not None and \
+        session.execute(issued.where(ReferralClick.ip_hash == ip_hash)).scalar_one() >= CODES_PER_IP_PER_DAY
 
 
 def _create_friend_code(app_state, shop: Shop, program, now: datetime) -> str | None:

@@ -6,6 +6,8 @@ two concurrent first uses agree on one code.
 """
 from __future__ import annotations
 
+import re
+
 import secrets
 
 from sqlalchemy import func, select, update
@@ -60,7 +62,7 @@ def referral_counts(session: Session, shop: Shop, customer: Customer) -> dict:
 def advocate_by_code(session: Session, code: str) -> Customer | None:
     """The advocate behind a link; codes are global, so the shop comes from the customer."""
     code = (code or "").strip().upper()
-    if not code or len(code) > 32:
+    if not re.fullmatch(r"[A-Z0-9]{4,32}", code):
         return None
     return session.execute(select(Customer).where(Customer.referral_code == code,
                                                   Customer.redacted_at.is_(None))).scalar_one_or_none()

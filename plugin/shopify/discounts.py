@@ -36,6 +36,20 @@ mutation CreateFreeShippingRewardCode($freeShippingCodeDiscount: DiscountCodeFre
 """
 
 
+FIND_BY_CODE_QUERY = """
+query FindDiscountByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id }
+}
+"""
+
+
+def find_discount_code(client: AdminClient, code: str) -> str | None:
+    """The gid of the discount that owns ``code``, or None: tells whether an interrupted
+    creation actually happened before we retry or give the points back."""
+    node = client.execute(FIND_BY_CODE_QUERY, {"code": code}).get("codeDiscountNodeByCode")
+    return node["id"] if node else None
+
+
 @dataclass(frozen=True)
 class DiscountResult:
     code: str

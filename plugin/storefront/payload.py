@@ -58,4 +58,19 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
             "next_tier": next_tier,
             "rewards": rewards_payload(program, status.available),
             "referral": _referral(session, shop, customer, app_url),
+            "codes": _usable_codes(session, shop, customer, now),
             "currency": shop.currency, "locale": customer.locale or shop.primary_locale}
+
+
+def _usable_codes(session, shop: Shop, customer: Customer, now: datetime) -> list[dict]:
+    """Reward codes the shopper has and can still use (also those whose redemption was
+    interrupted and later settled: the shopper finds them here)."""
+    from sqlalchemy import or_
+
+    from plugin.models import Redemption
+    from plugin.models.rewards import ISSUED
+    rows = session.execute(Redemption.for_shop(shop.id).where(
+        Redemption.customer_id == customer.id, Redemption.status == ISSUED, Redemption.used_at.is_(None),
+        or_(Redemption.expires_at.is_(None), Redemption.expires_at > now)).order_by(Redemption.id)).scalars()
+    return [{"code": r.code, "reward_id": r.reward_id, "reward_name": r.reward_name,
+             "expires_at": r.expires_at.isoformat() if r.expires_at else None} for r in rows]

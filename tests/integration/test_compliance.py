@@ -89,3 +89,18 @@ def test_shop_redact_deletes_all_of_the_shops_data(client, app_state):
         assert leftover == 0
         kept = session.execute(select(WebhookDelivery).where(WebhookDelivery.topic == "shop/redact")).scalar_one()
         assert kept.status == "processed" and kept.shop_id is None  # the audit line stays, without data
+
+
+def test_failed_deliveries_lose_their_payload_after_retention(client, app_state):
+    from datetime import timedelta
+
+    from plugin.models import utcnow
+    from webhooks.retention import purge_processed_payloads
+    add_shop(app_state)
+    guest_order = b'{"id": 9001, "email": "ana.perez@example.com", "name": "Ana Perez", "total_price": '
+    post_webhook(client, "orders/paid", guest_order)  # valid HMAC, broken JSON: recorded as failed
+    assert purge_processed_payloads(app_state, utcnow())["purged"] == 0
+    assert purge_processed_payloads(app_state, utcnow() + timedelta(days=15))["purged"] == 1
+    with app_state.db.transaction() as session:
+        delivery = session.execute(select(WebhookDelivery)).scalar_one()
+        assert delivery.status == "failed" and delivery.payload is None and delivery.last_error

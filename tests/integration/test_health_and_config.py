@@ -66,9 +66,24 @@ def test_production_requires_secrets():
 def test_cli_prints_one_line_naming_the_variable_and_exits_non_zero():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "DATABASE_", "REDIS_"))}
     env.update(EMBAJADOR_MODE="production", SHOPIFY_API_KEY="k", SHOPIFY_API_SECRET="s",
-               APP_URL="https://app.example.com", SECRET_KEY="x")
+               APP_URL="https://app.example.com", SECRET_KEY="x" * 40)
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "plugin", "embajador", "tick"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == ["embajador: configuration error: ENCRYPTION_KEY: is required in production"]
+
+
+def test_an_empty_key_list_names_encryption_key():
+    with pytest.raises(ConfigError) as caught:
+        load_config(base_env("postgresql://x/y", ENCRYPTION_KEY=" , "))
+    assert caught.value.variable == "ENCRYPTION_KEY"
+
+
+def test_a_short_secret_key_is_refused_in_production():
+    env = {"EMBAJADOR_MODE": "production", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s",
+           "APP_URL": "https://app.example.com", "SECRET_KEY": "short",
+           "ENCRYPTION_KEY": base_env("x")["ENCRYPTION_KEY"], "DATABASE_URL": "postgres://u@h/d"}
+    with pytest.raises(ConfigError) as caught:
+        load_config(env)
+    assert caught.value.variable == "SECRET_KEY"

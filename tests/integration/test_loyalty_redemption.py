@@ -181,3 +181,51 @@ def test_unused_expired_code_gives_points_back_when_the_reward_says_so(client, a
     run_tick(app_state, later)
     assert customer(app_state, JON).points_available == 500
     assert redemptions(app_state)[0].status == "refunded"
+
+
+def _crash_after_reserving(app_state, shop_id, customer_id, create_code: bool):
+    """What a killed web worker leaves behind: transaction 1 committed, transaction 2 never ran."""
+    from plugin.models import Customer, Shop
+    from plugin.points.redemption import _create_in_shopify, reserve
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        redemption = reserve(session, shop, customer_id, "5off", utcnow())
+        shopify_id = session.get(Customer, customer_id).shopify_id
+    if create_code:
+        _create_in_shopify(app_state, shop, redemption, shopify_id, utcnow())
+    return redemption.code
+
+
+def test_redemption_interrupted_before_shopify_gives_the_points_back(client, app_state, fake_admin):
+    from datetime import timedelta
+
+    from plugin.points.redemption import recover_interrupted_redemptions
+    shop_id = setup_shop(app_state)
+    customer_id = shopper_with(app_state, client, 500)
+    _crash_after_reserving(app_state, shop_id, customer_id, create_code=False)
+    assert customer(app_state, JON).points_available == 0
+    assert recover_interrupted_redemptions(app_state, utcnow())["restored"] == 0  # may still be in flight
+    later = utcnow() + timedelta(minutes=5)
+    assert recover_interrupted_redemptions(app_state, later)["restored"] == 1
+    assert recover_interrupted_redemptions(app_state, later) == {"issued": 0, "restored": 0, "retry": 0}
+    assert customer(app_state, JON).points_available == 500
+    assert redemptions(app_state)[0].status == "failed"
+    assert fake_admin.discounts == []
+    assert_no_drift(app_state)
+
+
+def test_redemption_interrupted_after_shopify_created_the_code_is_issued(client, app_state, fake_admin):
+    from datetime import timedelta
+
+    from plugin.points.redemption import recover_interrupted_redemptions
+    shop_id = setup_shop(app_state)
+    customer_id = shopper_with(app_state, client, 500)
+    code = _crash_after_reserving(app_state, shop_id, customer_id, create_code=True)
+    assert recover_interrupted_redemptions(app_state, utcnow() + timedelta(minutes=5))["issued"] == 1
+    row = redemptions(app_state)[0]
+    assert row.status == "issued" and row.code == code and row.discount_gid == fake_admin.discounts[0]["id"]
+    assert customer(app_state, JON).points_available == 0  # the shopper's code exists: points stay spent
+    assert len(fake_admin.discounts) == 1
+    widget = client.get("/proxy/customer", query_string=proxy_params(JON)).get_json()
+    assert [c["code"] for c in widget["codes"]] == [code]  # and the shopper can find it
+    assert_no_drift(app_state)

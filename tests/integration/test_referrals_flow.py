@@ -54,6 +54,26 @@ def test_same_visitor_within_a_day_reuses_the_code_another_visitor_gets_a_new_on
     assert len(clicks(app_state)) == 3
 
 
+def test_hammering_a_link_cannot_mint_discount_codes(client, app_state, shop_fake):
+    from plugin.referrals.landing import CODES_PER_IP_PER_DAY
+    link = advocate_with_history(client, app_state)
+    same_ip_new_browsers = [friend_code_from(land(client, link["code"], dict(FRIEND, ua=f"Mozilla/5.0 x{n}")))
+                            for n in range(5)]
+    assert len(set(same_ip_new_browsers)) == 1  # a new user agent is not a new visitor
+    for n in range(CODES_PER_IP_PER_DAY + 3):  # one IP across many advocates' links is capped too
+        other = advocate_with_history(client, app_state, dict(ADVOCATE, id=7400000000100000 + n,
+                                                              email=f"adv{n}@example.com", ip=f"203.0.113.{n}"))
+        land(client, other["code"], FRIEND)
+    assert len(shop_fake.discounts) == CODES_PER_IP_PER_DAY
+    response = land(client, link["code"], dict(FRIEND, ip="198.51.100.7"))
+    assert response.status_code == 302  # a new visitor still lands
+
+
+def test_nul_bytes_in_a_code_are_a_404_not_a_500(client, shop_fake):
+    assert client.get("/r/%00").status_code == 404
+    assert client.get("/r/ABC%00DEF").status_code == 404
+
+
 def test_shopify_refusing_the_code_still_sends_the_friend_to_the_shop(client, app_state, shop_fake):
     link = advocate_with_history(client, app_state)
     shop_fake.refuse.add("discountCodeBasicCreate")

@@ -44,7 +44,7 @@ from scratch_services import PG_BASE, REDIS_BASE, BenchError, redis_db, scratch_
 
 def app_env(pg_url: str, redis_url: str) -> dict:
     return {"EMBAJADOR_MODE": "production", "SHOPIFY_API_KEY": "bench-api-key", "SHOPIFY_API_SECRET": "bench-secret",
-            "SECRET_KEY": "bench-secret-key", "ENCRYPTION_KEY": "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4=",
+            "SECRET_KEY": "bench-secret-key-at-least-32-characters", "ENCRYPTION_KEY": "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4=",
             "DATABASE_URL": pg_url, "REDIS_URL": redis_url, "APP_URL": "https://embajador.bench",
             "LOG_LEVEL": "WARNING"}
 

@@ -3,7 +3,12 @@
 Batched: render once, 1,000 personalizations per request (emails/batch.py).
 Baseline: one request per recipient (build_single), measured on a 1,000-recipient
 sample in the same run and extrapolated linearly to 100,000 (said in the output).
-Run: .venv/bin/python bench/email_batch.py [N]
+Part 2 (the outbox path a tick really takes, Postgres in a scratch schema): N birthday
+rows queued for N customers, sent by ``send_due_messages`` (claim under lock with consent /
+cap re-checked and balances read afresh, ≤ 1,000 personalizations per request, record);
+baseline: the same rows one job per row (``batch_key`` cleared), measured on a sample and
+extrapolated.
+Run: .venv/bin/python bench/email_batch.py [N] [--outbox M] [--skip-render]
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emails.batch import batch_template, recipients_for, send_batch  # noqa: E402
 from emails.mail_request import OutgoingMessage, build_single  # noqa: E402
@@ -83,5 +89,89 @@ def main(n: int = 100_000, sample: int = 1_000) -> None:
     print(f"ratio: {base[0] * scale / batched[0]:.0f}x fewer requests, {base[1] * scale / batched[1]:.1f}x faster")
 
 
+def _outbox_env(pg_url: str, sink_url: str) -> dict:
+    return {"EMBAJADOR_MODE": "test", "SHOPIFY_API_KEY": "bench-api-key", "SHOPIFY_API_SECRET": "bench-secret",
+            "SECRET_KEY": "bench-secret-key", "ENCRYPTION_KEY": "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4=",
+            "DATABASE_URL": pg_url, "APP_URL": "https://embajador.bench", "LOG_LEVEL": "WARNING",
+            "SHOPIFY_ADMIN_ORIGIN": "https://admin.shopify.test", "SENDGRID_API_KEY": "SG.bench",
+            "SENDGRID_API_HOST": sink_url, "SENDGRID_FROM_EMAIL": "puntos@tienda.test"}
+
+
+def _queue_rows(app_state, shop_id: int, start: int, count: int, batched: bool) -> None:
+    """``count`` customers with a queued birthday row each: the first one through queue_email,
+    the rest copied from it in bulk (queue-time rendering is not what this measures)."""
+    from sqlalchemy import insert, select
+    from emails.outbox import message_id_for, queue_email
+    from plugin.models import Customer, OutboxMessage, Shop
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        ids = list(session.execute(insert(Customer).returning(Customer.id), [
+            dict(shop_id=shop_id, shopify_id=str(10**6 + i), email=f"c{i}@example.com", first_name=f"Cliente {i}",
+                 locale="es-CL", marketing_state="SUBSCRIBED", points_available=1000 + i, tier_name="Bronce")
+            for i in range(start, start + count)]).scalars())
+        first = session.get(Customer, ids[0])
+        queue_email(session, shop=shop, flow="birthday", message_key=f"birthday:{ids[0]}", to_email=first.email,
+                    customer=first, context={"birthday_points": 200})
+        model = session.execute(select(OutboxMessage).where(OutboxMessage.customer_id == ids[0])).scalar_one()
+        copy = {c: getattr(model, c) for c in ("flow", "priority", "marketing", "locale", "subject", "html", "text",
+                                              "status", "send_after", "context")}
+        copy["batch_key"] = model.batch_key if batched else None
+        if not batched:
+            model.batch_key = None
+        session.execute(insert(OutboxMessage), [
+            dict(copy, shop_id=shop_id, customer_id=cid, message_key=f"birthday:{cid}", to_email=f"c{i}@example.com",
+                 to_name=f"Cliente {i} Rojas", message_id=message_id_for(shop.domain, f"birthday:{cid}"))
+            for i, cid in zip(range(start + 1, start + count), ids[1:])])
+
+
+def outbox_part(n: int, sample: int, sink_url: str) -> None:
+    import logging
+    from datetime import timedelta
+    from scratch_services import PG_BASE, scratch_schema
+    from emails.outbox import send_due_messages
+    from plugin import create_app
+    from plugin.loyalty.program import default_program, dump_program
+    from plugin.models import Base, utcnow
+    from plugin.shopify.oauth import TokenSet
+    from plugin.shops import install_shop
+    with scratch_schema(PG_BASE) as pg_url:
+        app = create_app(_outbox_env(pg_url, sink_url))
+        logging.getLogger("embajador").setLevel(logging.WARNING)
+        app_state = app.extensions["embajador"]
+        Base.metadata.create_all(app_state.db.engine)
+        with app.app_context():
+            with app_state.db.transaction() as session:
+                shop = install_shop(session, app_state.cipher, SENDER["shop"], TokenSet("shpat_b", "read_orders", None),
+                                    utcnow())
+                shop.name, shop.currency, shop.primary_locale = "Tienda", "CLP", "es"
+                shop.program = dump_program(default_program("CLP"))
+                shop.settings = {"emails": {"asm_group_id": 7, "frequency_cap": 1}}
+                shop_id = shop.id
+            _queue_rows(app_state, shop_id, 0, n, batched=True)
+            now = utcnow() + timedelta(seconds=1)
+            batched = measure(lambda: send_due_messages(app_state, now))
+            _queue_rows(app_state, shop_id, n, sample, batched=False)
+            later = utcnow() + timedelta(seconds=1)
+            base = measure(lambda: send_due_messages(app_state, later))
+        app_state.db.dispose()
+    scale = n / sample
+    print(f"outbox path, {n:,} birthday rows in Postgres:")
+    print(f"  batched:  {batched[0]:,} requests, {batched[1]:.1f} s, peak memory {batched[2] / 1e6:.1f} MB")
+    print(f"  baseline (one job per row; measured on {sample:,}, extrapolated x{scale:.0f}): {base[0] * scale:,.0f} "
+          f"requests, {base[1] * scale:.1f} s")
+    print(f"  ratio: {base[0] * scale / batched[0]:.0f}x fewer requests, {base[1] * scale / batched[1]:.1f}x faster")
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    args = sys.argv[1:]
+    outbox_n = int(args[args.index("--outbox") + 1]) if "--outbox" in args else 10_000
+    positional = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or args[i - 1] != "--outbox")]
+    if "--skip-render" not in args:
+        main(int(positional[0]) if positional else 100_000)
+    if outbox_n:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            outbox_part(outbox_n, min(500, outbox_n), f"http://127.0.0.1:{server.server_address[1]}")
+        finally:
+            server.shutdown()

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
-from plugin.models import Complaint, Customer, Shop, SurveyResponse
+from plugin.models import Complaint, Customer, OutboxMessage, Shop, SurveyResponse
 from plugin.models.feedback import ANSWERED, CLOSED, OPEN
 from plugin.points.ledger import record_event
 
@@ -82,12 +82,14 @@ def notify_merchant(session, shop, customer, complaint_id, token, score, comment
     if not settings.merchant_email:
         return
     name = " ".join(filter(None, (customer.first_name, customer.last_name))) if customer else ""
-    queue_email(session, shop=shop, flow="complaint_opened", message_key=f"complaint_opened:{complaint_id}",
-                to_email=settings.merchant_email, locale=shop.primary_locale, context={
-                    "customer_name": name or (customer.email if customer else "?"),
-                    "customer_email": (customer.email if customer else "") or "",
-                    "survey_type": token["t"], "score": score, "order_name": token.get("n"),
-                    "comment": comment, "case_url": f"{app_url.rstrip('/')}/?complaint={complaint_id}"})
+    context = {"customer_name": name or (customer.email if customer else "?"),
+               "customer_email": (customer.email if customer else "") or "",
+               "survey_type": token["t"], "score": score, "order_name": token.get("n"),
+               "comment": comment, "case_url": f"{app_url.rstrip('/')}/?complaint={complaint_id}"}
+    outbox_id = queue_email(session, shop=shop, flow="complaint_opened", message_key=f"complaint_opened:{complaint_id}",
+                            to_email=settings.merchant_email, locale=shop.primary_locale, context=context)
+    if outbox_id is not None and customer is not None:
+        session.get(OutboxMessage, outbox_id).about_customer_id = customer.id
 
 
 def add_comment(session: Session, shop: Shop, token: dict, comment: str) -> bool:

@@ -1,7 +1,8 @@
 """Sending one outbox row at most once.
 
 1. Claim (own transaction): lock the row FOR UPDATE, re-check that it is still queued
-   and due, re-check consent / suppression / frequency cap, then mark it ``sending``
+   and due, re-check consent / suppression / frequency cap, render loyalty flows again
+   with the current balance and tier (outbox.render_at_send), then mark it ``sending``
    with attempts+1 and commit. A duplicate job finds ``sending``/``sent`` and stops.
 2. Post to SendGrid outside any transaction (no lock held across the network).
 3. Record (own transaction): 202 → ``sent``; 429/5xx/network → back to ``queued`` with
@@ -24,9 +25,10 @@ from plugin.logs import get_logger
 from plugin.models import Customer, OutboxMessage, Shop, utcnow
 from plugin.models.email import FAILED, OUTBOX, QUEUED, SENDING, SENT, SUPPRESSED, UNKNOWN  # noqa: F401
 
+from .context import MissingContextError
 from .flows import get_flow
 from .mail_request import MailRequestError, OutgoingMessage, build_single
-from .outbox import suppression_reason
+from .outbox import render_at_send, suppression_reason
 from .sender import SendGridSender, SendResult, backoff
 from .settings import EmailSettings
 
@@ -70,6 +72,11 @@ def _claim(app_state, outbox_id: int, now: datetime):
         if reason:
             row.status, row.reason = SUPPRESSED, reason
             return SUPPRESSED
+        try:
+            render_at_send(session, row, shop, customer, now, config)
+        except (MissingContextError, ValueError, TypeError) as exc:
+            row.status, row.reason, row.last_error = FAILED, "render_error", str(exc)[:1000]
+            return FAILED
         if not config.sendgrid_api_key:
             row.status, row.sent_at = OUTBOX, now
             return OUTBOX
@@ -89,16 +96,22 @@ def _post(config, body: dict, now: datetime) -> SendResult:
 def _record(app_state, outbox_id: int, result: SendResult, now: datetime) -> str:
     with app_state.db.transaction() as session:
         row = lock_row(session, OutboxMessage, outbox_id)
-        if result.outcome == "sent":
-            row.status, row.sent_at, row.sg_message_id, row.last_error = SENT, now, result.sg_message_id, None
-        elif result.outcome == "retry" and row.attempts < MAX_ATTEMPTS:
-            row.status, row.last_error = QUEUED, result.error
-            row.next_attempt_at = now + backoff(row.attempts, result.retry_after)
-        else:
-            row.status, row.last_error = FAILED, result.error
-            row.reason = "retries_exhausted" if result.outcome == "retry" else f"http_{result.status}"
-        log.info("email send", extra={"status": row.status, "flow": row.flow})
-        return row.status
+        status = apply_result(row, result, now)
+        log.info("email send", extra={"status": status, "flow": row.flow})
+        return status
+
+
+def apply_result(row: OutboxMessage, result: SendResult, now: datetime) -> str:
+    """What SendGrid's answer means for one row (shared with the batch sender)."""
+    if result.outcome == "sent":
+        row.status, row.sent_at, row.sg_message_id, row.last_error = SENT, now, result.sg_message_id, None
+    elif result.outcome == "retry" and row.attempts < MAX_ATTEMPTS:
+        row.status, row.last_error = QUEUED, result.error
+        row.next_attempt_at = now + backoff(row.attempts, result.retry_after)
+    else:
+        row.status, row.last_error = FAILED, result.error
+        row.reason = "retries_exhausted" if result.outcome == "retry" else f"http_{result.status}"
+    return row.status
 
 
 def outgoing_message(row: OutboxMessage, shop: Shop, settings: EmailSettings) -> OutgoingMessage:

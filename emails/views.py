@@ -18,13 +18,16 @@ bp = Blueprint("emails", __name__)
 COPY = {
     "es": {"thanks": "¡Gracias por tu respuesta!", "score": "Tu nota", "comment": "¿Quieres contarnos algo más?",
            "send": "Enviar", "saved": "Gracias, recibimos tu comentario.", "expired": "Este enlace venció.",
-           "invalid": "Este enlace no es válido.", "unsubscribed": "Ya no recibirás correos de marketing."},
+           "invalid": "Este enlace no es válido.", "unsubscribed": "Ya no recibirás correos de marketing.",
+           "confirm": "¿Dejar de recibir correos de marketing?", "leave": "Darme de baja"},
     "en": {"thanks": "Thank you for your answer!", "score": "Your score", "comment": "Anything else to tell us?",
            "send": "Send", "saved": "Thanks, we got your comment.", "expired": "This link has expired.",
-           "invalid": "This link is not valid.", "unsubscribed": "You will no longer receive marketing emails."},
+           "invalid": "This link is not valid.", "unsubscribed": "You will no longer receive marketing emails.",
+           "confirm": "Stop receiving marketing emails?", "leave": "Unsubscribe"},
     "pt": {"thanks": "Obrigado pela sua resposta!", "score": "Sua nota", "comment": "Quer nos contar mais alguma coisa?",
            "send": "Enviar", "saved": "Obrigado, recebemos seu comentário.", "expired": "Este link expirou.",
-           "invalid": "Este link não é válido.", "unsubscribed": "Você não receberá mais e-mails de marketing."},
+           "invalid": "Este link não é válido.", "unsubscribed": "Você não receberá mais e-mails de marketing.",
+           "confirm": "Deixar de receber e-mails de marketing?", "leave": "Cancelar inscrição"},
 }
 
 PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
@@ -33,12 +36,15 @@ PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
 textarea{width:100%;min-height:6rem}</style></head><body><h1>{{ title }}</h1>
 {% if score is not none %}<p>{{ t.score }}: <strong>{{ score }}</strong></p>
 <form method="post" action="{{ action }}"><label>{{ t.comment }}<br><textarea name="comment" maxlength="5000"></textarea></label>
-<p><button type="submit">{{ t.send }}</button></p></form>{% endif %}</body></html>"""
+<p><button type="submit">{{ t.send }}</button></p></form>{% endif %}
+{% if confirm %}<form method="post" action="{{ action }}"><p><button type="submit">{{ t.leave }}</button></p></form>{% endif %}
+</body></html>"""
 
 
-def _page(lang: str, shop_name: str, title: str, score=None, action: str = "", status: int = 200):
+def _page(lang: str, shop_name: str, title: str, score=None, action: str = "", status: int = 200,
+          confirm: bool = False):
     return render_template_string(PAGE, lang=lang, t=COPY[lang], title=title, score=score, shop=shop_name,
-                                  action=action), status
+                                  action=action, confirm=confirm), status
 
 
 @bp.post("/sendgrid/events")
@@ -118,7 +124,8 @@ def survey_comment(token: str):
 
 @bp.route("/emails/unsubscribe/<token>", methods=["GET", "POST"])
 def unsubscribe_link(token: str):
-    """Link in marketing emails and RFC 8058 one-click POST: withdraws marketing consent."""
+    """Link in marketing emails (GET asks, so mail scanners that prefetch links change nothing)
+    and RFC 8058 one-click POST (withdraws marketing consent)."""
     try:
         payload = read_token(state().config.secret_key, UNSUBSCRIBE, token, utcnow())
     except InvalidToken:
@@ -127,6 +134,8 @@ def unsubscribe_link(token: str):
         shop = session.get(Shop, payload["s"])
         if shop is None:
             abort(404)
-        unsubscribe(session, shop.id, payload["c"], None)
         lang = _lang(shop, payload["c"])
+        if request.method == "GET":
+            return _page(lang, shop.name or "", COPY[lang]["confirm"], action=request.path, confirm=True)
+        unsubscribe(session, shop.id, payload["c"], None)
         return _page(lang, shop.name or "", COPY[lang]["unsubscribed"])

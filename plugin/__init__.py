@@ -42,6 +42,8 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     queue = RQQueue(config.redis_url) if config.redis_url else InlineQueue()
     app.extensions["embajador"] = AppState(config=config, db=Database(config.database_url),
                                            queue=queue, cipher=TokenCipher(config.encryption_keys))
+    from .points.metafields import enqueue_syncs_after_commit
+    enqueue_syncs_after_commit(app.extensions["embajador"])
     _register_blueprints(app)
     _register_commands(app)
     return app

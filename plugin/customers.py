@@ -74,6 +74,7 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     if isinstance(payload.get("phone"), str) and payload["phone"]:
         customer.phone_hash = hashlib.sha256(payload["phone"].encode()).hexdigest()
     customer.locale = _short(payload.get("locale"), 16) or customer.locale
+    customer.birthday = metafield_birthday(payload) or customer.birthday
     state = marketing_state(payload)
     if state and state != customer.marketing_state:
         customer.marketing_state = state
@@ -105,12 +106,42 @@ def count_customers(session: Session, shop: Shop) -> int:
     return session.execute(select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id)).scalar_one()
 
 
+class BirthdayError(ValueError):
+    """A birthday we cannot accept; the message names the field and what is wrong."""
+
+
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+
+
+def check_birthday(value, today: date, field: str = "birthday") -> date:
+    """A real past date written ``YYYY-MM-DD``, or BirthdayError saying why not."""
+    if not isinstance(value, str) or len(value.strip()) != 10:
+        raise BirthdayError(f"{field}: expected a date written YYYY-MM-DD, e.g. 1990-05-17")
+    try:
+        born = date.fromisoformat(value.strip())
+    except ValueError:
+        raise BirthdayError(f"{field}: {value.strip()!r} is not a calendar date (YYYY-MM-DD)") from None
+    if born > today:
+        raise BirthdayError(f"{field}: a birthday cannot be in the future")
+    if born < EARLIEST_BIRTHDAY:
+        raise BirthdayError(f"{field}: must be after {EARLIEST_BIRTHDAY.isoformat()}")
+    return born
+
+
 def parse_birthday(value) -> date | None:
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
+    """Lenient: a usable birthday from outside data, or None."""
+    try:
+        return check_birthday(value[:10] if isinstance(value, str) else value, date.today())
+    except BirthdayError:
+        return None
+
+
+def metafield_birthday(payload: dict) -> date | None:
+    """Shopify's standard customer metafield ``facts.birth_date``, when the payload carries it."""
+    fields = payload.get("metafields")
+    for field in fields if isinstance(fields, list) else ():
+        if isinstance(field, dict) and field.get("namespace") == "facts" and field.get("key") == "birth_date":
+            return parse_birthday(field.get("value"))
     return None
 
 

@@ -51,8 +51,12 @@ class RQQueue:
         try:
             # No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every
             # job re-checks its row under a lock, so a second copy is a cheap no-op.
-            self.queue.enqueue(func_path, *args, job_id=job_id, result_ttl=300,
-                               failure_ttl=7 * 24 * 3600, job_timeout=300)
+            # One pipeline (MULTI/EXEC): the queue-set SADD, the job hash and the RPUSH
+            # travel in one round trip instead of two.
+            pipe = self.connection.pipeline()
+            self.queue.enqueue_call(func_path, args=args, job_id=job_id, result_ttl=300,
+                                    failure_ttl=7 * 24 * 3600, timeout=300, pipeline=pipe)
+            pipe.execute()
             return True
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})

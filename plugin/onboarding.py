@@ -35,7 +35,7 @@ def complete_installation(app_state, domain: str, tokens: TokenSet, now: datetim
 
 
 def ensure_program(shop) -> None:
-    """A new shop starts with the default program in its own currency."""
+    """A new shop starts with the default program in its own currency and language."""
     from .loyalty.program import default_program, dump_program
     if not shop.program:
-        shop.program = dump_program(default_program(shop.currency))
+        shop.program = dump_program(default_program(shop.currency, shop.primary_locale))

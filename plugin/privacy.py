@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from .customers import find_customer, normalize_email
 from .models import Base, Customer, CustomerDataExport, OAuthState, Shop, WebhookDelivery
 
-REDACTED = None
 
 
 def _linked_models():
@@ -26,16 +25,42 @@ def _linked_models():
             yield cls
 
 
-def _rows_for(session: Session, cls, shop_id: int, customer: Customer):
+def _rows_for(session: Session, cls, shop_id: int, customer: Customer, outbox_ids=()):
+    """A customer's rows: by ``customer_id``, ``about_customer_id`` (mail about them to
+    someone else), ``email``/``to_email``, or ``outbox_id`` (events of their emails)."""
     columns = inspect(cls).columns
-    conditions = []
-    if "customer_id" in columns:
-        conditions.append(cls.customer_id == customer.id)
-    if "email" in columns and customer.email:
-        conditions.append(cls.email == customer.email)
+    conditions = [getattr(cls, name) == customer.id for name in ("customer_id", "about_customer_id")
+                  if name in columns]
+    if customer.email:
+        conditions += [getattr(cls, name) == customer.email for name in ("email", "to_email") if name in columns]
+    if "outbox_id" in columns and outbox_ids:
+        conditions.append(cls.outbox_id.in_(outbox_ids))
     if not conditions:
         return []
     return session.execute(select(cls).where(cls.shop_id == shop_id, or_(*conditions))).scalars().all()
+
+
+def _blank(cls, column: str):
+    """What a wiped column holds: NULL, or an empty value where the column may not be NULL."""
+    col = inspect(cls).columns[column]
+    if col.nullable:
+        return None
+    return {} if "JSON" in str(col.type).upper() else ""
+
+
+def _customer_rows(session: Session, shop_id: int, customer: Customer) -> list:
+    """Every personal row of the customer, gathered before anything is wiped (events are
+    found through the emails they belong to, whose addresses are about to go)."""
+    pii_models = list(_linked_models())
+    found = []
+    for cls in pii_models:
+        if "outbox_id" not in inspect(cls).columns:
+            found += [(cls, row) for row in _rows_for(session, cls, shop_id, customer)]
+    outbox_ids = [row.id for cls, row in found if cls.__tablename__ == "email_outbox"]
+    for cls in pii_models:
+        if "outbox_id" in inspect(cls).columns:
+            found += [(cls, row) for row in _rows_for(session, cls, shop_id, customer, outbox_ids)]
+    return found
 
 
 def _jsonable(value):
@@ -60,10 +85,8 @@ def export_customer_data(session: Session, shop: Shop, shopify_customer_id, emai
     data: dict = {"shop": shop.domain, "customer_shopify_id": str(shopify_customer_id), "found": customer is not None}
     if customer is not None:
         data["customer"] = _row_dict(customer)
-        for cls in _linked_models():
-            rows = _rows_for(session, cls, shop.id, customer)
-            if rows:
-                data[cls.__tablename__] = [_row_dict(r) for r in rows]
+        for cls, row in _customer_rows(session, shop.id, customer):
+            data.setdefault(cls.__tablename__, []).append(_row_dict(row))
         data["ledger"] = _ledger_rows(session, customer)
     export = CustomerDataExport(shop_id=shop.id, customer_shopify_id=str(shopify_customer_id),
                                 data_request_id=str(data_request_id) if data_request_id else None, data=data)
@@ -85,12 +108,11 @@ def redact_customer(session: Session, shop: Shop, shopify_customer_id, email=Non
     customer = find_customer(session, shop, shopify_id=shopify_customer_id, email=email)
     purge_ids = {str(shopify_customer_id)} if shopify_customer_id is not None else set()
     if customer is not None:
-        for cls in _linked_models():
-            for row in _rows_for(session, cls, shop.id, customer):
-                for column in cls.__pii__:
-                    setattr(row, column, REDACTED)
+        for cls, row in _customer_rows(session, shop.id, customer):
+            for column in cls.__pii__:
+                setattr(row, column, _blank(cls, column))
         for column in Customer.__pii__:
-            setattr(customer, column, REDACTED)
+            setattr(customer, column, None)
         customer.referral_code = None
         customer.redacted_at = now
         if customer.shopify_id:

@@ -82,7 +82,9 @@ def _run_handler(session, app_state, delivery, now, after_commit) -> str:
     shop = session.get(Shop, delivery.shop_id) if delivery.shop_id else None
     if shop is None:
         return _finish(delivery, FAILED, now, error="shop no longer exists")
-    delivery.attempts += 1
+    # The attempt is counted after the savepoint, so it travels in the delivery's one final
+    # UPDATE (bumping it first made the SAVEPOINT flush a separate UPDATE: one more round trip).
+    attempts = delivery.attempts + 1
     try:
         with session.begin_nested():
             payload = parse_payload(delivery.payload or "")
@@ -91,9 +93,11 @@ def _run_handler(session, app_state, delivery, now, after_commit) -> str:
             outcome = handler(ctx)
     except MalformedPayload as exc:
         after_commit.clear()
+        delivery.attempts = attempts
         return _finish(delivery, FAILED, now, error=str(exc))
     except Exception as exc:  # a bug or a transient failure: keep it, retry later
         after_commit.clear()
+        delivery.attempts = attempts
         log.exception("handler failed", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
                                                "delivery_id": delivery.id})
         if delivery.attempts >= MAX_ATTEMPTS:
@@ -101,6 +105,7 @@ def _run_handler(session, app_state, delivery, now, after_commit) -> str:
         delivery.last_error = _describe(exc)
         delivery.next_attempt_at = now + min(timedelta(minutes=2 ** delivery.attempts), timedelta(hours=4))
         return PENDING
+    delivery.attempts = attempts
     delivery.outcome = outcome if isinstance(outcome, dict) else None
     return _finish(delivery, PROCESSED, now)
 

@@ -5,6 +5,7 @@ from flask import jsonify, request
 
 from plugin import state
 from plugin.models import Complaint, utcnow
+from plugin.request_body import json_object
 
 from . import bp
 from .session import current_shop, require_session_token
@@ -31,7 +32,7 @@ def complaints_list():
 @bp.post("/api/complaints/<int:complaint_id>/answer")
 @require_session_token
 def complaint_answer(complaint_id: int):
-    answer = (request.get_json(silent=True) or {}).get("answer")
+    answer = json_object().get("answer")
     if not isinstance(answer, str) or not answer.strip():
         return jsonify(error="answer: a non-empty string is required", field="answer"), 400
     return _transition(lambda s, shop_id, now: _feedback().answer_complaint(s, shop_id, complaint_id, answer, now))

@@ -11,6 +11,7 @@ from plugin.models import utcnow
 from plugin.points.actions import AdjustmentError, adjust_points
 from plugin.points.lookup import customer_by_reference, ledger_rows
 from plugin.points.status import shop_program
+from plugin.request_body import json_object
 
 from . import bp
 from .session import current_shop, require_session_token
@@ -58,7 +59,7 @@ def customer_ledger(shopify_id: str):
 @bp.post("/api/customers/<shopify_id>/adjust")
 @require_session_token
 def adjust(shopify_id: str):
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     amount = body.get("points")
     if isinstance(amount, bool) or not isinstance(amount, int):
         return jsonify(error="points: must be a whole number"), 400
@@ -67,10 +68,34 @@ def adjust(shopify_id: str):
         customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
         if customer is None:
             return jsonify(error="no such customer in this shop"), 404
+        reason = body.get("reason") or ""
+        if not isinstance(reason, str):
+            return jsonify(error="reason: must be text", field="reason"), 400
         try:
-            adjust_points(session, shop, customer, amount, body.get("reason") or "", f"admin:{g.staff_user_id}",
+            adjust_points(session, shop, customer, amount, reason, f"admin:{g.staff_user_id}",
                           utcnow())
         except AdjustmentError as exc:
             return jsonify(error=str(exc)), 400
         return jsonify(points={"available": customer.points_available, "pending": customer.points_pending},
                        tier=customer.tier_name)
+
+
+@bp.put("/api/customers/<shopify_id>/birthday")
+@require_session_token
+def set_customer_birthday(shopify_id: str):
+    """The merchant sets or corrects a birthday (shoppers may only give it once)."""
+    from plugin.points.birthdays import BirthdayError, set_birthday
+    from plugin.points.tiers import shop_local
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "birthday" not in body:
+        return jsonify(error="birthday: required, written YYYY-MM-DD", field="birthday"), 400
+    with state().db.transaction() as session:
+        shop = current_shop(session)
+        customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
+        if customer is None:
+            return jsonify(error="no such customer in this shop"), 404
+        try:
+            born = set_birthday(customer, body["birthday"], shop_local(shop, utcnow()).date(), by_merchant=True)
+        except BirthdayError as exc:
+            return jsonify(error=str(exc), field="birthday"), 400
+        return jsonify(customer_id=customer.shopify_id, birthday=born.isoformat())

@@ -6,6 +6,7 @@ from flask import g, jsonify, request
 from plugin import state
 from plugin.models import utcnow
 from plugin.referrals.review import ReviewError, approve, list_referrals, reject
+from plugin.request_body import json_object
 
 from . import bp
 from .session import current_shop, require_session_token
@@ -34,8 +35,10 @@ def referral_approve(referral_id: int):
 @bp.post("/api/referrals/<int:referral_id>/reject")
 @require_session_token
 def referral_reject(referral_id: int):
-    reason = (request.get_json(silent=True) or {}).get("reason") or ""
-    return _review(lambda session, shop: reject(session, shop, referral_id, _reviewer(), str(reason), utcnow()))
+    reason = json_object().get("reason") or ""
+    if not isinstance(reason, str):
+        return jsonify(error="reason: must be text", field="reason"), 400
+    return _review(lambda session, shop: reject(session, shop, referral_id, _reviewer(), reason, utcnow()))
 
 
 def _review(action):

@@ -88,6 +88,24 @@ def points_adjust(domain, reference, amount, reason):
                    f"pending {customer.points_pending}")
 
 
+@points.command("birthday")
+@click.option("--shop", "domain", required=True)
+@click.option("--customer", "reference", required=True, help="Shopify customer id or email")
+@click.option("--date", "value", required=True, help="YYYY-MM-DD")
+def points_birthday(domain, reference, value):
+    """Set or correct a customer's birthday (birthday points are paid once a year on it)."""
+    from plugin.points.birthdays import BirthdayError, set_birthday
+    from plugin.points.tiers import shop_local
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        customer = _customer(session, shop, reference)
+        try:
+            born = set_birthday(customer, value, shop_local(shop, utcnow()).date(), by_merchant=True)
+        except BirthdayError as exc:
+            raise click.ClickException(str(exc).replace("birthday:", "--date:", 1)) from None
+        click.echo(f"birthday of customer {customer.shopify_id or customer.email} set to {born.isoformat()}")
+
+
 @points.command("show")
 @click.option("--shop", "domain", required=True)
 @click.option("--customer", "reference", required=True, help="Shopify customer id or email")

@@ -496,10 +496,66 @@ _UNIT_SCALE = {
 }
 
 
-def default_program(currency: str) -> Program:
-    """A sensible starting program for a shop in ``currency`` (roughly 1 % back)."""
+# Reward names in the shop's language: {money} / {percent} are filled in for its currency.
+_REWARD_COPY = {
+    "en": {"fixed": "{money} off", "percent": "{percent} off", "ship": "Free shipping"},
+    "es": {"fixed": "{money} de descuento", "percent": "{percent} de descuento", "ship": "Envío gratis"},
+    "pt": {"fixed": "{money} de desconto", "percent": "{percent} de desconto", "ship": "Frete grátis"},
+}
+_HOME_TERRITORY = {"USD": "US", "EUR": {"es": "ES", "pt": "PT", "en": "IE"}, "GBP": "GB", "BRL": "BR"}
+
+
+def program_language(locale: str | None) -> str:
+    """``es``, ``en`` or ``pt`` from a shop locale such as ``es-CL`` (anything else: ``en``)."""
+    lang = re.split(r"[-_]", (locale or "").strip().lower(), maxsplit=1)[0]
+    return lang if lang in _REWARD_COPY else "en"
+
+
+@cache
+def _money_locale(lang: str, currency: str, region: str | None) -> str:
+    """The Babel locale that writes ``currency`` the way its home market reads it (es_CL: $5.000)."""
+    from babel import Locale, UnknownLocaleError, localedata
+    from babel.numbers import get_territory_currencies
+
+    home = _HOME_TERRITORY.get(currency)
+    home = home.get(lang) if isinstance(home, dict) else home
+    candidates = [f"{lang}_{r}" for r in (region, home) if r]
+    candidates += sorted(i for i in localedata.locale_identifiers()
+                         if re.fullmatch(f"{lang}_[A-Z]{{2}}", i))
+    for candidate in candidates:
+        territory = candidate.split("_")[1]
+        try:
+            if str(Locale.parse(candidate)) == candidate and currency in get_territory_currencies(territory)[:1]:
+                return candidate
+        except (ValueError, LookupError, UnknownLocaleError):
+            continue
+    return lang
+
+
+def reward_copy(locale: str | None, currency: str) -> dict[str, Any]:
+    """Templates and formatters for default reward names in ``locale`` and ``currency``."""
+    from babel.numbers import format_currency
+    lang = program_language(locale)
+    parts = re.split(r"[-_]", (locale or "").strip(), maxsplit=1)
+    region = parts[1].upper() if len(parts) > 1 and len(parts[1]) == 2 else None
+    money_locale = _money_locale(lang, currency, region)
+
+    def money(value: Decimal) -> str:
+        return format_currency(value, currency, locale=money_locale).replace("\xa0", " ").replace("\u202f", " ")
+
+    def percent(value: Decimal) -> str:
+        return f"{value.normalize():f}%"
+
+    return {"format_money": money, "format_percent": percent, **_REWARD_COPY[lang]}
+
+
+@cache  # Program is immutable; shops without a document ask for it on every order
+def default_program(currency: str, locale: str | None = None) -> Program:
+    """A sensible starting program for a shop in ``currency`` (roughly 1 % back), its reward
+    names written in the shop's ``locale`` (es/en/pt; others and None: English)."""
     minor_units(currency)
     scale = Decimal(_UNIT_SCALE.get(currency, 1))
+    copy = reward_copy(locale, currency)
 
     def amount(units: int) -> Decimal:
         return quantize(Decimal(units) * scale, currency)
@@ -515,9 +571,10 @@ def default_program(currency: str) -> Program:
         ),
         tier_period="rolling_12_months",
         rewards=(
-            Reward("5off", f"{amount(5)} {currency} off", 500, "fixed_amount", amount(5)),
-            Reward("10pct", "10% off", 1000, "percentage", Decimal(10), min_subtotal=amount(20)),
-            Reward("ship", "Free shipping", 300, "free_shipping", None),
+            Reward("5off", copy["fixed"].format(money=copy["format_money"](amount(5))), 500, "fixed_amount", amount(5)),
+            Reward("10pct", copy["percent"].format(percent=copy["format_percent"](Decimal(10))), 1000, "percentage",
+                   Decimal(10), min_subtotal=amount(20)),
+            Reward("ship", copy["ship"], 300, "free_shipping", None),
         ),
         referral=Referral(Discount("percentage", Decimal(10)), advocate_points=500),
         expiry=Expiry(365, (30, 7)),

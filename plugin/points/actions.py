@@ -1,8 +1,11 @@
 """Points for things shoppers do (signup, birthday, marketing consent) and merchants' adjustments."""
 from __future__ import annotations
 
+import calendar
 import uuid
 from datetime import datetime
+
+from sqlalchemy import and_, extract, or_, select
 
 from plugin.loyalty.ledger import Entry, action_key, adjust_key
 from plugin.models import Customer, Shop
@@ -10,7 +13,7 @@ from plugin.models import Customer, Shop
 from .ledger import lock_customer, record_event
 from .posting import post
 from .status import shop_program
-from .tiers import reevaluate_tier
+from .tiers import reevaluate_tier, shop_local
 
 
 def _award_action(session, shop: Shop, customer: Customer, action: str, period: str, now: datetime,
@@ -46,27 +49,40 @@ def award_marketing_consent_points(session, shop: Shop, customer: Customer, now:
     return _award_action(session, shop, customer, "marketing_consent", "once", now, source)
 
 
-def award_birthday_points(session, shop: Shop, customer: Customer, now: datetime) -> int:
-    """Once a year on the birthday; a ``birthday`` event for the email."""
-    points = _award_action(session, shop, customer, "birthday", str(now.year), now, "schedule")
-    if points:
-        record_event(session, shop.id, customer.id, "birthday", f"customer:{customer.id}:birthday:{now.year}", now,
-                     {"birthday_points": points})
+def award_birthday_points(session, shop: Shop, customer: Customer, now: datetime, year: int | None = None) -> int:
+    """Once a year (the shop's local year) on the birthday; a ``birthday`` event for the email."""
+    if customer.redacted_at is not None:
+        return 0
+    year = year or shop_local(shop, now).year
+    points = _award_action(session, shop, customer, "birthday", str(year), now, "schedule")
+    record_event(session, shop.id, customer.id, "birthday", f"customer:{customer.id}:birthday:{year}", now,
+                 {"birthday_points": points})
     return points
 
 
 def birthdays_job(app_state, now: datetime) -> dict:
-    """Tick task: today's birthdays (idempotent by year)."""
-    from sqlalchemy import extract, select
-    awarded = 0
+    """Tick task: customers whose birthday is today in their shop's timezone (idempotent by year).
+
+    29 February birthdays are celebrated on 28 February in common years.
+    """
+    due = []
     with app_state.db.transaction() as session:
-        rows = session.execute(select(Customer.id, Customer.shop_id).join(Shop, Shop.id == Customer.shop_id).where(
-            Shop.installed.is_(True), Customer.birthday.is_not(None),
-            extract("month", Customer.birthday) == now.month, extract("day", Customer.birthday) == now.day)).all()
-    for customer_id, shop_id in rows:
+        for shop in session.execute(select(Shop).where(Shop.installed.is_(True))).scalars():
+            today = shop_local(shop, now).date()
+            days = [(today.month, today.day)]
+            if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+                days.append((2, 29))
+            born_today = or_(*(and_(extract("month", Customer.birthday) == m, extract("day", Customer.birthday) == d)
+                               for m, d in days))
+            ids = session.execute(select(Customer.id).where(
+                Customer.shop_id == shop.id, Customer.birthday.is_not(None), Customer.redacted_at.is_(None),
+                born_today)).scalars().all()
+            due += [(shop.id, customer_id, today.year) for customer_id in ids]
+    awarded = 0
+    for shop_id, customer_id, year in due:
         with app_state.db.transaction() as session:
             awarded += bool(award_birthday_points(session, session.get(Shop, shop_id),
-                                                  session.get(Customer, customer_id), now))
+                                                  session.get(Customer, customer_id), now, year))
     return {"birthdays": awarded}
 
 

@@ -18,6 +18,8 @@ from plugin.db import insert_ignoring_conflicts, lock_row
 from plugin.loyalty.ledger import Balance, Entry
 from plugin.models import Customer, CustomerEvent, LedgerEntry
 
+from .metafields import note_ledger_change
+
 
 @dataclass(frozen=True)
 class EarnDetails:
@@ -54,6 +56,7 @@ def post_entry(session: Session, customer: Customer, entry: Entry, *, reason: st
         available_at=details.available_at, occurred_at=occurred_at,
     ), ["shop_id", "key"])
     if new_id is not None:
+        note_ledger_change(session, customer.id, new_id, source)
         customer.points_available += entry.available
         customer.points_pending += entry.pending
         if entry.kind in ("earn", "redeem", "action", "referral", "adjust", "tier_bonus"):

@@ -22,12 +22,13 @@ from plugin.loyalty.tiers import Activity, NextTier, metrics, period_window, pro
 from plugin.models import Customer, LedgerEntry, Shop
 
 EARNING_KINDS = ("earn", "action", "referral", "tier_bonus")
+_ACTIVITY_KINDS = ("clawback", *EARNING_KINDS)
 
 
 def shop_program(shop: Shop) -> Program:
     """The shop's program document, or the default one in the shop's currency."""
     if not shop.program:
-        return default_program(shop.currency)
+        return default_program(shop.currency, shop.primary_locale)
     return _loaded(json.dumps(shop.program, sort_keys=True, default=str))
 
 
@@ -61,9 +62,17 @@ class CustomerStatus:
         return int(done * 100 / total) if total > 0 else 100
 
 
-def customer_activity(session: Session, customer: Customer, currency: str) -> list[Activity]:
-    rows = session.execute(select(LedgerEntry).where(LedgerEntry.customer_id == customer.id)
-                           .order_by(LedgerEntry.id)).scalars()
+def customer_activity(session: Session, customer: Customer, currency: str,
+                      since: datetime | None = None) -> list[Activity]:
+    """The entries that move tier metrics (from ``since`` on, when given), oldest first.
+
+    Only the columns and kinds that matter are read, as plain rows: no ORM objects."""
+    query = (select(LedgerEntry.kind, LedgerEntry.key, LedgerEntry.ref, LedgerEntry.available, LedgerEntry.pending,
+                    LedgerEntry.base_amount, LedgerEntry.occurred_at)
+             .where(LedgerEntry.customer_id == customer.id, LedgerEntry.kind.in_(_ACTIVITY_KINDS)))
+    if since is not None:
+        query = query.where(LedgerEntry.occurred_at >= since)
+    rows = session.execute(query.order_by(LedgerEntry.id))
     activity = []
     for row in rows:
         points = row.available + row.pending

@@ -5,14 +5,14 @@ is a ``tier_changed`` event. Calendar years turn at midnight in the shop's timez
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from plugin.loyalty.ledger import Entry, tier_bonus_key
 from plugin.loyalty.program import Program
-from plugin.loyalty.tiers import evaluate_tier
+from plugin.loyalty.tiers import ROLLING, evaluate_tier, previous_calendar_year
 from plugin.models import Customer, Shop
 
 from .ledger import lock_customer, record_event
@@ -33,22 +33,42 @@ def reevaluate_tier(session, shop: Shop, customer: Customer, now: datetime, prog
     program = program or shop_program(shop)
     if not program.tiers:
         return None
-    activity = customer_activity(session, customer, shop.currency)
-    decision = evaluate_tier(program, activity, shop_local(shop, now), customer.tier_name, customer.tier_since)
+    local_now = shop_local(shop, now)
+    activity = customer_activity(session, customer, shop.currency, since=_activity_since(program, customer, local_now))
+    decision = evaluate_tier(program, activity, local_now, customer.tier_name, customer.tier_since)
     if not decision.changed:
         return None
     previous = customer.tier_name
     customer.tier_name, customer.tier_since = decision.new_tier, now
     direction = decision.direction or "changed"
-    record_event(session, shop.id, customer.id, "tier_changed",
-                 f"customer:{customer.id}:tier:{previous}->{decision.new_tier}:{now.isoformat()}", now,
-                 {"direction": direction, "previous_tier_name": previous, "tier_name": decision.new_tier})
     tier = program.tier(decision.new_tier)
-    if direction == "up" and tier is not None and tier.entry_points > 0:
+    if previous is None and tier is not None and _is_base_tier(program, tier):
+        direction = "enter"  # a new member starts in the base tier: nothing to congratulate
+    else:
+        record_event(session, shop.id, customer.id, "tier_changed",
+                     f"customer:{customer.id}:tier:{previous}->{decision.new_tier}:{now.isoformat()}", now,
+                     {"direction": direction, "previous_tier_name": previous, "tier_name": decision.new_tier})
+    if direction in ("up", "enter") and tier is not None and tier.entry_points > 0:
         post(session, program, customer, Entry(tier_bonus_key(customer.id, tier.name), "tier_bonus",
                                                available=tier.entry_points),
              reason=f"welcome bonus for reaching {tier.name}", source=source, occurred_at=now)
     return {"from": previous, "to": decision.new_tier, "direction": direction}
+
+
+def _is_base_tier(program: Program, tier) -> bool:
+    """The lowest tier, open to everyone (threshold 0)."""
+    return tier.name == program.tiers[0].name and tier.threshold.value == 0
+
+
+def _activity_since(program: Program, customer: Customer, local_now: datetime) -> datetime | None:
+    """The oldest activity ``evaluate_tier`` can look at, so a long history is not read on
+    every order: the previous calendar year, or a rolling year before the tier was reached."""
+    if program.tier_period == "calendar_year":
+        return previous_calendar_year(local_now)[0]
+    if program.tier_period == "rolling_12_months":
+        since = min(customer.tier_since or local_now, local_now)
+        return since.astimezone(timezone.utc) - ROLLING
+    return None  # lifetime: every entry counts
 
 
 def reevaluate_tiers_job(app_state, now: datetime) -> dict:

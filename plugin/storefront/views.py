@@ -16,6 +16,7 @@ from plugin.models import Customer, utcnow
 from plugin.points.redemption import ShopifyRefused, UnknownReward, redeem_reward
 from plugin.shopify.signatures import verify_app_proxy
 from plugin.shops import find_shop
+from plugin.request_body import json_object
 
 from .payload import customer_payload, explainer_payload
 
@@ -71,8 +72,7 @@ def customer_status_view():
 def redeem_view():
     if g.proxy_customer_shopify_id is None:
         return jsonify(error="log in to your account to redeem points"), 401
-    body = request.get_json(silent=True) or {}
-    reward_id = body.get("reward_id")
+    reward_id = json_object().get("reward_id")
     if not isinstance(reward_id, str) or not reward_id:
         return jsonify(error="reward_id: required"), 400
     with state().db.transaction() as session:
@@ -93,4 +93,24 @@ def redeem_view():
                    points={"available": issued.points_available})
 
 
-
+@bp.post("/birthday")
+def birthday_view():
+    """The shopper's birthday, once; a different date later needs the merchant (409)."""
+    from plugin.points.birthdays import BirthdayError, BirthdayLocked, set_birthday
+    from plugin.points.tiers import shop_local
+    from plugin.models import Shop
+    if g.proxy_customer_shopify_id is None:
+        return jsonify(error="log in to your account to save your birthday"), 401
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "birthday" not in body:
+        return jsonify(error="birthday: required, written YYYY-MM-DD", field="birthday"), 400
+    with state().db.transaction() as session:
+        shop = session.get(Shop, g.proxy_shop_id)
+        customer = _ensure_customer(session, shop.id)
+        try:
+            born = set_birthday(customer, body["birthday"], shop_local(shop, utcnow()).date(), by_merchant=False)
+        except BirthdayError as exc:
+            return jsonify(error=str(exc), field="birthday"), 400
+        except BirthdayLocked as exc:
+            return jsonify(error=str(exc), field="birthday"), 409
+        return jsonify(birthday=born.isoformat())

@@ -104,3 +104,30 @@ def test_failed_deliveries_lose_their_payload_after_retention(client, app_state)
     with app_state.db.transaction() as session:
         delivery = session.execute(select(WebhookDelivery)).scalar_one()
         assert delivery.status == "failed" and delivery.payload is None and delivery.last_error
+
+
+def test_redact_reaches_emails_about_the_customer_and_their_delivery_events(client, app_state):
+    """The merchant's complaint notice, the customer's own emails and SendGrid's bounce detail."""
+    from emails.outbox import queue_email
+    from plugin.models import EmailEvent, OutboxMessage, utcnow
+    add_shop(app_state)
+    create_customer(client)
+    with app_state.db.transaction() as session:
+        shop = session.execute(select(Shop)).scalar_one()
+        customer = session.execute(select(Customer).where(Customer.shopify_id == str(CUSTOMER_ID))).scalar_one()
+        own = queue_email(session, shop=shop, flow="points_earned", message_key="t:own", to_email=customer.email,
+                          customer=customer, context={"points_earned": 5, "order_name": "#1"})
+        notice = queue_email(session, shop=shop, flow="complaint_opened", message_key="t:notice",
+                             to_email="owner@shop.test", context={
+                                 "customer_name": "John Doe", "customer_email": customer.email, "survey_type": "nps",
+                                 "score": 2, "order_name": "#1", "comment": "late", "case_url": "https://x/1"})
+        session.get(OutboxMessage, notice).about_customer_id = customer.id
+        session.add(EmailEvent(sg_event_id="evt-bounce-1", shop_id=shop.id, outbox_id=own, event="bounce",
+                               detail={"reason": "550 <john@example.com> rejected"}, occurred_at=utcnow()))
+    post_webhook(client, "customers/redact", compliance_body("customers__redact.json"))
+    with app_state.db.transaction() as session:
+        for table in ("email_outbox", "email_events"):
+            hits = session.execute(text(f"SELECT count(*) FROM {table} WHERE CAST({table} AS TEXT) "
+                                        "LIKE '%john%'")).scalar_one()
+            assert hits == 0, f"{table} still mentions the customer"
+        assert session.execute(select(OutboxMessage.to_email).where(OutboxMessage.id == notice)).scalar_one() is None

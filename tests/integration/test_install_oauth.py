@@ -79,6 +79,9 @@ def test_callback_happy_path_stores_encrypted_expiring_token_and_registers_webho
     assert {"ORDERS_PAID", "REFUNDS_CREATE", "CUSTOMERS_CREATE", "APP_UNINSTALLED", "CHECKOUTS_UPDATE"} <= topics
     assert all(s["uri"] == "https://embajador.test/webhooks" for s in fake.subscriptions)
     assert shop.program and shop.program["currency"] == "CLP"
+    # the default rewards are named in the shop's language and currency
+    assert [r["name"] for r in shop.program["rewards"]] == ["$5.000 de descuento", "10% de descuento",
+                                                            "Envío gratis"]
 
 
 def test_reinstall_updates_the_same_shop_and_does_not_duplicate_subscriptions(client, app_state, fake):

@@ -142,6 +142,31 @@ def test_uninstalled_shop_ignores_business_topics(client, app_state):
     assert deliveries(app_state)[0].status == "ignored"
 
 
+def test_uninstalled_shop_still_stores_compliance_topics_as_pending(client, app_state):
+    add_shop(app_state, installed=False)
+    response = post_webhook(client, "customers/data_request", fixture_body("customers__data_request.json"))
+    assert response.status_code == 200 and response.get_json()["status"] == "pending"
+
+
+def test_a_pooled_connection_dropped_by_the_server_is_replaced(client, app_state, monkeypatch):
+    """Postgres restarted (or a proxy cut idle connections) between two deliveries."""
+    from sqlalchemy import create_engine, text
+
+    import plugin.db
+    add_shop(app_state)
+    assert post_webhook(client, "customers/create", fixture_body("customers__create.json"), event_id="a").status_code == 200
+    with app_state.db.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(app_state.db.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+    monkeypatch.setattr(plugin.db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    response = post_webhook(client, "customers/create", fixture_body("customers__create.json"), event_id="b")
+    assert response.status_code == 200 and response.get_json()["status"] == "pending"
+    assert [d.dedupe_key for d in deliveries(app_state)] == ["event:a", "event:b"]
+
+
 def test_invalid_shop_header_is_400_and_not_stored(client, app_state):
     body = fixture_body("customers__create.json")
     headers = webhook_headers(body, "customers/create", shop="evil.example.com")
@@ -203,3 +228,27 @@ def test_marketing_consent_comes_from_email_marketing_consent(client, app_state)
     post_webhook(client, "customers/create", payload)
     with app_state.db.transaction() as session:
         assert session.execute(select(Customer.marketing_state)).scalar_one() == "SUBSCRIBED"
+
+
+@pytest.mark.parametrize("body,headers", [
+    (b'{"id": 1, "note": "\x00"}', {}),
+    (b'{"id": 1}', {"X-Shopify-Event-Id": "e" * 128}),
+    (b'{"id": 1}', {"X-Shopify-Webhook-Id": "w" * 128, "X-Shopify-Event-Id": ""}),
+])
+def test_odd_but_signed_deliveries_are_stored_not_500(client, app_state, body, headers):
+    add_shop(app_state)
+    response = client.post("/webhooks", data=body,
+                           headers=webhook_headers(body, "orders/paid", **headers))
+    assert response.status_code == 200
+    assert len(deliveries(app_state)) == 1
+    again = client.post("/webhooks", data=body, headers=webhook_headers(body, "orders/paid", **headers))
+    if headers:
+        assert again.get_json()["status"] == "duplicate"
+
+
+@pytest.mark.parametrize("topic", ["x" * 100, "orders", "orders/paid; drop", "ORDERS/PAID"])
+def test_a_topic_that_is_not_shaped_like_one_is_400_and_not_stored(client, app_state, topic):
+    add_shop(app_state)
+    body = fixture_body("customers__create.json")
+    assert client.post("/webhooks", data=body, headers=webhook_headers(body, topic)).status_code == 400
+    assert deliveries(app_state) == []

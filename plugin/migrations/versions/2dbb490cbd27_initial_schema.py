@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 06ed57bb2363
+Revision ID: 2dbb490cbd27
 Revises: 
-Create Date: 2026-11-23 13:34:07.886151
+Create Date: 2026-11-23 14:11:58.129496
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '06ed57bb2363'
+revision = '2dbb490cbd27'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -228,6 +228,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=32), nullable=False),
     sa.Column('message_key', sa.String(length=300), nullable=False),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('about_customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('flow', sa.String(length=48), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('marketing', sa.Boolean(), nullable=False),
@@ -238,6 +239,8 @@ def upgrade() -> None:
     sa.Column('html', sa.Text(), nullable=True),
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('unsubscribe_url', sa.Text(), nullable=True),
+    sa.Column('context', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('batch_key', sa.String(length=32), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=64), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -251,11 +254,13 @@ def upgrade() -> None:
     sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['about_customer_id'], ['customers.id'], name=op.f('fk_email_outbox_about_customer_id_customers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_email_outbox_customer_id_customers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_email_outbox_shop_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_email_outbox')),
     sa.UniqueConstraint('shop_id', 'message_id', name=op.f('uq_email_outbox_shop_id_message_id'))
     )
+    op.create_index('ix_email_outbox_batch', 'email_outbox', ['status', 'shop_id', 'flow', 'batch_key'], unique=False)
     op.create_index(op.f('ix_email_outbox_customer_id'), 'email_outbox', ['customer_id'], unique=False)
     op.create_index('ix_email_outbox_customer_sent', 'email_outbox', ['customer_id', 'marketing', 'sent_at'], unique=False)
     op.create_index('ix_email_outbox_due', 'email_outbox', ['status', 'send_after'], unique=False)
@@ -400,6 +405,30 @@ def upgrade() -> None:
     op.create_index(op.f('ix_email_events_message_id'), 'email_events', ['message_id'], unique=False)
     op.create_index(op.f('ix_email_events_outbox_id'), 'email_events', ['outbox_id'], unique=False)
     op.create_index(op.f('ix_email_events_shop_id'), 'email_events', ['shop_id'], unique=False)
+    op.create_table('email_win_back_offers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('last_order_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('discount_gid', sa.String(length=128), nullable=True),
+    sa.Column('expires_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_email_win_back_offers_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['outbox_id'], ['email_outbox.id'], name=op.f('fk_email_win_back_offers_outbox_id_email_outbox'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_email_win_back_offers_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_email_win_back_offers')),
+    sa.UniqueConstraint('shop_id', 'code', name=op.f('uq_email_win_back_offers_shop_id_code')),
+    sa.UniqueConstraint('shop_id', 'customer_id', 'last_order_at', name=op.f('uq_email_win_back_offers_shop_id_customer_id_last_order_at'))
+    )
+    op.create_index('ix_email_win_back_due', 'email_win_back_offers', ['status', 'next_attempt_at'], unique=False)
+    op.create_index(op.f('ix_email_win_back_offers_shop_id'), 'email_win_back_offers', ['shop_id'], unique=False)
     op.create_table('recovery_steps',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('checkout_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -464,6 +493,9 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_recovery_steps_shop_id'), table_name='recovery_steps')
     op.drop_index('ix_recovery_steps_due', table_name='recovery_steps')
     op.drop_table('recovery_steps')
+    op.drop_index(op.f('ix_email_win_back_offers_shop_id'), table_name='email_win_back_offers')
+    op.drop_index('ix_email_win_back_due', table_name='email_win_back_offers')
+    op.drop_table('email_win_back_offers')
     op.drop_index(op.f('ix_email_events_shop_id'), table_name='email_events')
     op.drop_index(op.f('ix_email_events_outbox_id'), table_name='email_events')
     op.drop_index(op.f('ix_email_events_message_id'), table_name='email_events')
@@ -493,6 +525,7 @@ def downgrade() -> None:
     op.drop_index('ix_email_outbox_due', table_name='email_outbox')
     op.drop_index('ix_email_outbox_customer_sent', table_name='email_outbox')
     op.drop_index(op.f('ix_email_outbox_customer_id'), table_name='email_outbox')
+    op.drop_index('ix_email_outbox_batch', table_name='email_outbox')
     op.drop_table('email_outbox')
     op.drop_index(op.f('ix_customer_fingerprints_shop_id'), table_name='customer_fingerprints')
     op.drop_index('ix_customer_fingerprints_lookup', table_name='customer_fingerprints')

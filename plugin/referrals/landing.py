@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from plugin.logs import get_logger
 from plugin.loyalty.rewards import discount_spec, generate_code
-from plugin.models import ReferralClick, Shop
+from plugin.models import Customer, ReferralClick, Shop
 from plugin.points.status import shop_program
 from plugin.shopify.discounts import create_discount_code
 from plugin.shopify.errors import ShopifyError
@@ -56,22 +56,35 @@ def land(app_state, code: str, ip: str | None, user_agent: str | None, now: date
         advocate = advocate_by_code(session, code)
         if advocate is None:
             return None
+        _serialize_visitor(session, advocate, ip_hash)
         shop = session.get(Shop, advocate.shop_id)
         program = shop_program(shop)
         reused = _recent_code(session, advocate, ip_hash, now)
         capped = reused is None and _over_daily_caps(session, advocate, ip_hash, now)
-    friend_code = reused
-    if capped:
-        log.warning("friend code not issued: daily cap reached", extra={"shop": shop.domain})
-    if friend_code is None and not capped and issue_code and shop.installed and program.referral is not None:
-        friend_code = _create_friend_code(app_state, shop, program, now)
-    with app_state.db.transaction() as session:
+        wants_new = reused is None and not capped and issue_code and shop.installed and program.referral is not None
+        # A new code is reserved on the click before Shopify is asked, so parallel requests
+        # from one visitor see it (reuse) and count it (caps) instead of each minting one.
+        friend_code = reused or (generate_code(FRIEND_CODE_PREFIX, secrets.token_bytes(5)) if wants_new else None)
         click = ReferralClick(shop_id=shop.id, advocate_id=advocate.id, ip_hash=ip_hash, ua_hash=ua_hash,
                               friend_code=friend_code, created_at=now)
         session.add(click)
         session.flush()
         click_id = click.id
+    if capped:
+        log.warning("friend code not issued: daily cap reached", extra={"shop": shop.domain})
+    if wants_new and not _create_friend_code(app_state, shop, program, friend_code, now):
+        with app_state.db.transaction() as session:
+            session.get(ReferralClick, click_id).friend_code = None
+        friend_code = None
     return Landing(_shop_url(shop.domain, friend_code, advocate.referral_code), friend_code, click_id)
+
+
+def _serialize_visitor(session, advocate, ip_hash) -> None:
+    """One landing at a time per advocate and per visitor IP (row lock + advisory lock)."""
+    session.execute(select(Customer.id).where(Customer.id == advocate.id).with_for_update())
+    if ip_hash is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"referral-landing:{advocate.shop_id}:{ip_hash}"})
 
 
 def _recent_code(session, advocate, ip_hash, now) -> str | None:
@@ -97,11 +110,10 @@ def _over_daily_caps(session, advocate, ip_hash, now) -> bool:
         session.execute(issued.where(ReferralClick.ip_hash == ip_hash)).scalar_one() >= CODES_PER_IP_PER_DAY
 
 
-def _create_friend_code(app_state, shop: Shop, program, now: datetime) -> str | None:
-    """A single-use code for anyone (the friend has no account yet); None if Shopify fails."""
+def _create_friend_code(app_state, shop: Shop, program, code: str, now: datetime) -> bool:
+    """Create the reserved single-use code for anyone (the friend has no account yet)."""
     friend = program.referral.friend
     spec = discount_spec(friend, shop.currency, now, expires_in_days=FRIEND_CODE_DAYS)
-    code = generate_code(FRIEND_CODE_PREFIX, secrets.token_bytes(5))
     try:
         create_discount_code(admin_client(app_state, shop), title=f"Embajador referral {code}", code=code,
                              customer_gid=None, kind=spec.kind, amount=spec.amount, percentage=spec.percentage,
@@ -109,8 +121,8 @@ def _create_friend_code(app_state, shop: Shop, program, now: datetime) -> str | 
                              usage_limit=1, applies_once_per_customer=True)
     except (ShopifyError, ShopNotInstalled, ValueError) as exc:
         log.warning("friend code not created: %s", type(exc).__name__, extra={"shop": shop.domain})
-        return None
-    return code
+        return False
+    return True
 
 
 def _shop_url(domain: str, friend_code: str | None, advocate_code: str) -> str:

@@ -193,3 +193,24 @@ def test_a_chat_app_previewing_the_link_spends_no_code(client, app_state, shop_f
     assert preview.headers["Location"] == f"https://{SHOP}/?embajador_ref={link['code']}"
     assert shop_fake.discounts == []
     assert friend_code_from(land(client, link["code"], FRIEND)).startswith("AMIGO-")  # the friend still gets one
+
+
+def test_parallel_landings_from_one_visitor_mint_one_code(client, app_state, shop_fake):
+    import threading
+
+    from plugin.models import utcnow
+    from plugin.referrals import landing
+    link = advocate_with_history(client, app_state)
+    barrier, codes = threading.Barrier(10), []
+
+    def visit(n):
+        barrier.wait()
+        codes.append(landing.land(app_state, link["code"], FRIEND["ip"], f"ua{n}", utcnow()).friend_code)
+
+    threads = [threading.Thread(target=visit, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(codes) == 10 and len(set(codes)) == 1
+    assert len(shop_fake.discounts) == 1

@@ -65,13 +65,7 @@ def verify_app_proxy(query_string: str | bytes, secret: str, now: int,
     if isinstance(query_string, bytes):
         query_string = query_string.decode("utf-8", "replace")
     pairs = parse_qsl(query_string.lstrip("?"), keep_blank_values=True)
-    grouped = _group(pairs)
-    if _has_repeated_single_values(grouped):
-        return False
-    provided = grouped.get("signature", [""])[0]
-    if not provided or not _is_fresh(grouped, now, max_age_seconds):
-        return False
-    return _equal_hex(sign_app_proxy(grouped, secret), provided)
+    return _verify_signed(_group(pairs), "signature", sign_app_proxy, secret, now, max_age_seconds)
 
 
 def sign_oauth_query(params: Params, secret: str) -> str:
@@ -90,13 +84,19 @@ def verify_oauth_query(params: Params, secret: str, now: int,
     """
     if not secret:
         return False
-    grouped = _group(params)
+    return _verify_signed(_group(params), "hmac", sign_oauth_query, secret, now, max_age_seconds)
+
+
+def _verify_signed(grouped: dict[str, list[str]], field: str, sign, secret: str, now: int,
+                   max_age_seconds: int) -> bool:
+    """The checks both signed queries share: no repeated single values, a signature, a
+    fresh timestamp, and a constant-time match with what ``sign`` computes."""
     if _has_repeated_single_values(grouped):
         return False
-    provided = grouped.get("hmac", [""])[0]
+    provided = grouped.get(field, [""])[0]
     if not provided or not _is_fresh(grouped, now, max_age_seconds):
         return False
-    return _equal_hex(sign_oauth_query(grouped, secret), provided)
+    return _equal_hex(sign(grouped, secret), provided)
 
 
 def _group(params: Params) -> dict[str, list[str]]:

@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup setup-test services bench worker web clean
+.PHONY: demo test setup setup-test chromium services bench worker web clean
 
 demo: setup
 	$(PY) -m flask --app plugin embajador demo
 
-test: setup-test services
+test: setup-test chromium services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.runtime
@@ -26,6 +26,9 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 $(VENV)/.test: requirements.txt requirements-test.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -r requirements-test.txt
 	touch $@ $(VENV)/.runtime
+
+chromium:
+	@bash scripts/chromium.sh
 
 services:
 	@bash scripts/services.sh

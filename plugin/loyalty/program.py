@@ -17,6 +17,8 @@ Extensions beyond the contract (all optional, defaults in brackets):
   code expires unused.
 - ``actions.marketing_consent`` [0]: points for subscribing to email marketing.
 - ``referral.friend.min_subtotal`` [none]; ``referral.pending_days`` [earn.pending_days].
+- ``point_value`` [cheapest fixed_amount reward value / cost]: money one point is
+  worth, used by analytics for the outstanding points liability.
 - ``abandoned_checkout.incentive`` [10 % off]: the discount shown on ``incentive_on_step``.
 - ``expiry``, ``referral`` and ``abandoned_checkout`` omitted or ``null`` switch
   that feature off (``default_program`` switches them all on).
@@ -144,6 +146,7 @@ class Program:
     abandoned_checkout: AbandonedCheckout | None = None
     allow_negative_balance: bool = False
     tier_grace_days: int = 0
+    point_value: Decimal | None = None
 
     def tier(self, name: str | None) -> Tier | None:
         """The tier called ``name`` (None if absent or unknown)."""
@@ -326,7 +329,17 @@ def load_program(doc: dict) -> Program:
         abandoned_checkout=_abandoned(read, doc.get("abandoned_checkout")),
         allow_negative_balance=doc.get("allow_negative_balance", False),
         tier_grace_days=doc.get("tier_grace_days", 0),
+        point_value=_point_value(doc.get("point_value")),
     )
+
+
+def _point_value(raw: Any) -> Decimal | None:
+    if raw is None:
+        return None
+    value = to_decimal(raw)
+    if value <= 0:
+        raise ProgramError("point_value", "must be greater than 0")
+    return value
 
 
 def _tier(read: _Reader, raw: dict, i: int) -> Tier:
@@ -482,7 +495,7 @@ def dump_program(program: Program) -> dict:
         "referral": referral,
         "expiry": expiry,
         "abandoned_checkout": abandoned,
-    }
+    } | ({} if program.point_value is None else {"point_value": _dec(program.point_value)})
 
 
 # ---------------------------------------------------------------- defaults

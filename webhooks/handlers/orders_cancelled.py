@@ -1,9 +1,11 @@
 """orders/cancelled: take back every point the order still holds."""
+from plugin.orders.store import record_order_payload
 from plugin.points.refunds import claw_back_cancellation
 from plugin.referrals import attribution
 
 
 def handle(ctx):
+    record_order_payload(ctx.session, ctx.shop.id, ctx.payload)
     outcome = claw_back_cancellation(ctx)
     outcome["referral"] = attribution.on_order_refunded(ctx, outcome["order_id"])
     return outcome

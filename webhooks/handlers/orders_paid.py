@@ -1,6 +1,8 @@
 """orders/paid: award points when the program earns on this topic; referrals hear about paid orders."""
+from plugin.orders.store import record_order_payload
 from plugin.points.earning import handle_paid_order
 
 
 def handle(ctx):
+    record_order_payload(ctx.session, ctx.shop.id, ctx.payload)
     return handle_paid_order(ctx, "orders/paid")

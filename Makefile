@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 .PHONY: demo test setup setup-test chromium services bench worker web clean
 
 demo: setup
-	$(PY) -m flask --app plugin embajador demo
+	$(PY) -m flask --app plugin embajador demo --serve
 
 test: setup-test chromium services
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
 """Embajador: a Shopify loyalty app. ``create_app()`` is the factory for web, CLI and worker."""
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Mapping
@@ -44,6 +45,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
                                            queue=queue, cipher=TokenCipher(config.encryption_keys))
     from .points.metafields import enqueue_syncs_after_commit
     enqueue_syncs_after_commit(app.extensions["embajador"])
+    # The admin's dev login: only when demo mode is asked for explicitly (never by default).
+    explicit_mode = (os.environ if env is None else env).get("EMBAJADOR_MODE", "").strip()
+    app.config["EMBAJADOR_DEV_LOGIN"] = config.mode == "demo" and explicit_mode == "demo"
     _register_blueprints(app)
     _register_commands(app)
     return app

@@ -5,4 +5,5 @@ the URL or body. Route modules register on ``bp``; views.py imports them all.
 """
 from flask import Blueprint
 
-bp = Blueprint("admin", __name__)
+bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/admin-static")

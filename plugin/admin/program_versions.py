@@ -2,7 +2,6 @@
 saves an old version again as the newest (history is never rewritten)."""
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from plugin.db import lock_row
 from plugin.loyalty.program import ProgramError, dump_program, load_program
 from plugin.models import Shop
+from plugin.points.status import shop_program
 
 from .models import ProgramVersion
 
@@ -67,8 +67,9 @@ def rollback(session: Session, shop: Shop, version: int, saved_by: str | None) -
 
 def _ensure_baseline(session: Session, shop: Shop) -> None:
     """The program the shop had before its first save becomes version 1, so it can be restored."""
-    if shop.program and _next_version(session, shop.id) == 1:
-        session.add(ProgramVersion(shop_id=shop.id, version=1, document=shop.program, note="initial"))
+    if _next_version(session, shop.id) == 1:
+        session.add(ProgramVersion(shop_id=shop.id, version=1, document=dump_program(shop_program(shop)),
+                                   note="initial"))
         session.flush()
 
 
@@ -78,6 +79,12 @@ def _next_version(session: Session, shop_id: int) -> int:
     return (current or 0) + 1
 
 
-def _decimals(doc: dict) -> dict:
-    """JSON numbers with a fraction as Decimal, as ``program import`` parses them."""
-    return json.loads(json.dumps(doc), parse_float=Decimal)
+def _decimals(value: Any) -> Any:
+    """Floats as Decimal (as ``program import`` parses JSON), so money never goes through float."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value

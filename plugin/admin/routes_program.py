@@ -1,20 +1,37 @@
-"""Admin API: the loyalty program document, a customer's ledger, manual adjustments."""
+"""Admin API: the loyalty program document (validated, versioned), a customer's ledger,
+manual adjustments and birthdays."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from flask import g, jsonify, request
 
 from plugin import state
-from plugin.loyalty.program import ProgramError, dump_program, load_program
 from plugin.models import utcnow
 from plugin.points.actions import AdjustmentError, adjust_points
+from plugin.points.birthdays import BirthdayError, set_birthday
 from plugin.points.lookup import customer_by_reference, ledger_rows
 from plugin.points.status import shop_program
+from plugin.points.tiers import shop_local
+from plugin.loyalty.program import dump_program
 from plugin.request_body import json_object
 
 from . import bp
+from .presets import sample_earnings
+from .program_versions import ProgramRejected, list_versions, rollback, save_program, validate_document
 from .session import current_shop, require_session_token
+
+
+def _body_document():
+    try:
+        return json.loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
+    except ValueError:
+        return None
+
+
+def _rejected(exc: ProgramRejected):
+    return jsonify(error=f"{exc.path}: {exc.message}", path=exc.path, errors={exc.path: exc.message}), 400
 
 
 @bp.get("/api/program")
@@ -27,20 +44,50 @@ def get_program():
 @bp.put("/api/program")
 @require_session_token
 def put_program():
-    import json
-    try:
-        doc = json.loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
-        loaded = load_program(doc)
-    except ValueError as exc:
-        path = exc.path if isinstance(exc, ProgramError) else "$"
-        message = exc.message if isinstance(exc, ProgramError) else "the body must be a JSON program document"
-        return jsonify(error=f"{path}: {message}", path=path), 400
+    doc = _body_document()
     with state().db.transaction() as session:
         shop = current_shop(session)
-        if loaded.currency != shop.currency:
-            return jsonify(error=f"currency: the shop sells in {shop.currency}", path="currency"), 400
-        shop.program = dump_program(loaded)
-        return jsonify(shop.program)
+        try:
+            return jsonify(save_program(session, shop, doc, f"staff:{g.staff_user_id}"))
+        except ProgramRejected as exc:
+            session.rollback()
+            return _rejected(exc)
+
+
+@bp.post("/api/program/validate")
+@require_session_token
+def validate_program():
+    """The same validator as PUT (and `program import`), without saving; plus the preview."""
+    doc = _body_document()
+    with state().db.transaction() as session:
+        shop = current_shop(session)
+        try:
+            document = validate_document(shop, doc)
+        except ProgramRejected as exc:
+            return jsonify(valid=False, error=f"{exc.path}: {exc.message}", path=exc.path,
+                           errors={exc.path: exc.message}, preview=[])
+        return jsonify(valid=True, errors={}, preview=sample_earnings(document, shop.currency))
+
+
+@bp.get("/api/program/versions")
+@require_session_token
+def program_versions():
+    with state().db.transaction() as session:
+        return jsonify(versions=list_versions(session, current_shop(session)))
+
+
+@bp.post("/api/program/versions/<int:version>/rollback")
+@require_session_token
+def program_rollback(version: int):
+    with state().db.transaction() as session:
+        shop = current_shop(session)
+        try:
+            return jsonify(rollback(session, shop, version, f"staff:{g.staff_user_id}"))
+        except LookupError:
+            return jsonify(error=f"no version {version}"), 404
+        except ProgramRejected as exc:  # an old version the validator no longer accepts
+            session.rollback()
+            return _rejected(exc)
 
 
 @bp.get("/api/customers/<shopify_id>/ledger")
@@ -61,21 +108,23 @@ def customer_ledger(shopify_id: str):
 def adjust(shopify_id: str):
     body = json_object()
     amount = body.get("points")
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        return jsonify(error="points: must be a whole number"), 400
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        return jsonify(error="points: must be a whole number other than 0", field="points",
+                       errors={"points": "must be a whole number other than 0"}), 400
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        return jsonify(error="reason: required, say why the balance changes", field="reason",
+                       errors={"reason": "required, say why the balance changes"}), 400
     with state().db.transaction() as session:
         shop = current_shop(session)
         customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
         if customer is None:
             return jsonify(error="no such customer in this shop"), 404
-        reason = body.get("reason") or ""
-        if not isinstance(reason, str):
-            return jsonify(error="reason: must be text", field="reason"), 400
         try:
-            adjust_points(session, shop, customer, amount, reason, f"admin:{g.staff_user_id}",
-                          utcnow())
+            adjust_points(session, shop, customer, amount, reason.strip(), f"admin:{g.staff_user_id}", utcnow())
         except AdjustmentError as exc:
-            return jsonify(error=str(exc)), 400
+            session.rollback()
+            return jsonify(error=str(exc), field="points", errors={"points": str(exc)}), 400
         return jsonify(points={"available": customer.points_available, "pending": customer.points_pending},
                        tier=customer.tier_name)
 
@@ -84,8 +133,6 @@ def adjust(shopify_id: str):
 @require_session_token
 def set_customer_birthday(shopify_id: str):
     """The merchant sets or corrects a birthday (shoppers may only give it once)."""
-    from plugin.points.birthdays import BirthdayError, set_birthday
-    from plugin.points.tiers import shop_local
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "birthday" not in body:
         return jsonify(error="birthday: required, written YYYY-MM-DD", field="birthday"), 400

@@ -9,6 +9,7 @@ from plugin.referrals.review import ReviewError, approve, list_referrals, reject
 from plugin.request_body import json_object
 
 from . import bp
+from .customers import advocate_leaderboard
 from .session import current_shop, require_session_token
 
 
@@ -24,6 +25,13 @@ def referrals_list():
             return jsonify(referrals=list_referrals(session, current_shop(session), request.args.get("status") or None))
     except ReviewError as exc:
         return jsonify(error=str(exc), field="status"), 400
+
+
+@bp.get("/api/referrals/leaderboard")
+@require_session_token
+def referrals_leaderboard():
+    with state().db.transaction() as session:
+        return jsonify(advocates=advocate_leaderboard(session, current_shop(session)))
 
 
 @bp.post("/api/referrals/<int:referral_id>/approve")

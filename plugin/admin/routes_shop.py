@@ -1,6 +1,8 @@
 """Admin API: the shop, its webhook inbox and privacy exports."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, jsonify, request
 from sqlalchemy import select
 
@@ -9,6 +11,10 @@ from plugin.models import CustomerDataExport, WebhookDelivery
 
 from . import bp
 from .session import current_shop, require_session_token
+
+# Shopify: act on customers/data_request within 30 days
+# (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance#customers-data_request).
+DATA_REQUEST_DEADLINE = timedelta(days=30)
 
 
 @bp.get("/api/shop")
@@ -43,7 +49,8 @@ def data_exports():
         shop = current_shop(session)
         rows = session.execute(CustomerDataExport.for_shop(shop.id).order_by(CustomerDataExport.id.desc())).scalars()
         return jsonify(exports=[{"id": e.id, "customer_shopify_id": e.customer_shopify_id,
-                                 "data_request_id": e.data_request_id, "created_at": e.created_at.isoformat()}
+                                 "data_request_id": e.data_request_id, "created_at": e.created_at.isoformat(),
+                                 "due_at": (e.created_at + DATA_REQUEST_DEADLINE).isoformat()}
                                 for e in rows])
 
 

@@ -9,9 +9,12 @@ def register(group) -> None:
 
 
 @click.command()
-def demo():
+@click.option("--serve", "serve_admin", is_flag=True,
+              help="after the story, keep serving the admin with a dev login (127.0.0.1) until Ctrl-C")
+@click.option("--port", default=5000, show_default=True, help="port for --serve (APP_URL's default)")
+def demo(serve_admin, port):
     """Install a simulated store, replay signed webhooks, show points, tiers, referrals and emails."""
     from plugin.demo.runner import run_demo
-    run_demo(click.echo)
+    run_demo(click.echo, serve_admin=serve_admin, port=port)
     click.echo("")
     click.echo("Demo finished.")

@@ -4,11 +4,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 
 from sqlalchemy import select
 
 from plugin.fake_shopify import FakeShopify
 from plugin.models import Shop, utcnow
+
+from plugin.admin.dev_login import dev_login_url, enable_dev_login
 
 from .stage import DEMO_SHOP, Stage, serve
 
@@ -23,9 +26,23 @@ CHAPTERS = (
     "plugin.demo.chapter_inbox",
     "plugin.demo.chapter_uninstall",
 )
+UNINSTALL = "plugin.demo.chapter_uninstall"
 
 
-def run_demo(echo) -> None:
+def wait_in_admin(echo, base_url: str, secret_key: str) -> None:
+    """Print the admin's dev-login link and keep serving until Ctrl-C."""
+    echo("")
+    echo("== The merchant's admin is open (dev login, 127.0.0.1 only)")
+    echo(f"   {dev_login_url(base_url, DEMO_SHOP, secret_key)}")
+    echo("   Press Ctrl-C to stop.")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        echo("")
+
+
+def run_demo(echo, serve_admin: bool = False, port: int = 5000) -> None:
+    """Tell the story; with ``serve_admin`` keep serving the admin (dev login) until Ctrl-C."""
     from plugin import create_app
     from plugin.migrate import upgrade
     from plugin.privacy import erase_shop
@@ -38,7 +55,8 @@ def run_demo(echo) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("embajador").setLevel(logging.WARNING)
     fake.api_key, fake.api_secret = app.extensions["embajador"].config.api_key, app.extensions["embajador"].config.api_secret
-    base_url, app_server = serve(app)
+    enable_dev_login(app)
+    base_url, app_server = serve(app, port if serve_admin else 0)
     try:
         with app.app_context():
             app_state = app.extensions["embajador"]
@@ -52,7 +70,11 @@ def run_demo(echo) -> None:
                  f"jobs {'RQ' if app_state.config.redis_url else 'in-process'}")
             stage = Stage(app=app, base_url=base_url, fake=fake, now=utcnow(), echo=echo)
             for chapter in CHAPTERS:
+                if serve_admin and chapter == UNINSTALL:
+                    continue  # the merchant keeps the app to look around the admin
                 importlib.import_module(chapter).run(stage)
+            if serve_admin:
+                wait_in_admin(echo, base_url, app_state.config.secret_key)
     finally:
         app_server.shutdown()
         fake_server.shutdown()

@@ -70,8 +70,11 @@ class Stage:
             return run_tick(self.app_state, self.now)
 
 
-def serve(app) -> tuple[str, object]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app, port: int = 0) -> tuple[str, object]:
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True)
+    except OSError as exc:
+        raise click.ClickException(f"--port: 127.0.0.1:{port} is not free ({exc.strerror})") from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
 

@@ -10,5 +10,6 @@ from .referrals import CustomerFingerprint, Referral, ReferralClick  # noqa: F40
 from .rewards import LoyaltyOrder, Redemption  # noqa: F401
 from .checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401
 from .feedback import Complaint, SurveyResponse  # noqa: F401
-from plugin.orders.models import Order  # noqa: F401,E402  (the orders feature owns its table)
-from plugin.admin.models import ProgramVersion  # noqa: F401,E402
+# Tables owned by feature packages (a plain module import: they import .base themselves).
+import plugin.admin.models  # noqa: F401,E402
+import plugin.orders.models  # noqa: F401,E402

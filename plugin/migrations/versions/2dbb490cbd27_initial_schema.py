@@ -2,7 +2,7 @@
 
 Revision ID: 2dbb490cbd27
 Revises: 
-Create Date: 2026-11-23 14:11:58.129496
+Create Date: 2026-11-29 22:48:11.536799
 """
 from alembic import op
 import sqlalchemy as sa
@@ -128,6 +128,42 @@ def upgrade() -> None:
     sa.UniqueConstraint('shop_id', 'email', name=op.f('uq_email_suppressions_shop_id_email'))
     )
     op.create_index(op.f('ix_email_suppressions_shop_id'), 'email_suppressions', ['shop_id'], unique=False)
+    op.create_table('orders',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('order_id', sa.String(length=32), nullable=False),
+    sa.Column('customer_shopify_id', sa.String(length=32), nullable=True),
+    sa.Column('placed_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('total', sa.Numeric(precision=20, scale=6), nullable=False),
+    sa.Column('current_total', sa.Numeric(precision=20, scale=6), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('financial_status', sa.String(length=32), nullable=True),
+    sa.Column('cancelled', sa.Boolean(), nullable=False),
+    sa.Column('source_name', sa.String(length=64), nullable=True),
+    sa.Column('shopify_updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_orders_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
+    sa.UniqueConstraint('shop_id', 'order_id', name=op.f('uq_orders_shop_id_order_id'))
+    )
+    op.create_index('ix_orders_shop_customer', 'orders', ['shop_id', 'customer_shopify_id', 'placed_at'], unique=False)
+    op.create_index(op.f('ix_orders_shop_id'), 'orders', ['shop_id'], unique=False)
+    op.create_index('ix_orders_shop_placed', 'orders', ['shop_id', 'placed_at'], unique=False)
+    op.create_table('program_versions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('document', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=True),
+    sa.Column('saved_by', sa.String(length=128), nullable=True),
+    sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_program_versions_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_versions')),
+    sa.UniqueConstraint('shop_id', 'version', name=op.f('uq_program_versions_shop_id_version'))
+    )
+    op.create_index(op.f('ix_program_versions_shop_id'), 'program_versions', ['shop_id'], unique=False)
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('shop_domain', sa.String(length=255), nullable=False),
@@ -543,6 +579,12 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_webhook_deliveries_shop_id'), table_name='webhook_deliveries')
     op.drop_index('ix_webhook_deliveries_due', table_name='webhook_deliveries')
     op.drop_table('webhook_deliveries')
+    op.drop_index(op.f('ix_program_versions_shop_id'), table_name='program_versions')
+    op.drop_table('program_versions')
+    op.drop_index('ix_orders_shop_placed', table_name='orders')
+    op.drop_index(op.f('ix_orders_shop_id'), table_name='orders')
+    op.drop_index('ix_orders_shop_customer', table_name='orders')
+    op.drop_table('orders')
     op.drop_index(op.f('ix_email_suppressions_shop_id'), table_name='email_suppressions')
     op.drop_table('email_suppressions')
     op.drop_index(op.f('ix_customers_shop_id'), table_name='customers')

@@ -1,0 +1,37 @@
+"""The embedded admin's pages: one server-rendered shell per section (es/en/pt), filled by
+admin.js from the /api/ routes with App Bridge session tokens."""
+from __future__ import annotations
+
+from flask import Response, render_template, request
+
+from plugin import state
+from plugin.shopify.shop_domain import normalize_shop_domain
+
+from . import bp
+from .dev_login import dev_shop
+from .i18n import choose_lang, strings
+
+PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics")
+
+
+def _render(page: str) -> Response:
+    lang = choose_lang(request.args.get("locale"), request.headers.get("Accept-Language"))
+    shop = normalize_shop_domain(request.args.get("shop", "")) or dev_shop()
+    html = render_template("admin/page.html", page=page, pages=PAGES, lang=lang, t=strings(lang),
+                           api_key=state().config.api_key, dev_shop=dev_shop(), shop=shop)
+    response = Response(html, mimetype="text/html")
+    # Shopify's iframe protection: only this shop's admin may frame the app.
+    ancestors = f"https://{shop} https://admin.shopify.com" if shop else "https://admin.shopify.com"
+    response.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return response
+
+
+@bp.get("/")
+def embedded_page():
+    """The page Shopify loads in the admin iframe; data comes from /api/* with session tokens."""
+    return _render("home")
+
+
+@bp.get("/<any(program, customers, referrals, emails, complaints, analytics):page>")
+def section_page(page: str):
+    return _render(page)

@@ -39,8 +39,7 @@ def _chart(figure: str, title: str, t: queries.Table) -> str:
     col = {name: i for i, name in enumerate(t.columns)}
     rows = t.rows
     if figure == "members_vs_non_members":
-        return bar_chart(title, [r[0] for r in rows], {"repeat %": [r[col["repeat_rate_pct"]] for r in rows],
-                                                        "AOV": [r[col["aov"]] for r in rows]})
+        return bar_chart(title, [r[0] for r in rows], {"repeat %": [r[col["repeat_rate_pct"]] for r in rows]})
     if figure == "monthly_revenue":
         return line_chart(title, [r[0] for r in rows], {"members": [r[2] for r in rows],
                                                          "non-members": [r[4] for r in rows]})
@@ -80,7 +79,8 @@ def summary(session: Session, shop: Shop, program: Program, lang: str) -> dict:
     kpis = [
         _kpi("liability", lang, f"{owed['money']} {shop.currency}", f" ({owed['points']} pts × {owed['point_value']})"),
         _kpi("redemption_rate", lang, f"{queries._pct(redeemed, issued)} %"),
-        _kpi("members_vs_non_members", lang, f"{members['members'][3]} % / {members['non_members'][3]} %"),
+        _kpi("members_vs_non_members", lang, f"{members['members'][3]} % / {members['non_members'][3]} %",
+             f" · AOV {members['members'][6]} / {members['non_members'][6]} {shop.currency}"),
     ]
     return {"currency": shop.currency, "kpis": kpis, "charts": charts,
             "exports": [*TABLES, *RAW_EXPORTS]}

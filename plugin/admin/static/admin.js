@@ -19,7 +19,7 @@
   }
 
   async function api(method, path, body) {
-    const headers = {Authorization: `Bearer ${await token()}`};
+    const headers = {Authorization: `Bearer ${await token()}`, "Accept-Language": DATA.lang};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
     const type = res.headers.get("Content-Type") || "";

@@ -1,0 +1,153 @@
+"""The orders table (fed by order webhooks) and the analytics figures, checked against values
+computed by hand on a small seeded shop, on PostgreSQL and on the demo's SQLite."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from plugin import create_app
+from plugin.analytics import queries
+from plugin.analytics.report import csv_lines, summary
+from plugin.loyalty.program import default_program, load_program, dump_program
+from plugin.models import (Base, Customer, EmailEvent, LedgerEntry, OutboxMessage, Referral, ReferralClick, Shop,
+                           SurveyResponse)
+from plugin.orders.models import Order
+from tests.conftest import base_env
+from tests.integration.admin_support import at, auth, order
+from tests.integration.test_webhook_ingress import add_shop
+from tests.shopify_requests import fixture_payload, post_webhook
+
+FIXTURE = "orders__create.2026-04.json"
+
+
+def _orders(app_state):
+    with app_state.db.transaction() as session:
+        return [(o.order_id, o.total, o.current_total, o.cancelled, o.customer_shopify_id)
+                for o in session.execute(select(Order)).scalars()]
+
+
+def test_order_webhooks_fill_the_orders_table_once_and_converge(client, app_state):
+    add_shop(app_state)
+    payload = fixture_payload(FIXTURE)
+    payload.update(cancelled_at=None, updated_at="2026-11-20T10:00:00-03:00")
+    post_webhook(client, "orders/create", json.dumps(payload, default=str).encode())
+    post_webhook(client, "orders/create", json.dumps(payload, default=str).encode())  # a new event, same order
+    assert _orders(app_state) == [("820982911946154508", Decimal("404.95"), Decimal("414.95"), False,
+                                   "115310627314723954")]
+    refunded = dict(payload, updated_at="2026-11-22T10:00:00-03:00",
+                    current_total_price_set={"shop_money": {"amount": "314.95", "currency_code": "USD"},
+                                             "presentment_money": {"amount": "314.95", "currency_code": "USD"}})
+    post_webhook(client, "orders/updated", json.dumps(refunded, default=str).encode())
+    stale = dict(payload, updated_at="2026-11-21T10:00:00-03:00", cancelled_at="2026-11-21T10:00:00-03:00")
+    post_webhook(client, "orders/updated", json.dumps(stale, default=str).encode())  # older: ignored
+    assert _orders(app_state)[0][2:4] == (Decimal("314.95"), False)
+    cancelled = dict(refunded, updated_at="2026-11-23T10:00:00-03:00", cancelled_at="2026-11-23T10:00:00-03:00")
+    post_webhook(client, "orders/cancelled", json.dumps(cancelled, default=str).encode())
+    assert _orders(app_state)[0][3] is True
+
+
+def seed_analytics(app_state) -> int:
+    """The dataset the expected numbers below were computed from by hand."""
+    shop_id = add_shop(app_state)
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        program = dump_program(default_program("USD", "en"))
+        shop.program = dump_program(load_program(dict(program, point_value="0.02")))
+        people = {sid: Customer(shop_id=shop_id, shopify_id=sid, email=f"{sid}@example.com", tier_name=tier,
+                                points_available=points)
+                  for sid, tier, points in (("900101", "Plata", 200), ("900102", "Bronce", 150),
+                                            ("900201", None, 0), ("900202", None, 0))}
+        session.add_all(people.values())
+        session.flush()
+        m1, m2 = people["900101"].id, people["900102"].id
+        for n, (cid, kind, pts) in enumerate([(m1, "earn", 300), (m1, "redeem", -100), (m2, "action", 200),
+                                              (m2, "expire", -50)]):
+            session.add(LedgerEntry(shop_id=shop_id, customer_id=cid, key=f"k{n}", kind=kind, available=pts,
+                                    reason=kind, source="test", occurred_at=at("2026-03-01T12:00:00")))
+        for oid, sid, placed, total, extra in (
+                (1, "900101", "2026-01-10T10:00:00", "100.00", {}), (2, "900101", "2026-03-05T10:00:00", "50.00", {}),
+                (3, "900102", "2026-01-20T10:00:00", "30.00", {}), (4, "900201", "2026-02-01T10:00:00", "10.00", {}),
+                (5, "900201", "2026-02-15T10:00:00", "10.00", {}),
+                (6, "900201", "2026-04-01T10:00:00", "10.00", {"current": "5.00"}),
+                (7, "900202", "2026-02-03T10:00:00", "20.00", {}),
+                (8, "900202", "2026-02-04T10:00:00", "999.00", {"cancelled": True}),
+                (9, None, "2026-02-05T10:00:00", "40.00", {})):
+            order(shop_id, session, oid, sid, placed, total, **extra)
+        clicks = [ReferralClick(shop_id=shop_id, advocate_id=m1, ip_hash=ip, ua_hash="u") for ip in ("a", "a", "b")]
+        session.add_all(clicks)
+        session.add_all([Referral(shop_id=shop_id, advocate_id=m1, email="f1@example.com", friend_order_id="71",
+                                  status="successful"),
+                         Referral(shop_id=shop_id, advocate_id=m1, email="f2@example.com", friend_order_id="72",
+                                  status="held")])
+        for n, score in enumerate((10, 9, 5, 7)):
+            session.add(SurveyResponse(shop_id=shop_id, order_id=f"s{n}", survey_type="nps", score=score,
+                                       created_at=at("2026-03-10T12:00:00")))
+        mails = [OutboxMessage(shop_id=shop_id, message_id=f"m{n}", message_key=f"m{n}", flow="welcome", locale="en",
+                               status="sent", send_after=at("2026-03-01T00:00:00")) for n in range(2)]
+        session.add_all(mails)
+        session.flush()
+        for n, (mail, event) in enumerate([(mails[0], "delivered"), (mails[1], "delivered"), (mails[0], "open"),
+                                           (mails[0], "open"), (mails[0], "click")]):
+            session.add(EmailEvent(sg_event_id=f"e{n}", shop_id=shop_id, outbox_id=mail.id, event=event))
+    return shop_id
+
+
+def check_figures(app_state, shop_id: int) -> None:
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        program = load_program(shop.program)
+        assert queries.members_vs_non_members(session, shop).rows == [
+            ("members", 2, 1, Decimal("50.0"), 3, Decimal("180.00"), Decimal("60.00")),
+            ("non_members", 2, 1, Decimal("50.0"), 4, Decimal("45.00"), Decimal("11.25"))]
+        assert queries.monthly_revenue(session, shop).rows == [
+            ("2026-01", 2, Decimal("130.00"), 0, Decimal("0")), ("2026-02", 0, Decimal("0"), 4, Decimal("80.00")),
+            ("2026-03", 1, Decimal("50.00"), 0, Decimal("0")), ("2026-04", 0, Decimal("0"), 1, Decimal("5.00"))]
+        cohorts = queries.retention_cohorts(session, shop).rows
+        assert [(c[0], c[1], c[2], c[3]) for c in cohorts] == [
+            ("2026-01", 2, Decimal("0.0"), Decimal("50.0")), ("2026-02", 2, Decimal("0.0"), Decimal("50.0"))]
+        assert queries.points_flow(session, shop).rows == [("2026-03", 500, 100, 50)]
+        owed = queries.liability(session, shop, program)
+        assert (owed["points"], owed["money"]) == (350, Decimal("7.00"))
+        assert queries.point_value(default_program("USD")) == Decimal("0.01")  # $5 reward for 500 points
+        assert queries.tier_distribution(session, shop, program).rows == [("Bronce", 1), ("Plata", 1), ("Oro", 0)]
+        assert queries.referral_funnel(session, shop).rows == [("clicks", 3), ("friends", 2), ("first_orders", 2),
+                                                               ("successful", 1)]
+        assert queries.feedback_scores(session, shop).rows == [("2026-03", "nps", 4, Decimal("25.0"))]
+        assert queries.email_rates(session, shop).rows == [("welcome", 2, Decimal("100.0"), Decimal("50.0"),
+                                                            Decimal("50.0"))]
+        page = summary(session, shop, program, "es")
+        assert {k["id"]: k["value"] for k in page["kpis"]}["redemption_rate"] == "20.0 %"
+        assert len(page["charts"]) == 9 and all(c["svg"].startswith("<svg") for c in page["charts"])
+        ledger_csv = "".join(csv_lines(session, shop, program, "ledger")).splitlines()
+        assert len(ledger_csv) == 5 and ledger_csv[0].startswith("entry_id,customer_shopify_id,kind")
+
+
+def test_analytics_match_hand_computed_values_on_postgres(app_state):
+    check_figures(app_state, seed_analytics(app_state))
+
+
+def test_analytics_match_hand_computed_values_on_sqlite(tmp_path, pg_url):
+    app = create_app(base_env(pg_url, DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}"))
+    sqlite_state = app.extensions["embajador"]
+    Base.metadata.create_all(sqlite_state.db.engine)
+    with app.app_context():
+        check_figures(sqlite_state, seed_analytics(sqlite_state))
+    sqlite_state.db.dispose()
+
+
+def test_analytics_endpoint_and_csv_need_their_own_shop(client, app_state):
+    seed_analytics(app_state)
+    summary_json = client.get("/api/analytics/summary?lang=pt", headers=auth()).get_json()
+    assert summary_json["charts"][0]["title"] == "Membros vs não membros"
+    csv_text = client.get("/api/analytics/export/members_vs_non_members.csv", headers=auth()).get_data(as_text=True)
+    assert csv_text.splitlines()[1] == "members,2,1,50.0,3,180.00,60.00"
+    assert client.get("/api/analytics/export/nope.csv", headers=auth()).status_code == 404
+
+
+@pytest.mark.parametrize("text,expected", [("=HYPERLINK(1)", "'=HYPERLINK(1)"), ("-5", "-5"), ("@x", "'@x")])
+def test_csv_cells_cannot_become_spreadsheet_formulas(text, expected):
+    from plugin.analytics.report import _line
+    assert _line([text]).strip() == expected

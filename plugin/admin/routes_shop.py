@@ -7,8 +7,8 @@ from sqlalchemy import select
 from plugin import state
 from plugin.models import CustomerDataExport, WebhookDelivery
 
-from . import bp
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 
 
 @bp.get("/api/shop")

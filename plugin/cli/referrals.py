@@ -7,7 +7,7 @@ from plugin import state
 from plugin.models import utcnow
 from plugin.referrals.review import ReviewError, approve, list_referrals, reject
 
-from .core import require_shop
+from plugin.cli.core import require_shop
 
 
 def register(group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template_string, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Shop, utcnow
 
 from emails.sendgrid.event_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, EventPayloadError, parse_events, verify_event_signature

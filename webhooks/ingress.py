@@ -6,7 +6,7 @@ import re
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
-from plugin import state
+from plugin.app_state import state
 from plugin.customers.profiles import parse_shopify_time
 from plugin.logs import get_logger
 from plugin.models import utcnow

@@ -14,7 +14,8 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from plugin import AppState
+from plugin.app_state import state
+from plugin.app_state import AppState
 from plugin.config import Config
 from plugin.db import lock_row
 from plugin.logs import get_logger
@@ -52,11 +53,8 @@ def enqueue_delivery(queue, delivery_id: int, attempts: int, sweep: str = "") ->
 
 
 def process_delivery_job(delivery_id: int) -> str:
-    """RQ entry point: builds (once per worker process) the app, then processes."""
-    from plugin.jobs.app_context import job_app
-    app = job_app()
-    with app.app_context():
-        return process_delivery(app.extensions["embajador"], delivery_id)
+    """RQ entry point; the worker runs every job inside the app's context."""
+    return process_delivery(state(), delivery_id)
 
 
 def process_delivery(app_state: AppState, delivery_id: int, now: datetime | None = None) -> str:

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
 from plugin.models.email import FAILED, SENDING, SUPPRESSED
@@ -62,11 +63,8 @@ class PreparedRequest:
 
 def send_outbox_batch_job(shop_id: int, flow: str, batch_key: str, now_iso: str | None = None) -> dict:
     """RQ entry point (job id ``email-batch-<shop>-<batch_key>-<tick>-<n>``)."""
-    from plugin.jobs.app_context import job_app
-    app = job_app()
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    with app.app_context():
-        return send_outbox_batch(app.extensions["embajador"], shop_id, flow, batch_key, now)
+    return send_outbox_batch(state(), shop_id, flow, batch_key, now)
 
 
 def send_outbox_batch(app_state, shop_id: int, flow: str, batch_key: str, now: datetime) -> dict:

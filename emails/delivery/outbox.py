@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.app_state import state
 from plugin.db import insert_ignoring_conflicts
 from plugin.logs import get_logger
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
@@ -55,8 +56,7 @@ def message_id_for(shop_domain: str, message_key: str) -> str:
 
 
 def _config():
-    from plugin.jobs.app_context import job_app
-    return job_app().extensions["embajador"].config
+    return state().config
 
 
 def unsubscribe_url(config, shop: Shop, customer: Customer) -> str:

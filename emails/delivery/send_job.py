@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
+from plugin.app_state import state
 from plugin.db import lock_row
 from plugin.logs import get_logger
 from plugin.models import Customer, OutboxMessage, Shop, utcnow
@@ -39,11 +40,8 @@ STALE_SENDING = timedelta(minutes=15)
 
 def send_outbox_message_job(outbox_id: int, now_iso: str | None = None) -> str:
     """RQ entry point (job id ``email-<message_id>-<attempt>``)."""
-    from plugin.jobs.app_context import job_app
-    app = job_app()
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    with app.app_context():
-        return send_outbox_message(app.extensions["embajador"], outbox_id, now)
+    return send_outbox_message(state(), outbox_id, now)
 
 
 def send_outbox_message(app_state, outbox_id: int, now: datetime) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Complaint, utcnow
 from plugin.web.json_body import json_object
 

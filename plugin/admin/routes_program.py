@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from flask import g, jsonify, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.models import utcnow
 from plugin.loyalty.actions import AdjustmentError, adjust_points

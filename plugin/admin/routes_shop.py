@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import CustomerDataExport, WebhookDelivery
 
 from plugin.admin import bp

@@ -11,7 +11,7 @@ from functools import wraps
 from flask import g, jsonify
 from flask import request as flask_request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Shop, utcnow
 from plugin.shopify.errors import ShopifyError

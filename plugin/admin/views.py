@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template_string
 
-from plugin import state
+from plugin.app_state import state
 
 from plugin.admin import bp
 from plugin.admin import routes_shop  # noqa: F401  (registers routes)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from plugin import state
+from plugin.app_state import state
 from plugin.recovery.analytics import recovery_stats
 
 from plugin.cli.core import require_shop

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.shopify.oauth import TokenSet
 from plugin.shopify.shop_domain import normalize_shop_domain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Complaint, OutboxMessage, Shop, utcnow
 
 from plugin.cli.core import require_shop

@@ -7,7 +7,7 @@ from decimal import Decimal
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.models import Customer, utcnow
 from plugin.loyalty.actions import AdjustmentError, adjust_points

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import utcnow
 from plugin.referrals.review import ReviewError, approve, list_referrals, reject
 

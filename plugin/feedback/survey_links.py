@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from plugin.app_state import state
 from plugin.models import Customer, Shop
 
 from emails.content.context import SURVEY_SIZES
@@ -23,8 +24,7 @@ def survey_token(secret: str, shop: Shop, customer: Customer, order_id: str, ord
 
 def survey_urls(shop: Shop, customer: Customer, order_id: str, order_name: str, survey_type: str,
                 expires_at: datetime) -> list[str]:
-    from plugin.jobs.app_context import job_app
-    config = job_app().extensions["embajador"].config
+    config = state().config
     token = survey_token(config.secret_key, shop, customer, order_id, order_name, survey_type, expires_at)
     base = f"{config.app_url.rstrip('/')}/survey/{token}"
     return [f"{base}?score={n}" for n in survey_scale(survey_type)]

@@ -14,6 +14,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Customer, CustomerEvent, Shop
 from plugin.loyalty.status import shop_program
@@ -96,8 +97,7 @@ def referral_invite(ev, shop, customer, s, now) -> Built:
     referral = shop_program(shop).referral
     friend = Discount(referral.friend.type, referral.friend.value or 0, shop.currency) \
         if referral.friend.type == "fixed_amount" else Discount("percentage", referral.friend.value or 0)
-    from plugin.jobs.app_context import job_app
-    app_url = job_app().extensions["embajador"].config.app_url.rstrip("/")
+    app_url = state().config.app_url.rstrip("/")
     return "referral_invite", {"referral_url": f"{app_url}/r/{customer.referral_code}",
                                "friend_reward": friend, "advocate_points": referral.advocate_points}, None
 

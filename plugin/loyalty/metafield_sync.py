@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Customer, Shop
 from plugin.shopify.gids import customer_gid
@@ -103,10 +104,7 @@ def enqueue_syncs_after_commit(app_state) -> None:
 
 def sync_customer_metafields_job(customer_id: int, version: int) -> str:
     """RQ entry point (job id ``metafields-<customer id>-<ledger entry id>``)."""
-    from plugin.jobs.app_context import job_app
-    app = job_app()
-    with app.app_context():
-        return sync_customer(app.extensions["embajador"], customer_id, version)
+    return sync_customer(state(), customer_id, version)
 
 
 def sync_customer(app_state, customer_id: int, version: int, now: datetime | None = None) -> str:

@@ -5,7 +5,7 @@ import re
 
 from flask import Blueprint, redirect, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import utcnow
 
 from plugin.referrals.landing import land

@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import Blueprint, jsonify, redirect, request
 from sqlalchemy import delete
 
-from plugin import state
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import OAuthState, utcnow
 from plugin.shops.onboarding import complete_installation

@@ -10,7 +10,7 @@ import time
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.loyalty.rules.ledger import InsufficientPoints
 from plugin.models import Customer, utcnow
 from plugin.loyalty.redemption import ShopifyRefused, UnknownReward, redeem_reward

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from plugin import state
+from plugin.app_state import state
 
 bp = Blueprint("health", __name__)
 

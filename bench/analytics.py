@@ -116,7 +116,7 @@ def main() -> int:
 
     from plugin import create_app
     from plugin.analytics import queries
-    from plugin.loyalty.program import default_program, dump_program, load_program
+    from plugin.loyalty.rules.program import default_program, dump_program, load_program
     from plugin.models import Base, Shop
 
     with scratch_schema(PG_BASE) as url:

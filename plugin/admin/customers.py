@@ -8,8 +8,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.models import Customer, EmailEvent, OutboxMessage, Referral, ReferralClick, Shop, SurveyResponse
-from plugin.points.lookup import ledger_rows
-from plugin.points.status import customer_status
+from plugin.customers.lookup import ledger_rows
+from plugin.loyalty.status import customer_status
 
 SEARCH_LIMIT = 50
 

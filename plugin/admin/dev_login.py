@@ -15,10 +15,10 @@ import jwt
 from flask import Flask, abort, current_app, redirect, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from plugin import state
+from plugin.app_state import state
 from plugin.shopify.shop_domain import normalize_shop_domain
 
-from . import bp
+from plugin.admin import bp
 
 SALT = "embajador-dev-login"
 LINK_MAX_AGE = 24 * 3600

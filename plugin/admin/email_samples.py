@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from emails.context import SURVEY_SIZES, CartItem
-from emails.flows import get_flow
-from emails.formatting import Discount, Money
-from plugin.loyalty.money import quantize
-from plugin.loyalty.program import _UNIT_SCALE
+from emails.content.context import SURVEY_SIZES, CartItem
+from emails.content.flows import get_flow
+from emails.content.formatting import Discount, Money
+from plugin.loyalty.rules.money import quantize
+from plugin.loyalty.rules.program import _UNIT_SCALE
 
 SAMPLE_NAME = {"es": "Valentina", "en": "Olivia", "pt": "Beatriz"}
 

@@ -8,17 +8,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from emails.outbox import queue_email
-from plugin.backfill import BackfillFailed, import_customers
+from emails.delivery.outbox import queue_email
+from plugin.shops.backfill import BackfillFailed, import_customers
+from plugin.app_state import state
 from plugin.models import OutboxMessage, Shop
 from plugin.shopify.errors import ShopifyError
-from plugin.shops import ShopNotInstalled
-from plugin.worker_context import job_app
+from plugin.shops.tokens import ShopNotInstalled
 
-from .email_samples import sample_context
-from .i18n import strings
-from .presets import PRESETS, preset_document, sample_earnings
-from .program_versions import save_program
+from plugin.admin.email_samples import sample_context
+from plugin.admin.i18n import strings
+from plugin.admin.presets import PRESETS, preset_document, sample_earnings
+from plugin.admin.program_versions import save_program
 
 STEPS = ("program", "sender", "theme", "import", "live")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -119,22 +119,21 @@ def go_live(shop: Shop, now: datetime, steps: dict[str, bool]) -> None:
 
 
 def import_customers_job(shop_id: int) -> str:
-    """RQ/inline job: the existing bulk import, its progress written where the page reads it."""
-    app = job_app()
-    with app.app_context():
-        app_state = app.extensions["embajador"]
+    """RQ/inline job (runs in the app's context): the existing bulk import, its progress written
+    where the page reads it."""
+    app_state = state()
 
-        def progress(done: int, total: int, status: str = "running", error: str | None = None) -> None:
-            with app_state.db.transaction() as session:
-                shop = session.get(Shop, shop_id)
-                attempt = (_state(shop).get("import") or {}).get("attempt", 1)
-                _update(shop, **{"import": {"status": status, "done": done, "total": max(total, done),
-                                            "attempt": attempt, "error": error}})
+    def progress(done: int, total: int, status: str = "running", error: str | None = None) -> None:
+        with app_state.db.transaction() as session:
+            shop = session.get(Shop, shop_id)
+            attempt = (_state(shop).get("import") or {}).get("attempt", 1)
+            _update(shop, **{"import": {"status": status, "done": done, "total": max(total, done),
+                                        "attempt": attempt, "error": error}})
 
-        try:
-            counts = import_customers(app_state, shop_id, on_progress=progress)
-        except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
-            progress(0, 0, "failed", str(exc)[:200])
-            return "failed"
-        progress(counts["imported"], counts["imported"], "done")
-        return "done"
+    try:
+        counts = import_customers(app_state, shop_id, on_progress=progress)
+    except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
+        progress(0, 0, "failed", str(exc)[:200])
+        return "failed"
+    progress(counts["imported"], counts["imported"], "done")
+    return "done"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.shopify.shop_domain import normalize_shop_domain
 
-from . import bp
-from .dev_login import dev_shop
-from .i18n import choose_lang, strings
+from plugin.admin import bp
+from plugin.admin.dev_login import dev_shop
+from plugin.admin.i18n import choose_lang, strings
 
 PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from plugin.loyalty.money import quantize
-from plugin.loyalty.program import default_program, dump_program, program_language
+from plugin.loyalty.rules.money import quantize
+from plugin.loyalty.rules.program import default_program, dump_program, program_language
 
 PRESETS = ("simple", "vip", "referrals")
 _TIER_NAMES = {"es": ("Bronce", "Plata", "Oro"), "en": ("Bronze", "Silver", "Gold"),
@@ -35,9 +35,9 @@ def preset_document(name: str, currency: str, locale: str | None) -> dict:
 def sample_earnings(doc: dict, currency: str) -> list[dict]:
     """How a sample order earns in each tier (the editor's preview): the points a customer
     gets for an order worth 50 earn units (e.g. 50 × per_amount) and what they unlock."""
-    from plugin.loyalty.earning import points_for_order
-    from plugin.loyalty.money import Money
-    from plugin.loyalty.program import load_program
+    from plugin.loyalty.rules.earning import points_for_order
+    from plugin.loyalty.rules.money import Money
+    from plugin.loyalty.rules.program import load_program
 
     program = load_program(doc)
     order = quantize(program.earn.per_amount * 50, currency)

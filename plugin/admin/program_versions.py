@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.db import lock_row
-from plugin.loyalty.program import ProgramError, dump_program, load_program
+from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.models import Shop
-from plugin.points.status import shop_program
+from plugin.loyalty.status import shop_program
 
-from .models import ProgramVersion
+from plugin.admin.models import ProgramVersion
 
 
 class ProgramRejected(ValueError):

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request, stream_with_context
 
-from plugin import state
+from plugin.app_state import state
 from plugin.analytics.report import RAW_EXPORTS, TABLES, csv_lines, summary
-from plugin.points.status import shop_program
+from plugin.loyalty.status import shop_program
 
-from . import bp
-from .i18n import choose_lang
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.i18n import choose_lang
+from plugin.admin.session import current_shop, require_session_token
 
 
 @bp.get("/api/analytics/summary")

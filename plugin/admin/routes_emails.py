@@ -5,19 +5,19 @@ from __future__ import annotations
 from flask import jsonify, request
 from sqlalchemy import func, select
 
-from emails.flows import FLOWS, get_flow
-from emails.outbox import queue_email
-from emails.render import render_email
-from plugin import state
+from emails.content.flows import FLOWS, get_flow
+from emails.delivery.outbox import queue_email
+from emails.content.render import render_email
+from plugin.app_state import state
 from plugin.models import EmailEvent, OutboxMessage, utcnow
-from plugin.request_body import json_object
+from plugin.web.json_body import json_object
 
-from . import bp
-from .email_samples import sample_context
-from .i18n import LANGS, choose_lang
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.email_samples import sample_context
+from plugin.admin.i18n import LANGS, choose_lang
+from plugin.admin.session import current_shop, require_session_token
 
-SEND_JOB = "emails.send_job.send_outbox_message_job"
+SEND_JOB = "emails.delivery.send_job.send_outbox_message_job"
 COUNTED_EVENTS = ("delivered", "open", "click", "bounce", "unsubscribe", "spamreport", "dropped")
 
 

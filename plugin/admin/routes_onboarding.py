@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import utcnow
-from plugin.request_body import json_object
+from plugin.web.json_body import json_object
 
-from . import bp
-from .i18n import choose_lang
-from .onboarding import (IMPORT_JOB, OnboardingError, choose_preset, go_live, mark_theme_embed, onboarding_view,
+from plugin.admin import bp
+from plugin.admin.i18n import choose_lang
+from plugin.admin.onboarding import (IMPORT_JOB, OnboardingError, choose_preset, go_live, mark_theme_embed, onboarding_view,
                          send_sender_test, start_import)
-from .program_versions import ProgramRejected
-from .session import current_shop, require_session_token
+from plugin.admin.program_versions import ProgramRejected
+from plugin.admin.session import current_shop, require_session_token
 
-SEND_JOB = "emails.send_job.send_outbox_message_job"
+SEND_JOB = "emails.delivery.send_job.send_outbox_message_job"
 
 
 def _lang(shop) -> str:

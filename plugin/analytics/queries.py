@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from plugin.checkouts.analytics import recovery_stats
-from plugin.loyalty.money import quantize
-from plugin.loyalty.program import Program
+from plugin.recovery.analytics import recovery_stats
+from plugin.loyalty.rules.money import quantize
+from plugin.loyalty.rules.program import Program
 from plugin.models import Shop
 
-from .sql import month_of
+from plugin.analytics.sql import month_of
 
 ISSUED_KINDS = ("earn", "action", "referral", "tier_bonus")
 COHORT_MONTHS = 12

@@ -9,12 +9,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.loyalty.program import Program
+from plugin.loyalty.rules.program import Program
 from plugin.models import Customer, LedgerEntry, Shop
 
-from . import queries
-from .charts import bar_chart, line_chart
-from .definitions import describe
+from plugin.analytics import queries
+from plugin.analytics.charts import bar_chart, line_chart
+from plugin.analytics.definitions import describe
 
 TABLES: dict[str, Callable[..., queries.Table]] = {
     "members_vs_non_members": queries.members_vs_non_members,

@@ -8,7 +8,7 @@ import responses
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from plugin.fake_shopify import FakeShopify, install_into_responses
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Complaint, Customer, Referral, Shop
 from tests.browser.admin_server import ServedApp, stub_shopify_cdn
 from tests.conftest import API_KEY, API_SECRET

@@ -10,7 +10,7 @@ from plugin.models import (Complaint, Customer, CustomerDataExport, Referral, Re
                            SurveyResponse, utcnow)
 from plugin.orders.facts import OrderFacts
 from plugin.orders.store import record_order
-from plugin.points.actions import adjust_points
+from plugin.loyalty.actions import adjust_points
 from tests.integration.test_admin_session import bearer, session_token
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import SHOP

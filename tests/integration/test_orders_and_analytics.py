@@ -11,7 +11,7 @@ from sqlalchemy import select
 from plugin import create_app
 from plugin.analytics import queries
 from plugin.analytics.report import csv_lines, summary
-from plugin.loyalty.program import default_program, load_program, dump_program
+from plugin.loyalty.rules.program import default_program, load_program, dump_program
 from plugin.models import (Base, Customer, EmailEvent, LedgerEntry, OutboxMessage, Referral, ReferralClick, Shop,
                            SurveyResponse)
 from plugin.orders.models import Order

@@ -1,6 +1,6 @@
 """orders/cancelled: take back every point the order still holds."""
+from plugin.loyalty.refunds import claw_back_cancellation
 from plugin.orders.store import record_order_payload
-from plugin.points.refunds import claw_back_cancellation
 from plugin.referrals import attribution
 
 

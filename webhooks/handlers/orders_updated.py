@@ -1,6 +1,6 @@
 """orders/updated: never awards (it may arrive before orders/paid); records the order for refunds."""
+from plugin.loyalty.awarding import award_points_for_order
 from plugin.orders.store import record_order_payload
-from plugin.points.earning import award_points_for_order
 
 
 def handle(ctx):

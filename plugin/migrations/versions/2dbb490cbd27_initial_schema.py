@@ -2,7 +2,7 @@
 
 Revision ID: 2dbb490cbd27
 Revises: 
-Create Date: 2026-11-29 22:48:11.536799
+Create Date: 2026-11-29 23:01:16.491585
 """
 from alembic import op
 import sqlalchemy as sa

@@ -31,13 +31,15 @@ TARGET_MS = 300.0
 FILL = """
 INSERT INTO customers (shop_id, shopify_id, email, first_name, marketing_state, points_available, points_pending,
                        tier_name, created_at, updated_at)
-SELECT :shop, (:base + n)::text, 'c' || n || '@example.com', 'C' || n, 'SUBSCRIBED', (n * 37) % 2000, (n * 11) % 300,
+SELECT :shop, (:base + n)::text, 'c' || n || '@example.com', 'C' || n, 'SUBSCRIBED',
+       (n * 37) % 2000, (n * 11) % 300,
        CASE WHEN n % 10 = 0 THEN 'Oro' WHEN n % 3 = 0 THEN 'Plata' ELSE 'Bronce' END, now(), now()
 FROM generate_series(1::bigint, :customers) AS n;
 
 INSERT INTO orders (shop_id, order_id, customer_shopify_id, placed_at, total, current_total, currency,
                     financial_status, cancelled, source_name, source, created_at, updated_at)
-SELECT :shop, (CAST(:base AS bigint) * 10 + n)::text, CASE WHEN n % 20 = 0 THEN NULL ELSE (:base + 1 + (n * 7919) % :customers)::text END,
+SELECT :shop, (CAST(:base AS bigint) * 10 + n)::text,
+       CASE WHEN n % 20 = 0 THEN NULL ELSE (:base + 1 + (n * 7919) % :customers)::text END,
        timestamptz '2025-01-01' + ((n * 104729) % (730 * 24)) * interval '1 hour',
        (10 + (n * 13) % 190)::numeric, (10 + (n * 13) % 190 - CASE WHEN n % 25 = 0 THEN 5 ELSE 0 END)::numeric,
        'USD', 'paid', n % 50 = 0, 'web', 'webhook', now(), now()
@@ -121,7 +123,8 @@ def main() -> int:
 
     with scratch_schema(PG_BASE) as url:
         app = create_app({"EMBAJADOR_MODE": "test", "SHOPIFY_API_KEY": "k", "SHOPIFY_API_SECRET": "s",
-                          "SECRET_KEY": "bench-secret", "ENCRYPTION_KEY": "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4=",
+                          "SECRET_KEY": "bench-secret",
+                          "ENCRYPTION_KEY": "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4=",
                           "DATABASE_URL": url, "LOG_FORMAT": "text"})
         db = app.extensions["embajador"].db
         Base.metadata.create_all(db.engine)
@@ -155,7 +158,7 @@ def main() -> int:
             }
             for name, run in figures.items():
                 count_sql = text(f"SELECT count(*) FROM {BASELINES[name]} WHERE shop_id = :shop")
-                baseline = timed(lambda: session.execute(count_sql, {"shop": shop_id}).scalar_one())
+                baseline = timed(lambda sql=count_sql: session.execute(sql, {"shop": shop_id}).scalar_one())
                 ms = timed(run)
                 worst = max(worst, ms)
                 print(f"{name:24} {ms:8.1f} {baseline:9.1f} {ms / baseline if baseline else 0:7.1f}  "

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from plugin.models import Customer, EmailEvent, OutboxMessage, Referral, ReferralClick, Shop, SurveyResponse
 from plugin.customers.lookup import ledger_rows
 from plugin.loyalty.status import customer_status
+from plugin.models import Customer, EmailEvent, OutboxMessage, Referral, ReferralClick, Shop, SurveyResponse
 
 SEARCH_LIMIT = 50
 

@@ -15,10 +15,9 @@ import jwt
 from flask import Flask, abort, current_app, redirect, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from plugin.admin import bp
 from plugin.app_state import state
 from plugin.shopify.shop_domain import normalize_shop_domain
-
-from plugin.admin import bp
 
 SALT = "embajador-dev-login"
 LINK_MAX_AGE = 24 * 3600

@@ -31,7 +31,8 @@ def sample_context(flow_name: str, shop_name: str, shop_url: str, currency: str,
                    next_tier_remaining=money(80), tier_progress_percent=60)
     if flow.marketing:
         ctx["unsubscribe_url"] = f"{shop_url}/unsubscribe-preview"
-    cart = {"items": [CartItem("Café de especialidad 250 g", 2, money(12)), CartItem("Taza esmaltada", 1, money(9))],
+    items = [CartItem("Café de especialidad 250 g", 2, money(12)), CartItem("Taza esmaltada", 1, money(9))]
+    cart = {"items": items,
             "cart_total": money(33), "recovery_url": f"{shop_url}/checkouts/preview", "cart_points": 33,
             "incentive_code": "VUELVE-PREVIEW", "incentive": Discount("percentage", Decimal(10))}
     survey = "nps"
@@ -43,12 +44,14 @@ def sample_context(flow_name: str, shop_name: str, shop_url: str, currency: str,
         "expiry_warning": {"expiring_points": 300, "expires_on": soon},
         "expiry_last_chance": {"expiring_points": 300, "expires_on": soon},
         "birthday": {"birthday_points": 200, "birthday_code": None, "birthday_discount": None},
-        "referral_invite": {"referral_url": f"{shop_url}/r/PREVIEW", "friend_reward": Discount("percentage", Decimal(10)),
-                            "advocate_points": 500},
+        "referral_invite": {"referral_url": f"{shop_url}/r/PREVIEW",
+                            "friend_reward": Discount("percentage", Decimal(10)), "advocate_points": 500},
         "referral_reward": {"points_awarded": 500, "friend_first_name": "Camila"},
         "feedback_request": {"order_name": "#1001", "survey_type": survey,
-                             "survey_urls": [f"{shop_url}/survey-preview?score={i}" for i in range(SURVEY_SIZES[survey])]},
-        "win_back": {"discount_code": "VUELVE10", "discount": Discount("percentage", Decimal(10)), "code_expires_on": soon},
+                             "survey_urls": [f"{shop_url}/survey-preview?score={i}"
+                                             for i in range(SURVEY_SIZES[survey])]},
+        "win_back": {"discount_code": "VUELVE10", "discount": Discount("percentage", Decimal(10)),
+                     "code_expires_on": soon},
         "abandoned_checkout_1": cart, "abandoned_checkout_2": cart, "abandoned_checkout_3": cart,
         "complaint_opened": {"customer_name": "Camila Díaz", "customer_email": "camila@example.com",
                              "survey_type": survey, "score": 3, "case_url": f"{admin_url}/complaints",

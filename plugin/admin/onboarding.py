@@ -9,16 +9,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from emails.delivery.outbox import queue_email
-from plugin.shops.backfill import BackfillFailed, import_customers
-from plugin.app_state import state
-from plugin.models import OutboxMessage, Shop
-from plugin.shopify.errors import ShopifyError
-from plugin.shops.tokens import ShopNotInstalled
-
 from plugin.admin.email_samples import sample_context
 from plugin.admin.i18n import strings
 from plugin.admin.presets import PRESETS, preset_document, sample_earnings
 from plugin.admin.program_versions import save_program
+from plugin.app_state import state
+from plugin.models import OutboxMessage, Shop
+from plugin.shopify.errors import ShopifyError
+from plugin.shops.backfill import BackfillFailed, import_customers
+from plugin.shops.tokens import ShopNotInstalled
 
 STEPS = ("program", "sender", "theme", "import", "live")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")

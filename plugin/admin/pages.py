@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 
-from plugin.app_state import state
-from plugin.shopify.shop_domain import normalize_shop_domain
-
 from plugin.admin import bp
 from plugin.admin.dev_login import dev_shop
 from plugin.admin.i18n import choose_lang, strings
+from plugin.app_state import state
+from plugin.shopify.shop_domain import normalize_shop_domain
 
 PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics")
 

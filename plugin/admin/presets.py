@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from plugin.loyalty.rules.money import quantize
-from plugin.loyalty.rules.program import default_program, dump_program, program_language
+from plugin.loyalty.rules.earning import points_for_order
+from plugin.loyalty.rules.money import Money, quantize
+from plugin.loyalty.rules.program import default_program, dump_program, load_program, program_language
 
 PRESETS = ("simple", "vip", "referrals")
 _TIER_NAMES = {"es": ("Bronce", "Plata", "Oro"), "en": ("Bronze", "Silver", "Gold"),
@@ -35,10 +36,6 @@ def preset_document(name: str, currency: str, locale: str | None) -> dict:
 def sample_earnings(doc: dict, currency: str) -> list[dict]:
     """How a sample order earns in each tier (the editor's preview): the points a customer
     gets for an order worth 50 earn units (e.g. 50 × per_amount) and what they unlock."""
-    from plugin.loyalty.rules.earning import points_for_order
-    from plugin.loyalty.rules.money import Money
-    from plugin.loyalty.rules.program import load_program
-
     program = load_program(doc)
     order = quantize(program.earn.per_amount * 50, currency)
     tiers = program.tiers or ()

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request, stream_with_context
 
-from plugin.app_state import state
-from plugin.analytics.report import RAW_EXPORTS, TABLES, csv_lines, summary
-from plugin.loyalty.status import shop_program
-
 from plugin.admin import bp
 from plugin.admin.i18n import choose_lang
 from plugin.admin.session import current_shop, require_session_token
+from plugin.analytics.report import RAW_EXPORTS, TABLES, csv_lines, summary
+from plugin.analytics.snapshots import current_figures
+from plugin.app_state import state
+from plugin.loyalty.status import shop_program
 
 
 @bp.get("/api/analytics/summary")
@@ -18,7 +18,8 @@ def analytics_summary():
     with state().db.transaction() as session:
         shop = current_shop(session)
         lang = choose_lang(request.args.get("lang"), shop.primary_locale)
-        return jsonify(summary(session, shop, shop_program(shop), lang))
+        figures, computed_at = current_figures(session, shop, shop_program(shop))
+        return jsonify(summary(shop, figures, computed_at, lang))
 
 
 @bp.get("/api/analytics/export/<name>.csv")

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from plugin.app_state import state
-from plugin.models import utcnow
-from plugin.customers.lookup import customer_by_reference
-
 from plugin.admin import bp
 from plugin.admin.customers import customer_page, search_customers
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.customers.lookup import customer_by_reference
+from plugin.models import utcnow
 
 MAX_QUERY = 200
 

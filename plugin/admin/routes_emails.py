@@ -6,18 +6,18 @@ from flask import jsonify, request
 from sqlalchemy import func, select
 
 from emails.content.flows import FLOWS, get_flow
-from emails.delivery.outbox import queue_email
 from emails.content.render import render_email
-from plugin.app_state import state
-from plugin.models import EmailEvent, OutboxMessage, utcnow
-from plugin.web.json_body import json_object
-
+from emails.delivery.outbox import queue_email
 from plugin.admin import bp
 from plugin.admin.email_samples import sample_context
 from plugin.admin.i18n import LANGS, choose_lang
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.models import EmailEvent, OutboxMessage, utcnow
+from plugin.web.json_body import json_object
 
 SEND_JOB = "emails.delivery.send_job.send_outbox_message_job"
+PREVIEW_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"
 COUNTED_EVENTS = ("delivered", "open", "click", "bounce", "unsubscribe", "spamreport", "dropped")
 
 
@@ -46,8 +46,9 @@ def email_flows():
         settings = (shop.settings or {}).get("emails") or {}
         flows = [{"flow": f.name, "marketing": f.marketing, "audience": f.audience, "loyalty": f.loyalty,
                   "counts": {"sent": sent.get(f.name, 0), **events.get(f.name, {})}} for f in FLOWS.values()]
-        return jsonify(flows=flows, sender={"from_email": settings.get("from_email") or state().config.sendgrid_from_email,
-                                            "merchant_email": settings.get("merchant_email")})
+        sender = {"from_email": settings.get("from_email") or state().config.sendgrid_from_email,
+                  "merchant_email": settings.get("merchant_email")}
+        return jsonify(flows=flows, sender=sender)
 
 
 @bp.get("/api/emails/preview/<flow>")
@@ -62,8 +63,7 @@ def email_preview(flow: str):
     with state().db.transaction() as session:
         shop = current_shop(session)
         rendered = render_email(flow, lang, _context(shop, flow, lang))
-    return rendered.html, 200, {"Content-Type": "text/html; charset=utf-8",
-                                "Content-Security-Policy": "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'"}
+    return rendered.html, 200, {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PREVIEW_CSP}
 
 
 @bp.post("/api/emails/test")

@@ -3,16 +3,23 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
+from plugin.admin import bp
+from plugin.admin.i18n import choose_lang
+from plugin.admin.onboarding import (
+    IMPORT_JOB,
+    OnboardingError,
+    choose_preset,
+    go_live,
+    mark_theme_embed,
+    onboarding_view,
+    send_sender_test,
+    start_import,
+)
+from plugin.admin.program_versions import ProgramRejected
+from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
 from plugin.models import utcnow
 from plugin.web.json_body import json_object
-
-from plugin.admin import bp
-from plugin.admin.i18n import choose_lang
-from plugin.admin.onboarding import (IMPORT_JOB, OnboardingError, choose_preset, go_live, mark_theme_embed, onboarding_view,
-                         send_sender_test, start_import)
-from plugin.admin.program_versions import ProgramRejected
-from plugin.admin.session import current_shop, require_session_token
 
 SEND_JOB = "emails.delivery.send_job.send_outbox_message_job"
 
@@ -73,7 +80,8 @@ def onboarding_sender():
 def onboarding_theme():
     enabled = json_object().get("enabled")
     if not isinstance(enabled, bool):
-        return jsonify(error="enabled: must be true or false", field="enabled", errors={"enabled": "must be a boolean"}), 400
+        return jsonify(error="enabled: must be true or false", field="enabled",
+                       errors={"enabled": "must be true or false"}), 400
     with state().db.transaction() as session:
         shop = current_shop(session)
         mark_theme_embed(shop, enabled)

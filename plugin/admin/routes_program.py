@@ -7,20 +7,19 @@ from decimal import Decimal
 
 from flask import g, jsonify, request
 
-from plugin.app_state import state
-from plugin.models import utcnow
-from plugin.loyalty.actions import AdjustmentError, adjust_points
-from plugin.loyalty.birthdays import BirthdayError, set_birthday
-from plugin.customers.lookup import customer_by_reference, ledger_rows
-from plugin.loyalty.status import shop_program
-from plugin.loyalty.tier_sync import shop_local
-from plugin.loyalty.rules.program import dump_program
-from plugin.web.json_body import json_object
-
 from plugin.admin import bp
 from plugin.admin.presets import sample_earnings
 from plugin.admin.program_versions import ProgramRejected, list_versions, rollback, save_program, validate_document
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.customers.lookup import customer_by_reference, ledger_rows
+from plugin.loyalty.actions import AdjustmentError, adjust_points
+from plugin.loyalty.birthdays import BirthdayError, set_birthday
+from plugin.loyalty.rules.program import dump_program
+from plugin.loyalty.status import shop_program
+from plugin.loyalty.tier_sync import shop_local
+from plugin.models import utcnow
+from plugin.web.json_body import json_object
 
 
 def _body_document():

@@ -6,11 +6,10 @@ from datetime import timedelta
 from flask import abort, jsonify, request
 from sqlalchemy import select
 
-from plugin.app_state import state
-from plugin.models import CustomerDataExport, WebhookDelivery
-
 from plugin.admin import bp
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.models import CustomerDataExport, WebhookDelivery
 
 # Shopify: act on customers/data_request within 30 days
 # (https://shopify.dev/docs/apps/build/compliance/privacy-law-compliance#customers-data_request).

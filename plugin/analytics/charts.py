@@ -11,7 +11,7 @@ WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 480, 240, 48, 36, 16
 COLORS = ("#2c6ecb", "#8051b8", "#d8a300", "#1f8a5b", "#c4572b")
 
 
-def _scale(values: Sequence[float]) -> float:
+def _scale(values: Sequence[int | float | Decimal]) -> float:
     top = max([float(v) for v in values] + [0.0])
     return top if top > 0 else 1.0
 

@@ -8,6 +8,7 @@ Definitions (also shown in the admin, definitions.py):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,12 +16,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from plugin.recovery.analytics import recovery_stats
+from plugin.analytics.sql import month_of
 from plugin.loyalty.rules.money import quantize
 from plugin.loyalty.rules.program import Program
 from plugin.models import Shop
-
-from plugin.analytics.sql import month_of
+from plugin.recovery.analytics import recovery_stats
 
 ISSUED_KINDS = ("earn", "action", "referral", "tier_bonus")
 COHORT_MONTHS = 12
@@ -204,14 +204,35 @@ def feedback_scores(session: Session, shop: Shop) -> Table:
     return Table(("month", "survey", "responses", "score"), rows)
 
 
+_EVENT = "SELECT 1 FROM email_events e WHERE e.outbox_id = m.id AND e.event = '{event}'"
+
+
 def email_rates(session: Session, shop: Shop) -> Table:
     """Per flow: sent, and delivered / open / click rates over delivered-or-sent messages."""
-    found = _rows(session, """
+    found = _rows(session, f"""
         SELECT m.flow, COUNT(*),
-          SUM(CASE WHEN EXISTS (SELECT 1 FROM email_events e WHERE e.outbox_id = m.id AND e.event = 'delivered') THEN 1 ELSE 0 END),
-          SUM(CASE WHEN EXISTS (SELECT 1 FROM email_events e WHERE e.outbox_id = m.id AND e.event = 'open') THEN 1 ELSE 0 END),
-          SUM(CASE WHEN EXISTS (SELECT 1 FROM email_events e WHERE e.outbox_id = m.id AND e.event = 'click') THEN 1 ELSE 0 END)
+          SUM(CASE WHEN EXISTS ({_EVENT.format(event="delivered")}) THEN 1 ELSE 0 END),
+          SUM(CASE WHEN EXISTS ({_EVENT.format(event="open")}) THEN 1 ELSE 0 END),
+          SUM(CASE WHEN EXISTS ({_EVENT.format(event="click")}) THEN 1 ELSE 0 END)
         FROM email_outbox m WHERE m.shop_id = :shop AND m.status IN ('sent', 'outbox')
         GROUP BY m.flow ORDER BY m.flow""", shop=shop.id)
     return Table(("flow", "sent", "delivered_pct", "open_pct", "click_pct"),
                  [(flow, int(n), _pct(d, n), _pct(o, d), _pct(c, d)) for flow, n, d, o, c in found])
+
+
+TABLES: dict[str, Callable[..., Table]] = {
+    "members_vs_non_members": members_vs_non_members,
+    "monthly_revenue": monthly_revenue,
+    "retention_cohorts": retention_cohorts,
+    "points_flow": points_flow,
+    "tier_distribution": tier_distribution,
+    "referral_funnel": referral_funnel,
+    "recovery": recovery,
+    "feedback_scores": feedback_scores,
+    "email_rates": email_rates,
+}
+
+
+def table(session: Session, shop: Shop, program: Program, figure: str) -> Table:
+    query = TABLES[figure]
+    return query(session, shop, program) if figure == "tier_distribution" else query(session, shop)

@@ -3,36 +3,23 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.loyalty.rules.program import Program
-from plugin.models import Customer, LedgerEntry, Shop
-
 from plugin.analytics import queries
 from plugin.analytics.charts import bar_chart, line_chart
 from plugin.analytics.definitions import describe
+from plugin.analytics.queries import TABLES
+from plugin.analytics.snapshots import current_figures
+from plugin.loyalty.rules.program import Program
+from plugin.models import Customer, LedgerEntry, Shop
 
-TABLES: dict[str, Callable[..., queries.Table]] = {
-    "members_vs_non_members": queries.members_vs_non_members,
-    "monthly_revenue": queries.monthly_revenue,
-    "retention_cohorts": queries.retention_cohorts,
-    "points_flow": queries.points_flow,
-    "tier_distribution": queries.tier_distribution,
-    "referral_funnel": queries.referral_funnel,
-    "recovery": queries.recovery,
-    "feedback_scores": queries.feedback_scores,
-    "email_rates": queries.email_rates,
-}
 RAW_EXPORTS = ("customers", "ledger")
-
-
-def table(session: Session, shop: Shop, program: Program, figure: str) -> queries.Table:
-    query = TABLES[figure]
-    return query(session, shop, program) if figure == "tier_distribution" else query(session, shop)
 
 
 def _chart(figure: str, title: str, t: queries.Table) -> str:
@@ -63,36 +50,33 @@ def _chart(figure: str, title: str, t: queries.Table) -> str:
     return bar_chart(title, [r[0] for r in rows], {t.columns[1]: [r[1] for r in rows]})
 
 
-def summary(session: Session, shop: Shop, program: Program, lang: str) -> dict:
-    """Every figure with its chart (SVG), rows and definition, plus the KPIs."""
+def summary(shop: Shop, figures: dict[str, Any], computed_at: datetime, lang: str) -> dict:
+    """Every figure with its chart (SVG), rows and definition, plus the KPIs, from ``figures``
+    (snapshots.compute_figures)."""
     charts = []
-    tables = {}
     for figure in TABLES:
-        t = tables[figure] = table(session, shop, program, figure)
+        data = figures[figure]
+        t = queries.Table(tuple(data["columns"]), [tuple(r) for r in data["rows"]])
         title, definition = describe(figure, lang)
         charts.append({"id": figure, "title": title, "definition": definition, "svg": _chart(figure, title, t),
-                       "columns": list(t.columns), "rows": [[_json(v) for v in r] for r in t.rows]})
-    owed = queries.liability(session, shop, program)
-    flow = tables["points_flow"].rows
+                       "columns": data["columns"], "rows": data["rows"]})
+    owed = figures["liability"]
+    flow = figures["points_flow"]["rows"]
     issued, redeemed = sum(r[1] for r in flow), sum(r[2] for r in flow)
-    members = {r[0]: r for r in tables["members_vs_non_members"].rows}
+    members = {r[0]: r for r in figures["members_vs_non_members"]["rows"]}
     kpis = [
         _kpi("liability", lang, f"{owed['money']} {shop.currency}", f" ({owed['points']} pts × {owed['point_value']})"),
         _kpi("redemption_rate", lang, f"{queries._pct(redeemed, issued)} %"),
         _kpi("members_vs_non_members", lang, f"{members['members'][3]} % / {members['non_members'][3]} %",
              f" · AOV {members['members'][6]} / {members['non_members'][6]} {shop.currency}"),
     ]
-    return {"currency": shop.currency, "kpis": kpis, "charts": charts,
+    return {"currency": shop.currency, "computed_at": computed_at.isoformat(), "kpis": kpis, "charts": charts,
             "exports": [*TABLES, *RAW_EXPORTS]}
 
 
 def _kpi(figure: str, lang: str, value: str, note: str = "") -> dict:
     title, definition = describe(figure, lang)
     return {"id": figure, "label": title, "value": value + note, "definition": definition}
-
-
-def _json(value):
-    return str(value) if isinstance(value, Decimal) else value
 
 
 def csv_lines(session: Session, shop: Shop, program: Program, name: str) -> Iterator[str]:
@@ -113,8 +97,8 @@ def csv_lines(session: Session, shop: Shop, program: Program, name: str) -> Iter
                     .where(LedgerEntry.shop_id == shop.id).order_by(LedgerEntry.id)
                     .execution_options(yield_per=1000)))
     else:
-        t = table(session, shop, program, name)
-        header, rows = t.columns, iter(t.rows)
+        figures, _ = current_figures(session, shop, program)
+        header, rows = figures[name]["columns"], iter(figures[name]["rows"])
     yield _line(header)
     for row in rows:
         yield _line(row)

@@ -8,11 +8,10 @@ import threading
 
 from sqlalchemy import select
 
-from plugin.demo.fake_shopify import FakeShopify
-from plugin.models import Shop, utcnow
-
 from plugin.admin.dev_login import dev_login_url, enable_dev_login
+from plugin.demo.fake_shopify import FakeShopify
 from plugin.demo.stage import DEMO_SHOP, Stage, serve
+from plugin.models import Shop, utcnow
 
 # Each capability adds its chapter here, in story order.
 CHAPTERS = (
@@ -43,8 +42,8 @@ def wait_in_admin(echo, base_url: str, secret_key: str) -> None:
 def run_demo(echo, serve_admin: bool = False, port: int = 5000) -> None:
     """Tell the story; with ``serve_admin`` keep serving the admin (dev login) until Ctrl-C."""
     from plugin import create_app
-    from plugin.migrations.runner import upgrade
     from plugin.customers.privacy import erase_shop
+    from plugin.migrations.runner import upgrade
 
     fake = FakeShopify(api_key="", api_secret="", shop_name="Tienda Embajador", currency="CLP", locale="es")
     fake_origin, fake_server = fake.serve()

@@ -12,4 +12,5 @@ from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSy
 from plugin.models.feedback import Complaint, SurveyResponse  # noqa: F401
 # Tables owned by feature packages (a plain module import: they import plugin.models.base themselves).
 import plugin.admin.models  # noqa: F401,E402
+import plugin.analytics.models  # noqa: F401,E402
 import plugin.orders.models  # noqa: F401,E402

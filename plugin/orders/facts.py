@@ -58,7 +58,8 @@ def order_facts(payload: dict) -> OrderFacts | None:
         return None
     if placed_at is None or money is None:
         return None
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    raw_customer = payload.get("customer")
+    customer: dict[str, Any] = raw_customer if isinstance(raw_customer, dict) else {}
     customer_id = customer.get("id")
     return OrderFacts(
         order_id=str(order_id),

@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
-
 from plugin.orders.facts import OrderFacts, order_facts
 from plugin.orders.models import Order
 

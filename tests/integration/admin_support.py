@@ -3,14 +3,13 @@ complaint, a data export, orders and a saved program; session tokens for either.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from plugin.models import (Complaint, Customer, CustomerDataExport, Referral, ReferralClick, Shop,
-                           SurveyResponse, utcnow)
+from plugin.loyalty.actions import adjust_points
+from plugin.models import Complaint, Customer, CustomerDataExport, Referral, ReferralClick, Shop, SurveyResponse, utcnow
 from plugin.orders.facts import OrderFacts
 from plugin.orders.store import record_order
-from plugin.loyalty.actions import adjust_points
 from tests.integration.test_admin_session import bearer, session_token
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import SHOP
@@ -32,7 +31,7 @@ def auth(shop: str = SHOP) -> dict:
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def order(shop_id: int, session, order_id: int, customer: str | None, placed: str, total: str,

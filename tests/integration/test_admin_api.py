@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from plugin.admin.models import ProgramVersion
 from plugin.models import Complaint, Customer, LedgerEntry, OutboxMessage, Referral, Shop
-from tests.integration.admin_support import OTHER, auth, seed_shop
+from tests.integration.admin_support import auth, seed_shop
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import SHOP
 

@@ -6,14 +6,27 @@ import json
 from decimal import Decimal
 
 import pytest
+from rq import SimpleWorker
 from sqlalchemy import select
 
 from plugin import create_app
 from plugin.analytics import queries
+from plugin.analytics.models import AnalyticsSnapshot
 from plugin.analytics.report import csv_lines, summary
-from plugin.loyalty.rules.program import default_program, load_program, dump_program
-from plugin.models import (Base, Customer, EmailEvent, LedgerEntry, OutboxMessage, Referral, ReferralClick, Shop,
-                           SurveyResponse)
+from plugin.analytics.snapshots import compute_figures
+from plugin.loyalty.rules.program import default_program, dump_program, load_program
+from plugin.models import (
+    Base,
+    Customer,
+    EmailEvent,
+    LedgerEntry,
+    OutboxMessage,
+    Referral,
+    ReferralClick,
+    Shop,
+    SurveyResponse,
+    utcnow,
+)
 from plugin.orders.models import Order
 from tests.conftest import base_env
 from tests.integration.admin_support import at, auth, order
@@ -118,7 +131,7 @@ def check_figures(app_state, shop_id: int) -> None:
         assert queries.feedback_scores(session, shop).rows == [("2026-03", "nps", 4, Decimal("25.0"))]
         assert queries.email_rates(session, shop).rows == [("welcome", 2, Decimal("100.0"), Decimal("50.0"),
                                                             Decimal("50.0"))]
-        page = summary(session, shop, program, "es")
+        page = summary(shop, compute_figures(session, shop, program), utcnow(), "es")
         assert {k["id"]: k["value"] for k in page["kpis"]}["redemption_rate"] == "20.0 %"
         assert len(page["charts"]) == 9 and all(c["svg"].startswith("<svg") for c in page["charts"])
         ledger_csv = "".join(csv_lines(session, shop, program, "ledger")).splitlines()
@@ -151,3 +164,24 @@ def test_analytics_endpoint_and_csv_need_their_own_shop(client, app_state):
 def test_csv_cells_cannot_become_spreadsheet_formulas(text, expected):
     from plugin.analytics.report import _line
     assert _line([text]).strip() == expected
+
+
+def test_with_a_worker_the_dashboard_reads_a_snapshot_and_refreshes_it_in_the_background(rq_app):
+    app_state = rq_app.extensions["embajador"]
+    shop_id = seed_analytics(app_state)
+    client = rq_app.test_client()
+    first = client.get("/api/analytics/summary", headers=auth()).get_json()
+    with app_state.db.transaction() as session:
+        order(shop_id, session, 99, "900101", "2026-04-02T10:00:00", "500.00")
+    cached = client.get("/api/analytics/summary", headers=auth()).get_json()
+    assert cached["computed_at"] == first["computed_at"]  # read from the snapshot, nothing recomputed
+    assert cached["charts"][0]["rows"] == first["charts"][0]["rows"]
+    with app_state.db.transaction() as session:
+        snapshot = session.execute(AnalyticsSnapshot.for_shop(shop_id)).scalar_one()
+        snapshot.computed_at = at("2026-01-01T00:00:00")
+    client.get("/api/analytics/summary", headers=auth())
+    queue = app_state.queue.queue
+    assert any(job_id.startswith(f"analytics-{shop_id}-") for job_id in queue.job_ids)
+    SimpleWorker([queue], connection=app_state.queue.connection).work(burst=True)
+    fresh = client.get("/api/analytics/summary", headers=auth()).get_json()
+    assert fresh["charts"][0]["rows"][0][4] == 4  # members' orders: 3 + the new one

@@ -2,7 +2,7 @@
 
 Revision ID: 2dbb490cbd27
 Revises: 
-Create Date: 2026-11-29 23:01:16.491585
+Create Date: 2026-11-29 23:14:49.111873
 """
 from alembic import op
 import sqlalchemy as sa
@@ -45,6 +45,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shops')),
     sa.UniqueConstraint('domain', name=op.f('uq_shops_domain'))
     )
+    op.create_table('analytics_snapshots',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('computed_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('figures', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_snapshots_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_snapshots')),
+    sa.UniqueConstraint('shop_id', name=op.f('uq_analytics_snapshots_shop_id'))
+    )
+    op.create_index(op.f('ix_analytics_snapshots_shop_id'), 'analytics_snapshots', ['shop_id'], unique=False)
     op.create_table('checkout_orders',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('delivery_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -598,6 +608,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_checkout_orders_shop_id'), table_name='checkout_orders')
     op.drop_index('ix_checkout_orders_email', table_name='checkout_orders')
     op.drop_table('checkout_orders')
+    op.drop_index(op.f('ix_analytics_snapshots_shop_id'), table_name='analytics_snapshots')
+    op.drop_table('analytics_snapshots')
     op.drop_table('shops')
     op.drop_table('oauth_states')
     # ### end Alembic commands ###

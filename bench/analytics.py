@@ -50,7 +50,8 @@ SELECT :shop, (CAST(:base AS bigint) * 10 + n)::text,
        'USD', 'paid', n % 50 = 0, 'web', 'webhook', now(), now()
 FROM generate_series(1::bigint, :orders) AS n;
 
-INSERT INTO ledger_entries (shop_id, customer_id, key, kind, available, pending, reason, source, occurred_at, created_at)
+INSERT INTO ledger_entries (shop_id, customer_id, key, kind, available, pending, reason, source, occurred_at,
+                            created_at)
 SELECT :shop, c.id, 'k' || c.id || ':' || k, (ARRAY['earn','earn','action','redeem','expire'])[k],
        CASE k WHEN 4 THEN -50 WHEN 5 THEN -20 ELSE 100 END, 0, 'bench', 'bench',
        timestamptz '2025-01-01' + ((c.id * 31 + k) % 700) * interval '1 day', now()

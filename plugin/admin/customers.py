@@ -7,11 +7,16 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from plugin.customers.lookup import ledger_rows
+from plugin.customers.lookup import customer_by_reference, ledger_rows
 from plugin.loyalty.status import customer_status
 from plugin.models import Customer, EmailEvent, OutboxMessage, Referral, ReferralClick, Shop, SurveyResponse
 
 SEARCH_LIMIT = 50
+
+
+def customer_in_shop(session: Session, shop: Shop, shopify_id: str) -> Customer | None:
+    """The shop's customer with this Shopify id (None for anything else, other shops included)."""
+    return customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
 
 
 def _name(c: Customer) -> str | None:

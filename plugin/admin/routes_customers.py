@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from plugin.admin import bp
-from plugin.admin.customers import customer_page, search_customers
+from plugin.admin.customers import customer_in_shop, customer_page, search_customers
 from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
-from plugin.customers.lookup import customer_by_reference
 from plugin.models import utcnow
 
 MAX_QUERY = 200
@@ -28,7 +27,7 @@ def customers_search():
 def customer_detail(shopify_id: str):
     with state().db.transaction() as session:
         shop = current_shop(session)
-        customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
+        customer = customer_in_shop(session, shop, shopify_id)
         if customer is None:
             return jsonify(error="no such customer in this shop"), 404
         return jsonify(customer_page(session, shop, customer, utcnow()))

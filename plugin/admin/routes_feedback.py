@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
 from plugin.models import Complaint, utcnow
 from plugin.web.json_body import json_object
-
-from plugin.admin import bp
-from plugin.admin.session import current_shop, require_session_token
 
 
 def _feedback():

@@ -8,11 +8,12 @@ from decimal import Decimal
 from flask import g, jsonify, request
 
 from plugin.admin import bp
+from plugin.admin.customers import customer_in_shop
 from plugin.admin.presets import sample_earnings
 from plugin.admin.program_versions import ProgramRejected, list_versions, rollback, save_program, validate_document
 from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
-from plugin.customers.lookup import customer_by_reference, ledger_rows
+from plugin.customers.lookup import ledger_rows
 from plugin.loyalty.actions import AdjustmentError, adjust_points
 from plugin.loyalty.birthdays import BirthdayError, set_birthday
 from plugin.loyalty.rules.program import dump_program
@@ -94,7 +95,7 @@ def program_rollback(version: int):
 def customer_ledger(shopify_id: str):
     with state().db.transaction() as session:
         shop = current_shop(session)
-        customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
+        customer = customer_in_shop(session, shop, shopify_id)
         if customer is None:
             return jsonify(error="no such customer in this shop"), 404
         return jsonify(customer_id=customer.shopify_id, points={"available": customer.points_available,
@@ -116,7 +117,7 @@ def adjust(shopify_id: str):
                        errors={"reason": "required, say why the balance changes"}), 400
     with state().db.transaction() as session:
         shop = current_shop(session)
-        customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
+        customer = customer_in_shop(session, shop, shopify_id)
         if customer is None:
             return jsonify(error="no such customer in this shop"), 404
         try:
@@ -137,7 +138,7 @@ def set_customer_birthday(shopify_id: str):
         return jsonify(error="birthday: required, written YYYY-MM-DD", field="birthday"), 400
     with state().db.transaction() as session:
         shop = current_shop(session)
-        customer = customer_by_reference(session, shop, shopify_id) if shopify_id.isdigit() else None
+        customer = customer_in_shop(session, shop, shopify_id)
         if customer is None:
             return jsonify(error="no such customer in this shop"), 404
         try:

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from plugin.customers.profiles import parse_shopify_time
+
 
 @dataclass(frozen=True)
 class OrderFacts:
@@ -20,16 +22,6 @@ class OrderFacts:
     cancelled: bool
     source_name: str | None
     updated_at: datetime | None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
 
 
 def _shop_money(payload: dict, name: str) -> tuple[Decimal, str] | None:
@@ -51,7 +43,7 @@ def _shop_money(payload: dict, name: str) -> tuple[Decimal, str] | None:
 def order_facts(payload: dict) -> OrderFacts | None:
     """The facts of an order payload, or None when it is not a readable order."""
     order_id = payload.get("id")
-    placed_at = _time(payload.get("created_at"))
+    placed_at = parse_shopify_time(payload.get("created_at"))
     money = _shop_money(payload, "total_price")
     current = _shop_money(payload, "current_total_price")
     if isinstance(order_id, bool) or not isinstance(order_id, (int, str)) or not str(order_id).isdigit():
@@ -70,5 +62,5 @@ def order_facts(payload: dict) -> OrderFacts | None:
         financial_status=str(payload.get("financial_status") or "")[:32] or None,
         cancelled=bool(payload.get("cancelled_at")),
         source_name=str(payload.get("source_name") or "")[:64] or None,
-        updated_at=_time(payload.get("updated_at")),
+        updated_at=parse_shopify_time(payload.get("updated_at")),
     )

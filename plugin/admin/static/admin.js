@@ -405,7 +405,8 @@
         <p class="definition">${esc(T["an.definition"])}: ${esc(c.definition)}</p>
         <button class="btn" data-csv="${esc(c.id)}">${esc(T["an.csv"])}</button></s-section>`).join("");
       const exports = a.exports.map((e) => `<button class="btn" data-csv="${esc(e)}">${esc(T["an.csv"])}: ${esc(e)}</button>`).join(" ");
-      $("#analytics").innerHTML = `<s-section><div class="kpis">${kpis}</div></s-section><div class="charts">${charts}</div>
+      const asOf = `<p class="definition" id="computed-at">${esc(when(a.computed_at))}</p>`;
+      $("#analytics").innerHTML = `<s-section>${asOf}<div class="kpis">${kpis}</div></s-section><div class="charts">${charts}</div>
         <s-section><div class="row">${exports}</div></s-section>`;
       $$("[data-csv]").forEach((b) => b.addEventListener("click", run(() => download(`/api/analytics/export/${b.dataset.csv}.csv`, `${b.dataset.csv}.csv`))));
     },

@@ -124,11 +124,11 @@ def main() -> int:
 
     from plugin import create_app
     from plugin.analytics import queries
-    from plugin.analytics.models import AnalyticsSnapshot
     from plugin.analytics.report import summary
     from plugin.analytics.snapshots import compute_figures, store_snapshot
     from plugin.loyalty.rules.program import default_program, dump_program, load_program
     from plugin.models import Base, Shop
+    from plugin.models.analytics import AnalyticsSnapshot
     from plugin.models.base import utcnow
 
     with scratch_schema(PG_BASE) as url:

@@ -124,7 +124,7 @@ def import_customers_job(shop_id: int) -> str:
 
     def progress(done: int, total: int, status: str = "running", error: str | None = None) -> None:
         with app_state.db.transaction() as session:
-            shop = session.get(Shop, shop_id)
+            shop = session.get_one(Shop, shop_id)
             attempt = (_state(shop).get("import") or {}).get("attempt", 1)
             _update(shop, **{"import": {"status": status, "done": done, "total": max(total, done),
                                         "attempt": attempt, "error": error}})

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.admin.models import ProgramVersion
 from plugin.db import lock_row
 from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.loyalty.status import shop_program
 from plugin.models import Shop
+from plugin.models.program_versions import ProgramVersion
 
 
 class ProgramRejected(ValueError):

@@ -31,7 +31,7 @@ def _context(shop, flow: str, lang: str) -> dict:
 def email_flows():
     with state().db.transaction() as session:
         shop = current_shop(session)
-        sent = dict(session.execute(
+        sent: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
             select(OutboxMessage.flow, func.count()).where(OutboxMessage.shop_id == shop.id,
                                                           OutboxMessage.status.in_(("sent", "outbox")))
             .group_by(OutboxMessage.flow)).all())

@@ -81,6 +81,8 @@ def _kpi(figure: str, lang: str, value: str, note: str = "") -> dict:
 
 def csv_lines(session: Session, shop: Shop, program: Program, name: str) -> Iterator[str]:
     """CSV text of one figure, or of every customer with balances, or of the whole ledger."""
+    header: tuple[str, ...]
+    rows: Iterator[tuple[Any, ...]] | Iterator[list[Any]]
     if name == "customers":
         header = ("shopify_id", "email", "first_name", "last_name", "points_available", "points_pending", "tier",
                   "birthday", "marketing_state", "created_at")
@@ -98,7 +100,7 @@ def csv_lines(session: Session, shop: Shop, program: Program, name: str) -> Iter
                     .execution_options(yield_per=1000)))
     else:
         figures, _ = current_figures(session, shop, program)
-        header, rows = figures[name]["columns"], iter(figures[name]["rows"])
+        header, rows = tuple(figures[name]["columns"]), iter(figures[name]["rows"])
     yield _line(header)
     for row in rows:
         yield _line(row)

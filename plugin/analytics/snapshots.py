@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plugin.analytics import queries
-from plugin.analytics.models import AnalyticsSnapshot
 from plugin.analytics.queries import TABLES, table
 from plugin.app_state import state
 from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.rules.program import Program
 from plugin.loyalty.status import shop_program
+from plugin.models.analytics import AnalyticsSnapshot
 from plugin.models.base import utcnow
 from plugin.models.shop import Shop
 

@@ -5,14 +5,14 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 import click
 import requests
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.demo.fake_shopify import FakeShopify
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
@@ -70,7 +70,7 @@ class Stage:
             return run_tick(self.app_state, self.now)
 
 
-def serve(app, port: int = 0) -> tuple[str, object]:
+def serve(app, port: int = 0) -> tuple[str, BaseWSGIServer]:
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)
     except OSError as exc:

@@ -10,7 +10,6 @@ from plugin.models.referrals import CustomerFingerprint, Referral, ReferralClick
 from plugin.models.rewards import LoyaltyOrder, Redemption  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401
 from plugin.models.feedback import Complaint, SurveyResponse  # noqa: F401
-# Tables owned by feature packages (a plain module import: they import plugin.models.base themselves).
-import plugin.admin.models  # noqa: F401,E402
-import plugin.analytics.models  # noqa: F401,E402
-import plugin.orders.models  # noqa: F401,E402
+from plugin.models.orders import Order  # noqa: F401
+from plugin.models.program_versions import ProgramVersion  # noqa: F401
+from plugin.models.analytics import AnalyticsSnapshot  # noqa: F401

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
+from plugin.models.orders import Order
 from plugin.orders.facts import OrderFacts, order_facts
-from plugin.orders.models import Order
 
 
 def record_order(session: Session, shop_id: int, facts: OrderFacts, source: str = "webhook") -> Order:

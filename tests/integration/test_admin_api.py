@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from plugin.admin.models import ProgramVersion
 from plugin.models import Complaint, Customer, LedgerEntry, OutboxMessage, Referral, Shop
+from plugin.models.program_versions import ProgramVersion
 from tests.integration.admin_support import auth, seed_shop
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import SHOP

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from plugin import create_app
 from plugin.analytics import queries
-from plugin.analytics.models import AnalyticsSnapshot
 from plugin.analytics.report import csv_lines, summary
 from plugin.analytics.snapshots import compute_figures
 from plugin.loyalty.rules.program import default_program, dump_program, load_program
@@ -27,7 +26,8 @@ from plugin.models import (
     SurveyResponse,
     utcnow,
 )
-from plugin.orders.models import Order
+from plugin.models.analytics import AnalyticsSnapshot
+from plugin.models.orders import Order
 from tests.conftest import base_env
 from tests.integration.admin_support import at, auth, order
 from tests.integration.test_webhook_ingress import add_shop

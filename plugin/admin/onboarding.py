@@ -15,6 +15,7 @@ from plugin.admin.presets import PRESETS, preset_document, sample_earnings
 from plugin.admin.program_versions import save_program
 from plugin.app_state import state
 from plugin.models import OutboxMessage, Shop
+from plugin.orders.backfill import import_orders
 from plugin.shopify.errors import ShopifyError
 from plugin.shops.backfill import BackfillFailed, import_customers
 from plugin.shops.tokens import ShopNotInstalled
@@ -131,6 +132,7 @@ def import_customers_job(shop_id: int) -> str:
 
     try:
         counts = import_customers(app_state, shop_id, on_progress=progress)
+        import_orders(app_state, shop_id)  # for analytics; customers are what the checklist counts
     except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
         progress(0, 0, "failed", str(exc)[:200])
         return "failed"

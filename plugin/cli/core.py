@@ -125,7 +125,8 @@ def inbox(domain, status, limit):
 @click.command("import")
 @click.option("--shop", "domain", required=True)
 def import_command(domain):
-    """Backfill the shop's customers from Shopify (bulk operation) with a progress bar."""
+    """Backfill the shop's customers and orders from Shopify (bulk operations) with progress bars."""
+    from plugin.orders.backfill import import_orders
     from plugin.shops.backfill import BackfillFailed, import_customers
     from plugin.shopify.errors import ShopifyError
     from plugin.shops.tokens import ShopNotInstalled
@@ -142,3 +143,12 @@ def import_command(domain):
         except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
             raise click.ClickException(f"import failed: {exc}") from None
     click.echo(f"{counts['imported']} customers imported ({counts['created']} new)")
+    with click.progressbar(length=1, label="importing orders") as bar:
+        def order_progress(done, total):
+            bar.length = max(total, done, 1)
+            bar.update(done - bar.pos)
+        try:
+            orders = import_orders(app_state, shop_id, on_progress=order_progress)
+        except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
+            raise click.ClickException(f"order import failed: {exc}") from None
+    click.echo(f"{orders['imported']} orders imported")

@@ -7,7 +7,7 @@ Existing rows are updated in place (the same upsert as customers/update), so a r
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from plugin.customers.profiles import upsert_customer
 from plugin.models import Shop
@@ -47,13 +47,13 @@ def customer_payload(node: dict) -> dict:
     return payload
 
 
-def import_customers(app_state, shop_id: int, *, sleep: Callable[[float], None] = time.sleep,
-                     on_progress: Callable[[int, int], None] = lambda done, total: None,
-                     max_wait_seconds: float = 3600) -> dict:
+def finished_bulk_operation(app_state, shop_id: int, query: str, *, sleep: Callable[[float], None] = time.sleep,
+                            max_wait_seconds: float = 3600):
+    """Start a bulk query for the shop and wait until Shopify finished it (BackfillFailed otherwise)."""
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
     client = admin_client(app_state, shop)
-    operation = bulk_operation_status(client, start_bulk_query(client, CUSTOMERS_QUERY))
+    operation = bulk_operation_status(client, start_bulk_query(client, query))
     waited = 0.0
     while not operation.finished:
         if waited > max_wait_seconds:
@@ -63,6 +63,14 @@ def import_customers(app_state, shop_id: int, *, sleep: Callable[[float], None] 
         operation = bulk_operation_status(client, operation.id)
     if operation.status != "COMPLETED":
         raise BackfillFailed(f"bulk operation {operation.status.lower()} ({operation.error_code or 'no code'})")
+    return operation
+
+
+def import_customers(app_state, shop_id: int, *, sleep: Callable[[float], None] = time.sleep,
+                     on_progress: Callable[[int, int], None] = lambda done, total: None,
+                     max_wait_seconds: float = 3600) -> dict:
+    operation = finished_bulk_operation(app_state, shop_id, CUSTOMERS_QUERY, sleep=sleep,
+                                        max_wait_seconds=max_wait_seconds)
     counts = {"imported": 0, "created": 0}
     if operation.url is None:
         return counts

@@ -8,8 +8,9 @@ when a batch fills it per recipient (see ``render.render_batch_email``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from emails.content.flows import Flow
 from emails.content.formatting import Money
@@ -84,6 +85,8 @@ FLOW_CONTEXT: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "abandoned_checkout_1": (_CART, _CART_OPTIONAL),
     "abandoned_checkout_2": (_CART, _CART_OPTIONAL),
     "abandoned_checkout_3": (_CART, _CART_OPTIONAL),
+    "data_request_received": ({"customer_reference": "the customer's Shopify id", "due_on": "date (30 days)",
+                               "exports_url": "admin URL of the privacy exports"}, {}),
     "complaint_opened": ({"customer_name": "str", "customer_email": "str", "survey_type": "nps | csat | ces",
                           "score": "int", "case_url": "admin URL of the case"},
                          {"order_name": "str or None", "comment": "str or None"}),

@@ -2,9 +2,10 @@
 consent, frequency caps and reporting without knowing the flow's content."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 Audience = Literal["shopper", "merchant"]
 
@@ -41,6 +42,7 @@ def _flow(name: str, marketing: bool, priority: int, loyalty: bool,
 
 _CATALOGUE = (
     _flow("complaint_opened", False, 0, False, "merchant"),
+    _flow("data_request_received", False, 0, False, "merchant"),
     _flow("welcome", False, 10, True),
     _flow("points_earned", False, 20, True),
     _flow("referral_reward", False, 20, True),

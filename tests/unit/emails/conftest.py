@@ -69,6 +69,8 @@ PER_FLOW = {
     "complaint_opened": {"customer_name": "Valentina Rojas", "customer_email": "valentina@example.com",
                          "survey_type": "nps", "score": 3, "case_url": "https://app.example.com/admin/cases/77",
                          "order_name": "#1042", "comment": "El pedido llegó con la bolsa rota."},
+    "data_request_received": {"customer_reference": "7390000000000001", "due_on": dt.date(2026, 12, 29),
+                              "exports_url": "https://app.example.com/complaints"},
 }
 
 

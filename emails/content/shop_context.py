@@ -11,9 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from plugin.models import Customer, Shop
-
 from emails.content.formatting import Money
+from plugin.models import Customer, Shop
 
 
 @dataclass(frozen=True)

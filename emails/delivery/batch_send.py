@@ -36,11 +36,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from plugin.app_state import state
-from plugin.logs import get_logger
-from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
-from plugin.models.email import FAILED, SENDING, SUPPRESSED
-
 from emails.content.context import MissingContextError
 from emails.content.flows import get_flow
 from emails.content.render import recipient_substitutions
@@ -51,6 +46,10 @@ from emails.delivery.settings import EmailSettings
 from emails.delivery.suppression import COUNTS_FOR_CAP, decide_suppression
 from emails.sendgrid.client import SendGridSender, SendResult
 from emails.sendgrid.mail_request import MAX_PERSONALIZATIONS, MailRequestError, Recipient, build_batches
+from plugin.app_state import state
+from plugin.logs import get_logger
+from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
+from plugin.models.email import FAILED, SENDING, SUPPRESSED
 
 log = get_logger("emails.delivery.batch_send")
 BATCH_SIZE = MAX_PERSONALIZATIONS

@@ -24,13 +24,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.config import Config
-from plugin.db import insert_ignoring_conflicts
-from plugin.logs import get_logger
-from plugin.models import Customer, OutboxMessage, Shop, utcnow
-from plugin.models.email import QUEUED, SUPPRESSED
-
 from emails.content.flows import get_flow
 from emails.content.locale import choose_locale
 from emails.content.render import RenderedEmail, render_email
@@ -40,6 +33,12 @@ from emails.delivery.batch import BATCHABLE_FLOWS, variant_key
 from emails.delivery.settings import EmailSettings
 from emails.delivery.suppression import suppression_reason
 from emails.delivery.unsubscribe import unsubscribe_url
+from plugin.app_state import state
+from plugin.config import Config
+from plugin.db import insert_ignoring_conflicts
+from plugin.logs import get_logger
+from plugin.models import Customer, OutboxMessage, Shop, utcnow
+from plugin.models.email import QUEUED, SUPPRESSED
 
 log = get_logger("emails.delivery.outbox")
 

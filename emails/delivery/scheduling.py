@@ -9,12 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.app_state import AppState
-from plugin.models import OutboxMessage
-
 from emails.delivery.batch_send import BATCH_SIZE
 from emails.delivery.outbox import due_filter
 from emails.delivery.send_job import park_stale_sending
+from plugin.app_state import AppState
+from plugin.models import OutboxMessage
 
 SEND_JOB = "emails.delivery.send_job.send_outbox_message_job"
 BATCH_JOB = "emails.delivery.batch_send.send_outbox_batch_job"

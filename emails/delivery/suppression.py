@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from emails.delivery.settings import EmailSettings
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop
 from plugin.models.email import OUTBOX, SENDING, SENT, UNKNOWN
-
-from emails.delivery.settings import EmailSettings
 
 COUNTS_FOR_CAP = (SENT, SENDING, OUTBOX, UNKNOWN)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, request
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.models import Customer, Shop, utcnow
-
 from emails.content.landing_page import landing_page
 from emails.content.locale import choose_locale
 from emails.delivery.events import unsubscribe
 from emails.delivery.tokens import UNSUBSCRIBE, InvalidToken, make_token, read_token
+from plugin.app_state import state
+from plugin.models import Customer, Shop, utcnow
 
 bp = Blueprint("unsubscribe", __name__)
 

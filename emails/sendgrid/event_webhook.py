@@ -8,10 +8,15 @@ from collections.abc import Callable
 from flask import Blueprint, jsonify, request
 from sqlalchemy.orm import Session
 
+from emails.sendgrid.event_signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Event,
+    EventPayloadError,
+    parse_events,
+    verify_event_signature,
+)
 from plugin.app_state import state
-
-from emails.sendgrid.event_signature import (SIGNATURE_HEADER, TIMESTAMP_HEADER, Event, EventPayloadError,
-                                             parse_events, verify_event_signature)
 
 EventRecorder = Callable[[Session, list[Event]], dict]
 

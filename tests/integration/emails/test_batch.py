@@ -1,7 +1,6 @@
 """Batch flows: many recipients, ≤ 1,000 personalizations per schema-valid request."""
 from __future__ import annotations
 
-
 from emails.delivery.batch import batch_template, recipients_for, send_batch
 from emails.sendgrid.client import SendGridSender
 from tests.integration.emails.conftest import validate_all

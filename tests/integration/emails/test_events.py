@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from emails.delivery.outbox import message_id_for, queue_email
 from emails.delivery.scheduling import send_due_messages
-from plugin.models import (Customer, EmailEvent, EmailSuppression, OutboxMessage, Shop,
-                           utcnow)
+from plugin.models import Customer, EmailEvent, EmailSuppression, OutboxMessage, Shop, utcnow
 from tests.integration.emails.conftest import add_customer, make_app, setup_shop
 from tests.shopify_requests import SHOP
 

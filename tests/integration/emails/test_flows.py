@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from plugin.lifecycle.dispatch import dispatch_events
 from emails.delivery.scheduling import send_due_messages
-from plugin.models import CustomerEvent, EmailSuppression, OutboxMessage, utcnow
+from plugin.lifecycle.dispatch import dispatch_events
 from plugin.loyalty.balances import record_event
+from plugin.models import CustomerEvent, EmailSuppression, OutboxMessage, utcnow
 from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
 
 EVENTS = {

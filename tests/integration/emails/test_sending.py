@@ -7,10 +7,10 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from plugin.models import Customer, OutboxMessage, Shop, utcnow
 from emails.delivery.outbox import message_id_for, queue_email
 from emails.delivery.scheduling import send_due_messages
 from emails.delivery.send_job import send_outbox_message
+from plugin.models import Customer, OutboxMessage, Shop, utcnow
 from tests.integration.emails.conftest import add_customer, make_app, setup_shop, validate_all
 from tests.shopify_requests import SHOP
 

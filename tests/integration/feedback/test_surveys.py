@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from plugin.feedback.survey_links import survey_token
 from plugin.lifecycle.dispatch import dispatch_events
-from plugin.models import (Complaint, Customer, CustomerEvent, OutboxMessage, Shop,
-                           SurveyResponse, utcnow)
+from plugin.models import Complaint, Customer, CustomerEvent, OutboxMessage, Shop, SurveyResponse, utcnow
 from tests.integration.emails.conftest import add_customer, setup_shop
 from tests.integration.test_admin_session import bearer, session_token
 

@@ -122,6 +122,18 @@ def inbox(domain, status, limit):
             click.echo("inbox is empty")
 
 
+def _with_progress(label: str, failures: tuple, run):
+    """Run one bulk import under a progress bar; a failure is one line, not a traceback."""
+    with click.progressbar(length=1, label=label) as bar:
+        def progress(done, total):
+            bar.length = max(total, done, 1)
+            bar.update(done - bar.pos)
+        try:
+            return run(progress)
+        except failures as exc:
+            raise click.ClickException(f"{label}: failed: {exc}") from None
+
+
 @click.command("import")
 @click.option("--shop", "domain", required=True)
 def import_command(domain):
@@ -134,21 +146,10 @@ def import_command(domain):
     app_state = state()
     with app_state.db.transaction() as session:
         shop_id = require_shop(session, domain).id
-    with click.progressbar(length=1, label="importing customers") as bar:
-        def progress(done, total):
-            bar.length = max(total, done, 1)
-            bar.update(done - bar.pos)
-        try:
-            counts = import_customers(app_state, shop_id, on_progress=progress)
-        except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
-            raise click.ClickException(f"import failed: {exc}") from None
+    failures = (BackfillFailed, ShopifyError, ShopNotInstalled)
+    counts = _with_progress("importing customers", failures,
+                            lambda progress: import_customers(app_state, shop_id, on_progress=progress))
     click.echo(f"{counts['imported']} customers imported ({counts['created']} new)")
-    with click.progressbar(length=1, label="importing orders") as bar:
-        def order_progress(done, total):
-            bar.length = max(total, done, 1)
-            bar.update(done - bar.pos)
-        try:
-            orders = import_orders(app_state, shop_id, on_progress=order_progress)
-        except (BackfillFailed, ShopifyError, ShopNotInstalled) as exc:
-            raise click.ClickException(f"order import failed: {exc}") from None
+    orders = _with_progress("importing orders", failures,
+                            lambda progress: import_orders(app_state, shop_id, on_progress=progress))
     click.echo(f"{orders['imported']} orders imported")

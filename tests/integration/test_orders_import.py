@@ -34,3 +34,18 @@ def test_import_records_every_order_once(app_state):
         rows = session.execute(select(Order).order_by(Order.order_id)).scalars().all()
         assert [(o.order_id, o.customer_shopify_id, o.total, o.cancelled, o.source) for o in rows] == [
             ("5001", "77", 10, False, "import"), ("5002", None, 20, True, "import")]
+
+
+def test_the_import_command_brings_customers_then_orders(app):
+    from tests.integration.test_loyalty_cli_admin import cli
+    app_state = app.extensions["embajador"]
+    add_shop(app_state)
+    fake = FakeShopify(api_key=API_KEY, api_secret=API_SECRET)
+    fake.tokens["shpat_test"] = SHOP
+    fake.bulk_results = [_node(1, "gid://shopify/Customer/77"), {"id": "gid://shopify/Customer/77",
+                                                                  "email": "c@example.com"}]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        install_into_responses(fake, rsps, "https://admin.shopify.test")
+        result = cli(app, "import", "--shop", SHOP)
+    assert result.exit_code == 0, result.output
+    assert "1 customers imported (1 new)" in result.output and "1 orders imported" in result.output

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from plugin.admin.dev_login import dev_login_url, enable_dev_login
 from plugin.demo.fake_shopify import FakeShopify
 from plugin.demo.stage import DEMO_SHOP, Stage, serve
-from plugin.models import Shop, utcnow
+from plugin.models import Base, Shop, utcnow
 
 # Each capability adds its chapter here, in story order.
 CHAPTERS = (
@@ -59,6 +59,10 @@ def run_demo(echo, serve_admin: bool = False, port: int = 5000) -> None:
         with app.app_context():
             app_state = app.extensions["embajador"]
             upgrade(app_state.db)
+            if not app_state.db.is_postgres:
+                # The single initial migration is regenerated in place as the schema grows, so a
+                # demo SQLite file from an earlier checkout lacks the newer tables: add them.
+                Base.metadata.create_all(app_state.db.engine)
             with app_state.db.transaction() as session:
                 old = session.execute(select(Shop).where(Shop.domain == DEMO_SHOP)).scalar_one_or_none()
                 if old is not None:

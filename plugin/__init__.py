@@ -43,7 +43,9 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 
 def _register_hooks(app_state: AppState) -> None:
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415 - see above
+    from plugin.loyalty.status import ensure_program  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
+    app_state.shop_setup.append(ensure_program)
 
 
 def _register_blueprints(app: Flask) -> None:

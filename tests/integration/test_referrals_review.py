@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import select
 
@@ -84,9 +83,9 @@ def test_a_refund_after_the_pending_window_keeps_the_reward(client, app_state, s
     payload = pay(client, FRIEND, codes=[friend_code_from(land(client, link["code"], FRIEND))])
     with app_state.db.transaction() as session:
         shop = session.execute(select(Shop).where(Shop.domain == SHOP)).scalar_one()
-        late = SimpleNamespace(session=session, shop=shop, delivery=SimpleNamespace(id=0),
-                               now=utcnow() + timedelta(days=15))
-        assert on_order_refunded(late, str(payload["id"]))["referral_status"] == "successful"
+        late = utcnow() + timedelta(days=15)
+        outcome = on_order_refunded(session, shop, str(payload["id"]), late, "delivery:0")
+        assert outcome["referral_status"] == "successful"
     assert [e.kind for e in referral_entries(app_state, link["customer_id"])] == ["referral"]
     post_webhook(client, "refunds/create", refund_payload(payload["id"]))  # within the window: cancelled
     assert referrals(app_state)[0].status == "cancelled"

@@ -3,7 +3,8 @@
 Every order topic goes through ``award_points_for_order``; only the topic the program
 earns on (``earn.on``) awards, under the key ``order:<id>:earn``, so duplicates and
 orders/updated arriving first never award twice. The rate and tier multiplier used are
-stored on the entry for later clawbacks.
+stored on the entry for later clawbacks; refunds recorded before the points existed are
+applied right after the earn entry (Shopify does not order its webhooks).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from plugin.loyalty.balances import EarnDetails, lock_customer
 from plugin.loyalty.order_notes import remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.redemption import mark_codes_used
+from plugin.loyalty.refunds import apply_recorded_refunds
 from plugin.loyalty.rules.earning import OrderFacts, available_at, earn_block_reason, points_for_order
 from plugin.loyalty.rules.ledger import earn_entry
 from plugin.loyalty.rules.tiers import multiplier_for
@@ -51,6 +53,9 @@ def award_points_for_order(session: Session, shop: Shop, order: OrderFacts, cust
     if new_id is None:
         return dict(outcome, reason="already_awarded", customer_id=customer.id)
     tier = reevaluate_tier(session, shop, customer, now, program, source=source)
+    clawed = apply_recorded_refunds(session, shop, order.order_id, now, source)
     outcome.update(points=decision.points, customer_id=customer.id, pending=pending,
                    available_at=release.isoformat() if pending else None, tier_change=tier)
+    if clawed:
+        outcome["refunds_applied"] = clawed
     return outcome

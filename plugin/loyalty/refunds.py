@@ -4,6 +4,10 @@ The earn entry carries base and rate; earlier clawbacks of the order (ref = earn
 carry the refunded merchandise in ``base_amount``, so cumulative pro-rata math needs
 nothing but the ledger. Pending points of that order go first; without
 ``allow_negative_balance`` the rest stops at zero and the shortfall is recorded.
+
+Every refund is also noted in ``loyalty_refunds``: one that arrives before its order has
+earned is applied when the earn entry is posted, under the same key, so either arrival
+order ends with the same ledger and a replay never takes twice.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.balances import EarnDetails, lock_customer
 from plugin.loyalty.order_notes import find_order, remember_order
 from plugin.loyalty.posting import post
@@ -22,7 +27,7 @@ from plugin.loyalty.rules.ledger import cancel_key, clawback_entry, clawback_key
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import reevaluate_tier
-from plugin.models import LedgerEntry, Shop
+from plugin.models import LedgerEntry, LoyaltyRefund, Shop
 
 
 class _Earned:
@@ -77,8 +82,16 @@ def _claw_back_for(session: Session, shop: Shop, earn: LedgerEntry, refund_id: s
     return _take_back(session, shop, earn, clawback_key(refund_id), points, refunded.amount, "refund", now, source)
 
 
+def record_refund(session: Session, shop: Shop, refund: RefundFacts) -> None:
+    """Note the refund (once per refund id) so it counts even if its order earns later."""
+    insert_ignoring_conflicts(session, LoyaltyRefund, dict(
+        shop_id=shop.id, refund_id=refund.refund_id, order_id=refund.order_id, merchandise=refund.merchandise.amount,
+        tax=refund.tax.amount, currency=refund.merchandise.currency), ["shop_id", "refund_id"])
+
+
 def claw_back_refund(session: Session, shop: Shop, refund: RefundFacts, now: datetime, source: str) -> dict:
-    """refunds/create: pro-rata to the merchandise refunded so far."""
+    """refunds/create: pro-rata to the merchandise refunded so far (or later, once the order earns)."""
+    record_refund(session, shop, refund)
     order = find_order(session, shop.id, refund.order_id)
     refunded = refund.refunded(order.taxes_included if order else False)
     outcome = {"order_id": refund.order_id, "refunded": str(refunded.amount)}
@@ -86,6 +99,26 @@ def claw_back_refund(session: Session, shop: Shop, refund: RefundFacts, now: dat
     if earn is None:
         return dict(outcome, points=0, reason="no_points_earned_on_order")
     return dict(outcome, **_claw_back_for(session, shop, earn, refund.refund_id, refunded, now, source))
+
+
+def apply_recorded_refunds(session: Session, shop: Shop, order_id: str, now: datetime, source: str) -> int:
+    """Right after an order's earn entry (and its tier check): the refunds that came first, in arrival
+    order, exactly as if each arrived now; returns the points taken back (≤ 0)."""
+    refunds = session.execute(select(LoyaltyRefund).where(LoyaltyRefund.shop_id == shop.id,
+                                                          LoyaltyRefund.order_id == order_id)
+                              .order_by(LoyaltyRefund.id)).scalars().all()
+    earn = _earn_row(session, shop.id, order_id) if refunds else None
+    if earn is None:
+        return 0
+    order = find_order(session, shop.id, order_id)
+    taxes_included = order.taxes_included if order else False
+    total = 0
+    for row in refunds:
+        facts = RefundFacts(refund_id=row.refund_id, order_id=row.order_id, merchandise=Money(row.merchandise,
+                            row.currency), tax=Money(row.tax, row.currency))
+        taken = _claw_back_for(session, shop, earn, row.refund_id, facts.refunded(taxes_included), now, source)
+        total += taken["points"]
+    return total
 
 
 def claw_back_cancellation(session: Session, shop: Shop, order: OrderFacts, now: datetime, source: str) -> dict:

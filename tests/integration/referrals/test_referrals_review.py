@@ -8,7 +8,7 @@ from sqlalchemy import select
 from plugin.cli import embajador
 from plugin.models import Shop, utcnow
 from plugin.referrals.attribution import on_order_refunded
-from tests.integration.referral_support import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
+from tests.integration.referrals.conftest import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
                                                 friend_code_from, land, pay, referral_entries, referrals,
                                                 refund_payload, shop_fake)  # noqa: F401
 from tests.integration.test_admin_session import bearer, session_token

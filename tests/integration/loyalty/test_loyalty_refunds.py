@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.loyalty_support import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
     setup_shop
 from tests.shopify_requests import fixture_payload
 

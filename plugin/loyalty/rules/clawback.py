@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from plugin.loyalty.rules.earning import OrderPayloadError, money_field, parse_id
 from plugin.loyalty.rules.money import CurrencyMismatch, Money, quantize
@@ -30,7 +30,7 @@ class EarnRecord(Protocol):
     base: Money
 
 
-def refunded_merchandise(refund: dict, shop_currency: str, taxes_included: bool = False) -> Money:
+def refunded_merchandise(refund: dict[str, Any], shop_currency: str, taxes_included: bool = False) -> Money:
     """Merchandise value a refunds/create payload gives back, in shop money.
 
     Sums ``refund_line_items[].subtotal_set.shop_money`` (numeric ``subtotal``
@@ -76,7 +76,7 @@ class RefundFacts:
         return Money(quantize(max(amount, Decimal(0)), currency), currency)
 
 
-def refund_facts_from_payload(refund: dict, shop_currency: str) -> RefundFacts:
+def refund_facts_from_payload(refund: dict[str, Any], shop_currency: str) -> RefundFacts:
     """The ids and the gross merchandise/tax of a refunds/create payload, or OrderPayloadError."""
     if not isinstance(refund, dict):
         raise OrderPayloadError("refund payload must be a JSON object")

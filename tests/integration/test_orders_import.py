@@ -37,7 +37,7 @@ def test_import_records_every_order_once(app_state):
 
 
 def test_the_import_command_brings_customers_then_orders(app):
-    from tests.integration.test_loyalty_cli_admin import cli
+    from tests.integration.loyalty.test_loyalty_cli_admin import cli
     app_state = app.extensions["embajador"]
     add_shop(app_state)
     fake = FakeShopify(api_key=API_KEY, api_secret=API_SECRET)

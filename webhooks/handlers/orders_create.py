@@ -1,6 +1,6 @@
 """orders/create: award points when the program earns on this topic; referrals hear about paid orders."""
-from plugin.loyalty.awarding import handle_paid_order
 from plugin.orders.store import record_order_payload
+from webhooks.handlers.paid_orders import handle_paid_order
 
 
 def handle(ctx):

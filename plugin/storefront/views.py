@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from plugin import state
 from plugin.loyalty.ledger import InsufficientPoints
@@ -19,8 +19,15 @@ from plugin.shops import find_shop
 from plugin.request_body import json_object
 
 from .payload import customer_payload, explainer_payload
+from .rate_limit import EXTENSION_KEY, RedeemLimiter
 
 bp = Blueprint("storefront", __name__, url_prefix="/proxy")
+
+
+@bp.record_once
+def _create_redeem_limiter(setup_state) -> None:
+    app = setup_state.app
+    app.extensions[EXTENSION_KEY] = RedeemLimiter.from_config(app.extensions["embajador"].config)
 
 
 @bp.before_request
@@ -62,10 +69,20 @@ def customer_status_view():
         shop = session.get(Shop, g.proxy_shop_id)
         customer = _customer(session, shop.id)
         if g.proxy_customer_shopify_id is None:
-            return jsonify(explainer_payload(shop))
+            return _shared_by_guests(jsonify(explainer_payload(shop)))
         if customer is None:
             customer = _ensure_customer(session, shop.id)
-        return jsonify(customer_payload(session, shop, customer, utcnow(), state().config.app_url))
+        response = jsonify(customer_payload(session, shop, customer, utcnow(), state().config.app_url))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _shared_by_guests(response: Response) -> Response:
+    """The same URL serves members (Shopify adds ``logged_in_customer_id`` after sign-in), so a
+    guest answer may be kept but must be revalidated: ``no-cache`` with an ETag (304 when unchanged)."""
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.post("/redeem")
@@ -75,6 +92,12 @@ def redeem_view():
     reward_id = json_object().get("reward_id")
     if not isinstance(reward_id, str) or not reward_id:
         return jsonify(error="reward_id: required"), 400
+    decision = current_app.extensions[EXTENSION_KEY].attempt(g.proxy_shop_id, g.proxy_customer_shopify_id)
+    if not decision.allowed:
+        response = jsonify(error="too many redemption attempts; try again in a moment",
+                           retry_after=decision.retry_after)
+        response.headers["Retry-After"] = str(decision.retry_after)
+        return response, 429
     with state().db.transaction() as session:
         customer = _ensure_customer(session, g.proxy_shop_id)
         customer_id = customer.id

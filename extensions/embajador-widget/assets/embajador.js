@@ -91,9 +91,12 @@
   const loc = () => document.documentElement.lang || S.lang;
   const num = (n) => Number(n || 0).toLocaleString(loc());
   const day = (iso) => new Date(iso).toLocaleDateString(loc(), { day: 'numeric', month: 'long' });
+  // A currency written as its home market reads it when the page names no region (es + CLP: $5.000).
+  const HOME = { CLP: 'CL', MXN: 'MX', COP: 'CO', PEN: 'PE', ARS: 'AR', UYU: 'UY', BRL: 'BR', USD: 'US' };
   const money = (v) => {
-    const cur = S.data && S.data.currency;
-    try { return new Intl.NumberFormat(loc(), { style: 'currency', currency: cur }).format(Number(v)); } catch (e) { return v + ' ' + (cur || ''); }
+    const cur = S.data && S.data.currency, l = loc();
+    const where = l.includes('-') || !HOME[cur] ? l : l + '-' + HOME[cur];
+    try { return new Intl.NumberFormat(where, { style: 'currency', currency: cur, currencyDisplay: 'narrowSymbol' }).format(Number(v)); } catch (e) { return v + ' ' + (cur || ''); }
   };
   const pick = () => {
     for (const l of [document.documentElement.lang, S.data && S.data.locale]) {
@@ -109,15 +112,15 @@
     const init = { credentials: 'same-origin', headers: { Accept: 'application/json' } };
     if (body) Object.assign(init, { method: 'POST', body: JSON.stringify(body), headers: { Accept: 'application/json', 'Content-Type': 'application/json' } });
     const r = await fetch(proxy + path, init);
-    let json = {};
-    try { json = (await r.json()) || {}; } catch (e) { /* not JSON: the status decides */ }
+    let json = null;
+    try { json = await r.json(); } catch (e) { /* not JSON: treated as a failure */ }
     return { status: r.status, ok: r.ok, body: json };
   }
 
   async function load() {
     try {
       const r = await api('/customer');
-      S.data = r.ok && typeof r.body === 'object' ? r.body : null;
+      S.data = r.ok && r.body && typeof r.body === 'object' && !Array.isArray(r.body) ? r.body : null;
     } catch (e) { S.data = null; }
     S.err = !S.data;
     render();
@@ -249,7 +252,7 @@
   function render() {
     S.lang = pick();
     if (root) {
-      launcher.querySelector('span').textContent = t('rewards');
+      launcher.querySelector('.emb-label').textContent = t('rewards');
       panel.querySelector('h2').textContent = t('title');
       panel.querySelector('.emb-x').setAttribute('aria-label', t('close'));
       body.innerHTML = view(false);
@@ -284,12 +287,12 @@
     render();
     let r;
     try { r = await api('/redeem', { reward_id: id }); } catch (e) { r = { status: 0, body: {} }; }
-    if (r.ok && r.body.code) {
+    if (r.ok && r.body && r.body.code) {
       S.msg[id] = { code: r.body.code };
       if (r.body.points && member()) S.data.points.available = r.body.points.available;
     } else {
       S.msg[id] = { err: r.status === 409 ? 'notEnough' : r.status === 429 ? 'busy' : r.status === 401 ? 'error' : 'fail' };
-      if (r.status === 409 && r.body.available != null && member()) S.data.points.available = r.body.available;
+      if (r.status === 409 && r.body && r.body.available != null && member()) S.data.points.available = r.body.available;
     }
     render();
     const target = (scope || document).querySelector(`[data-focus="${CSS.escape(id)}"]`);
@@ -336,7 +339,7 @@
       root = document.createElement('div');
       root.className = 'emb emb-root' + (ds.position === 'left' ? ' emb-left' : '');
       if (/^#[0-9a-f]{3,8}$/i.test(ds.accent || '')) root.style.setProperty('--emb-accent', ds.accent);
-      root.innerHTML = `<div class="emb-panel" id="emb-panel" role="dialog" aria-modal="true" aria-labelledby="emb-title" hidden><div class="emb-head"><h2 id="emb-title"></h2><button type="button" class="emb-x" data-act="close">×</button></div><div class="emb-body"></div></div><button type="button" class="emb-launch" data-act="open" aria-haspopup="dialog" aria-expanded="false" aria-controls="emb-panel">★ <span></span></button>`;
+      root.innerHTML = `<div class="emb-panel" id="emb-panel" role="dialog" aria-modal="true" aria-labelledby="emb-title" hidden><div class="emb-head"><h2 id="emb-title"></h2><button type="button" class="emb-x" data-act="close">×</button></div><div class="emb-body"></div></div><button type="button" class="emb-launch" data-act="open" aria-haspopup="dialog" aria-expanded="false" aria-controls="emb-panel"><span aria-hidden="true">★</span><span class="emb-label"></span></button>`;
       panel = root.querySelector('.emb-panel');
       body = root.querySelector('.emb-body');
       launcher = root.querySelector('.emb-launch');

@@ -10,9 +10,11 @@ it from its own session and adds ``logged_in_customer_id`` (empty for guests).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
+import logging
 import re
 import threading
 import time
@@ -124,7 +126,10 @@ class Storefront:
             if not asset.is_file():
                 return Response("not found", 404)
             kind = "text/css" if asset.suffix == ".css" else "text/javascript"
-            return Response(asset.read_bytes(), mimetype=kind, headers={"Cache-Control": "max-age=3600"})
+            data, headers = asset.read_bytes(), {"Cache-Control": "max-age=3600", "Vary": "Accept-Encoding"}
+            if "gzip" in request.headers.get("Accept-Encoding", ""):  # as Shopify's CDN serves them
+                data, headers["Content-Encoding"] = gzip.compress(data, compresslevel=9), "gzip"
+            return Response(data, mimetype=kind, headers=headers)
         lang = request.args.get("lang", "es")
         widget = request.args.get("widget", "1") != "0"
         if path == "/products/poncho":
@@ -153,6 +158,7 @@ class Storefront:
 @contextmanager
 def storefront(app_url: str, secret: str, shop: str, currency: str = "CLP") -> Iterator[Storefront]:
     front = Storefront(app_url, secret, shop, currency)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, front.wsgi, threaded=True)
     front.url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -140,6 +140,7 @@ def test_redeem_shows_the_code_and_the_balance_drops_then_not_enough_points(page
     assert [d["code"] for d in shop["fake"].discounts] == [code], "the code shown is the one Shopify created"
     expect(dialog.get_by_role("link", name="Aplicar en el pago")).to_have_attribute("href", f"/discount/{code}")
     expect(dialog.locator(".emb-big")).to_have_text("200")
+    dialog.get_by_role("link", name="Aplicar en el pago").scroll_into_view_if_needed()
     screenshot("widget-redeemed")
     dialog.get_by_role("button", name=re.compile(r"Canjear: \$5\.000 de descuento")).click()
     expect(dialog.get_by_role("alert")).to_have_text("No tienes suficientes puntos para esta recompensa.")

@@ -353,6 +353,6 @@
     load();
   }
 
-  window.Embajador = { reload: load };
+  window.Embajador = { reload: load, strings: T };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount); else mount();
 })();

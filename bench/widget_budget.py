@@ -58,9 +58,9 @@ def seed_member(app_state) -> None:
     """A CLP shop with the default Spanish program and one member with points and tier progress."""
     from sqlalchemy import select
 
-    from plugin.loyalty.program import default_program, dump_program
+    from plugin.loyalty.actions import adjust_points
+    from plugin.loyalty.rules.program import default_program, dump_program
     from plugin.models import Customer, Shop, utcnow
-    from plugin.points.actions import adjust_points
     with app_state.db.transaction() as session:
         shop = session.execute(select(Shop).where(Shop.domain == SHOP)).scalar_one()
         shop.currency, shop.primary_locale = "CLP", "es"
@@ -112,7 +112,8 @@ def lighthouse_report(base: str, runs: int, work: Path) -> None:
     for name, m in median.items():
         last = results[name][-1]
         print(f"  {name:6} score {m['score']:.0f} (runs {[r['score'] for r in results[name]]}), "
-              f"TBT {m['tbt']:.0f} ms, LCP {m['lcp']:.0f} ms, CLS {m['cls']:.3f}, page bytes {m['bytes'] / 1024:.1f} KB; "
+              f"TBT {m['tbt']:.0f} ms, LCP {m['lcp']:.0f} ms, CLS {m['cls']:.3f}, "
+              f"page bytes {m['bytes'] / 1024:.1f} KB; "
               f"widget requests {last['widget_requests']}, transferred {last['widget_transfer'] / 1024:.2f} KB, "
               f"render-blocking {last['widget_blocking'] or 'none'}")
     for name in ("guest", "member"):

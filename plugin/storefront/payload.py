@@ -1,15 +1,17 @@
 """The JSON shapes of GET /proxy/customer: the shopper's status, or the explainer for guests."""
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 
-from plugin.loyalty.money import Money
-from plugin.loyalty.program import Program, dump_program
-from plugin.models import Customer, Shop
-from plugin.points.status import customer_status, shop_program
+from sqlalchemy import or_
 
-from .activity import next_release_at, recent_activity
+from plugin.loyalty.rules.money import Money
+from plugin.loyalty.rules.program import Program, dump_program
+from plugin.loyalty.status import customer_status, shop_program
+from plugin.models import Customer, Redemption, Shop
+from plugin.models.rewards import ISSUED
+from plugin.referrals.links import referral_link
+from plugin.storefront.activity import next_release_at, recent_activity
 
 
 def _number(value) -> str:
@@ -44,15 +46,6 @@ def explainer_payload(shop: Shop) -> dict:
             "currency": shop.currency, "locale": shop.primary_locale}
 
 
-def _referral(session, shop: Shop, customer: Customer, app_url: str):
-    try:
-        links = importlib.import_module("plugin.referrals.links")
-    except ModuleNotFoundError:
-        return None
-    link = getattr(links, "referral_link", None)
-    return link(session, shop, customer, app_url) if link else None
-
-
 def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app_url: str) -> dict:
     program = shop_program(shop)
     status = customer_status(session, shop, customer, now, program)
@@ -71,7 +64,7 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
             "tier": {"name": status.tier_name} if status.tier_name else None,
             "next_tier": next_tier,
             "rewards": rewards_payload(program, status.available),
-            "referral": _referral(session, shop, customer, app_url),
+            "referral": referral_link(session, shop, customer, app_url),
             "codes": _usable_codes(session, shop, customer, now),
             "activity": recent_activity(session, customer, now),
             "program": program_payload(program),
@@ -81,10 +74,6 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
 def _usable_codes(session, shop: Shop, customer: Customer, now: datetime) -> list[dict]:
     """Reward codes the shopper has and can still use (also those whose redemption was
     interrupted and later settled: the shopper finds them here)."""
-    from sqlalchemy import or_
-
-    from plugin.models import Redemption
-    from plugin.models.rewards import ISSUED
     rows = session.execute(Redemption.for_shop(shop.id).where(
         Redemption.customer_id == customer.id, Redemption.status == ISSUED, Redemption.used_at.is_(None),
         or_(Redemption.expires_at.is_(None), Redemption.expires_at > now)).order_by(Redemption.id)).scalars()

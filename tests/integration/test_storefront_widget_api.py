@@ -71,7 +71,7 @@ def strict_client(migrated, pg_url):
     app_state.db.dispose()
 
 
-def test_redeem_is_rate_limited_per_customer_with_retry_after(strict_client, fake_admin):
+def test_redeem_is_rate_limited_per_customer_with_retry_after(strict_client, fake_admin):  # noqa: F811
     client, app_state = strict_client
     setup_shop(app_state)
     shopper_with(app_state, client, 5000)

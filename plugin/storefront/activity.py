@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,8 @@ _HIDDEN_KINDS = ("release",)
 _ACTION = re.compile(r":action:([a-z_]+):")
 
 
-def recent_activity(session: Session, customer: Customer, now: datetime, limit: int = ACTIVITY_LIMIT) -> list[dict]:
+def recent_activity(session: Session, customer: Customer, now: datetime,
+                    limit: int = ACTIVITY_LIMIT) -> list[dict[str, Any]]:
     """The customer's last ``limit`` ledger entries, newest first, without internal details;
     ``available_at`` is set while the entry's points are still pending."""
     rows = session.execute(

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 import limits
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from plugin.config import Config
@@ -33,10 +33,12 @@ class RedeemLimiter:
 
     @classmethod
     def from_config(cls, config: Config) -> RedeemLimiter:
-        uri = config.redis_url or "memory://"
+        if not config.redis_url:
+            return cls(config.redeem_rate_limit, MemoryStorage())
+        uri = config.redis_url
         if uri.startswith("rediss://"):  # Heroku Redis: self-signed certificate (TECHNOTES)
             uri += ("&" if "?" in uri else "?") + "ssl_cert_reqs=none"
-        return cls(config.redeem_rate_limit, storage_from_string(uri))
+        return cls(config.redeem_rate_limit, RedisStorage(uri))
 
     def attempt(self, shop_id: int, customer_shopify_id: str) -> Decision:
         """Record one attempt; refuse it when the window is full."""

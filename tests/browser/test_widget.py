@@ -211,7 +211,7 @@ def test_rewards_page_block_explains_the_program_with_the_same_renderer(page, sh
     expect(section.get_by_role("heading", name="Programa de recompensas")).to_be_visible()
     expect(section.get_by_role("heading", name="Cómo ganar puntos")).to_be_visible()
     expect(section.get_by_role("heading", name="Niveles")).to_be_visible()
-    expect(section).to_contain_text("puntos ×1.25")
+    expect(section).to_contain_text("puntos ×1,25")
     expect(section.locator(".emb-big")).to_have_text("700")
 
 

@@ -88,15 +88,20 @@
   const arr = (x) => (Array.isArray(x) ? x : []);
   const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
   const t = (k, v) => (T[S.lang][k] || T.en[k] || '').replace(/\{(\w)\}/g, (_, x) => (v && v[x] != null ? v[x] : ''));
-  const loc = () => document.documentElement.lang || S.lang;
-  const num = (n) => Number(n || 0).toLocaleString(loc());
-  const day = (iso) => new Date(iso).toLocaleDateString(loc(), { day: 'numeric', month: 'long' });
+  const loc = () => {
+    try { return Intl.getCanonicalLocales(document.documentElement.lang || S.lang)[0]; } catch (e) { return S.lang; }
+  };
+  // Intl formatters are costly to create: one per kind and locale.
+  const F = {};
+  const fmt = (key, where, opts) => F[key + where] || (F[key + where] = key === 'd' ? new Intl.DateTimeFormat(where, opts) : new Intl.NumberFormat(where, opts));
+  const num = (n) => fmt('n', loc()).format(Number(n || 0));
+  const day = (iso) => fmt('d', loc(), { day: 'numeric', month: 'long' }).format(new Date(iso));
   // A currency written as its home market reads it when the page names no region (es + CLP: $5.000).
   const HOME = { CLP: 'CL', MXN: 'MX', COP: 'CO', PEN: 'PE', ARS: 'AR', UYU: 'UY', BRL: 'BR', USD: 'US' };
   const money = (v) => {
     const cur = S.data && S.data.currency, l = loc();
     const where = l.includes('-') || !HOME[cur] ? l : l + '-' + HOME[cur];
-    try { return new Intl.NumberFormat(where, { style: 'currency', currency: cur, currencyDisplay: 'narrowSymbol' }).format(Number(v)); } catch (e) { return v + ' ' + (cur || ''); }
+    try { return fmt('m' + cur, where, { style: 'currency', currency: cur, currencyDisplay: 'narrowSymbol' }).format(Number(v)); } catch (e) { return v + ' ' + (cur || ''); }
   };
   const pick = () => {
     for (const l of [document.documentElement.lang, S.data && S.data.locale]) {
@@ -118,11 +123,13 @@
   }
 
   async function load() {
+    S.busy = true;
     try {
       const r = await api('/customer');
       S.data = r.ok && r.body && typeof r.body === 'object' && !Array.isArray(r.body) ? r.body : null;
     } catch (e) { S.data = null; }
     S.err = !S.data;
+    S.busy = false;
     render();
   }
 
@@ -216,7 +223,7 @@
     if (!list.length) return '';
     return `<h3>${esc(t('tiers'))}</h3><ul>` + list.map((x) => {
       const th = x.threshold || {}, v = th.metric === 'spend' ? money(th.value) : num(th.value);
-      const perks = [Number(x.multiplier) > 1 ? t('mult', { x: Number(x.multiplier) }) : '', x.entry_points > 0 ? t('entry', { n: num(x.entry_points) }) : ''].filter(Boolean);
+      const perks = [Number(x.multiplier) > 1 ? t('mult', { x: num(x.multiplier) }) : '', x.entry_points > 0 ? t('entry', { n: num(x.entry_points) }) : ''].filter(Boolean);
       return `<li><span><strong>${esc(x.name)}</strong><br><span class="emb-muted">${esc(t('from_' + th.metric, { v }))}</span></span><span>${esc(perks.join(' · '))}</span></li>`;
     }).join('') + '</ul>';
   }
@@ -255,7 +262,7 @@
       launcher.querySelector('.emb-label').textContent = t('rewards');
       panel.querySelector('h2').textContent = t('title');
       panel.querySelector('.emb-x').setAttribute('aria-label', t('close'));
-      body.innerHTML = view(false);
+      if (S.open) body.innerHTML = view(false); // a closed panel costs nothing: filled on open
     }
     document.querySelectorAll('[data-embajador-page]').forEach((el) => {
       const h = el.querySelector('[data-embajador-title]');
@@ -270,6 +277,8 @@
   }
   function setOpen(open) {
     S.open = open;
+    if (open) body.innerHTML = view(false);
+    if (open && !S.data && !S.busy) load();
     panel.hidden = !open;
     launcher.setAttribute('aria-expanded', String(open));
     (open ? panel.querySelector('.emb-x') : launcher).focus();
@@ -350,7 +359,9 @@
     document.addEventListener('submit', onSubmit);
     new MutationObserver(render).observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
     render();
-    load();
+    // Blocks on the page show data at once; the launcher alone waits until the page is idle.
+    if (document.querySelector('[data-embajador-page],[data-embajador-earn]')) load();
+    else (window.requestIdleCallback || setTimeout)(() => { if (!S.data && !S.busy) load(); });
   }
 
   window.Embajador = { reload: load, strings: T };

@@ -121,10 +121,56 @@ def lighthouse_report(base: str, runs: int, work: Path) -> None:
               f"(budget: within 2); ratio LCP {name}/bare: {median[name]['lcp'] / bare['lcp']:.3f}")
 
 
+LONG_TASKS = """new Promise(done => { const seen = [];
+  new PerformanceObserver(list => seen.push(...list.getEntries())).observe({type: 'longtask', buffered: true});
+  setTimeout(() => done(seen.map(e => e.duration)), 50); })"""
+
+
+def main_thread_report(base: str, runs: int) -> None:
+    """Chromium's own counters (CDP ``Performance.getMetrics``: CPU time of the page's main thread
+    in script, layout and tasks) and long tasks, per variant, after the widget has rendered; less
+    sensitive to a busy machine than Lighthouse's simulated timings."""
+    from playwright.sync_api import sync_playwright
+    variants = {"bare": ("?widget=0", None), "guest": ("", None), "member": ("", MEMBER)}
+    rows: dict[str, list[dict]] = {name: [] for name in variants}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+        for _ in range(runs):
+            for name, (query, member) in variants.items():
+                context = browser.new_context()
+                if member:
+                    context.add_cookies([{"name": "customer_id", "value": member, "url": base}])
+                page = context.new_page()
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                page.goto(f"{base}/products/poncho{query}", wait_until="networkidle")
+                if name != "bare":
+                    page.wait_for_function("document.querySelector('[data-embajador-earn]').textContent !== ''")
+                metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                long_tasks = page.evaluate(LONG_TASKS)
+                transfer = page.evaluate("performance.getEntriesByType('resource')"
+                                         ".filter(r => /embajador/.test(r.name))"
+                                         ".reduce((sum, r) => sum + r.transferSize, 0)")
+                rows[name].append({"script": metrics["ScriptDuration"] * 1000, "task": metrics["TaskDuration"] * 1000,
+                                   "layout": metrics["LayoutDuration"] * 1000, "long": sum(long_tasks),
+                                   "transfer": transfer})
+                context.close()
+        browser.close()
+    median = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in rows.items()}
+    print(f"main thread (Chromium CDP metrics, no throttling), median of {runs}:")
+    for name, m in median.items():
+        print(f"  {name:6} script {m['script']:.1f} ms, all tasks {m['task']:.1f} ms, layout {m['layout']:.1f} ms, "
+              f"long tasks {m['long']:.0f} ms, widget transfer {m['transfer'] / 1024:.2f} KB")
+    for name in ("guest", "member"):
+        print(f"ratio all-tasks {name}/bare: {median[name]['task'] / median['bare']['task']:.2f}; "
+              f"added main-thread time {median[name]['task'] - median['bare']['task']:.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="size, and one Lighthouse run per page")
+    parser.add_argument("--skip-lighthouse", action="store_true", help="size and main-thread metrics only")
     options = parser.parse_args()
     try:
         size_report()
@@ -137,7 +183,9 @@ def main() -> int:
             seed_member(app_state)
             work = Path(tmp)
             with gunicorn(env, work) as app_url, storefront(app_url, SECRET, SHOP) as front:
-                lighthouse_report(front.url, 1 if options.quick else options.runs, work)
+                main_thread_report(front.url, 3 if options.quick else 3 * options.runs)
+                if not options.skip_lighthouse:
+                    lighthouse_report(front.url, 1 if options.quick else options.runs, work)
             app_state.db.dispose()
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)

@@ -169,6 +169,24 @@ def test_switching_html_lang_changes_the_texts(page, shop):
     expect(page.locator("[data-embajador-earn]")).to_have_text("Ganhe 49 pontos com esta compra")
 
 
+def test_member_saves_a_birthday_once(page, shop):
+    make_member(shop, 700, spend=None)
+    open_page(page, shop, member=True)
+    dialog = open_panel(page)
+    field = dialog.get_by_label("Tu cumpleaños")
+    expect(dialog).to_contain_text("Guárdalo y recibe 200 puntos cada año.")
+    field.fill("1990-05-17")
+    dialog.get_by_role("button", name="Guardar").click()
+    expect(dialog.get_by_role("status").filter(has_text="¡Guardado!")).to_be_visible()
+    expect(field).to_have_count(0)
+    with shop["state"].db.transaction() as session:
+        jon = session.execute(select(Customer).where(Customer.shopify_id == JON)).scalar_one()
+        assert jon.birthday.isoformat() == "1990-05-17"
+    page.reload()
+    expect(open_panel(page).locator(".emb-big")).to_have_text("700")
+    expect(page.get_by_label("Tu cumpleaños")).to_have_count(0)
+
+
 def test_keyboard_only_open_trap_escape(page, shop):
     make_member(shop, 700)
     open_page(page, shop, member=True)

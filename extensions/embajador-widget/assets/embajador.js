@@ -195,7 +195,7 @@
     const pts = (program().actions || {}).birthday;
     if (!(pts > 0) || S.data.customer.birthday_saved) return S.note.bday === 'saved' ? status('bday', t('saved'), 'emb-ok') : '';
     const id = 'emb-bd-' + (S.page ? 'p' : 'w');
-    return `<h3>${esc(t('bday'))}</h3><p>${esc(t('bdayText', { n: num(pts) }))}</p><form data-act="bday" class="emb-row"><label for="${id}" class="emb-muted">${esc(t('bday'))}</label><input type="date" id="${id}" name="birthday" required max="${new Date().toISOString().slice(0, 10)}">${button('bday', t('save'), 'type="submit"')}</form>${S.note.bday ? status('bday', t(S.note.bday), 'emb-err') : ''}`;
+    return `<h3>${esc(t('bday'))}</h3><p>${esc(t('bdayText', { n: num(pts) }))}</p><form data-act="bday" class="emb-row"><label for="${id}" class="emb-muted">${esc(t('bday'))}</label><input type="date" id="${id}" name="birthday" required max="${new Date().toISOString().slice(0, 10)}"><button type="submit">${esc(t('save'))}</button></form>${S.note.bday ? status('bday', t(S.note.bday), 'emb-err') : ''}`;
   }
 
   function activity() {

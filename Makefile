@@ -3,13 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup setup-test chromium services bench bench-widget worker web clean
+.PHONY: demo test lint setup setup-test chromium services bench bench-widget worker web clean
 
 demo: setup
 	$(PY) -m flask --app plugin embajador demo
 
 test: setup-test chromium node_modules/.installed services
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (style, imports at the top), mypy (strict on the pure rules and the Shopify client)
+# and import-linter (the layering in pyproject.toml).
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 setup: $(VENV)/.runtime
 
@@ -23,8 +30,8 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test: requirements.txt requirements-test.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -r requirements-test.txt
+$(VENV)/.test: requirements.txt requirements-test.txt requirements-dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-test.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
 chromium:

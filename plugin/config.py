@@ -9,7 +9,7 @@ import base64
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,7 +48,6 @@ class Config:
     sendgrid_event_public_key: str | None
     log_format: str
     redeem_rate_limit: str = DEFAULT_REDEEM_RATE_LIMIT
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

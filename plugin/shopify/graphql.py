@@ -136,7 +136,7 @@ class AdminClient:
         user_errors = result.get("userErrors") or []
         if user_errors:
             raise ShopifyUserError(user_errors, operation=result_key)
-        return result
+        return dict(result)
 
     # -- internals -------------------------------------------------------------
 

@@ -8,7 +8,7 @@ through the API: they live in ``shopify.app.toml``.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from plugin.shopify.graphql import AdminClient
 
@@ -67,7 +67,7 @@ def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[s
     return created
 
 
-def _subscriptions(client: AdminClient, topics: list[str]) -> Iterator[dict]:
+def _subscriptions(client: AdminClient, topics: list[str]) -> Iterator[dict[str, Any]]:
     after = None
     while True:
         page = client.execute(LIST_QUERY, {"topics": topics, "after": after})["webhookSubscriptions"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fractions import Fraction
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from plugin.loyalty.rules.earning import OrderPayloadError, money_field
 from plugin.loyalty.rules.money import CurrencyMismatch, Money, quantize
@@ -29,7 +29,7 @@ class EarnRecord(Protocol):
     base: Money
 
 
-def refunded_merchandise(refund: dict, shop_currency: str, taxes_included: bool = False) -> Money:
+def refunded_merchandise(refund: dict[str, Any], shop_currency: str, taxes_included: bool = False) -> Money:
     """Merchandise value a refunds/create payload gives back, in shop money.
 
     Sums ``refund_line_items[].subtotal_set.shop_money`` (numeric ``subtotal``

@@ -124,7 +124,7 @@ def _side(money_set: Any, side: str, field_name: str) -> tuple[Decimal, str] | N
         raise OrderPayloadError(f"{field_name}.{side}: {exc}") from None
 
 
-def money_field(obj: dict, base: str, side: str, currency: str) -> Decimal:
+def money_field(obj: dict[str, Any], base: str, side: str, currency: str) -> Decimal:
     """``<base>_set.<side>.amount`` checked against ``currency``; plain ``<base>`` as fallback."""
     found = _side(obj.get(f"{base}_set"), side, f"{base}_set")
     if found is not None:
@@ -137,7 +137,7 @@ def money_field(obj: dict, base: str, side: str, currency: str) -> Decimal:
     return money(obj[base], currency).amount
 
 
-def net_merchandise(payload: dict, side: str, currency: str) -> Money:
+def net_merchandise(payload: dict[str, Any], side: str, currency: str) -> Money:
     """Net merchandise value of an order on ``side`` ('shop_money' or 'presentment_money')."""
     if payload.get("subtotal_price_set") is None and payload.get("subtotal_price") is None:
         raise OrderPayloadError("order has no subtotal_price_set")
@@ -155,11 +155,14 @@ def net_merchandise(payload: dict, side: str, currency: str) -> Money:
     return Money(max(total, Decimal(0)), currency)
 
 
-def _presentment_currency(payload: dict) -> str:
-    return _side(payload.get("subtotal_price_set"), "presentment_money", "subtotal_price_set")[1]
+def _presentment_currency(payload: dict[str, Any]) -> str:
+    found = _side(payload.get("subtotal_price_set"), "presentment_money", "subtotal_price_set")
+    if found is None:
+        raise OrderPayloadError("subtotal_price_set.presentment_money is missing")
+    return found[1]
 
 
-def order_facts_from_payload(payload: dict, shop_currency: str) -> OrderFacts:
+def order_facts_from_payload(payload: dict[str, Any], shop_currency: str) -> OrderFacts:
     """Parse an orders/* webhook body (json.loads(..., parse_float=Decimal)) into OrderFacts."""
     if not isinstance(payload, dict):
         raise OrderPayloadError("order payload must be a JSON object")

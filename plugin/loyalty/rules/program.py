@@ -33,6 +33,7 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import jsonschema
@@ -186,12 +187,13 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def schema() -> dict:
+def schema() -> dict[str, Any]:
     """The JSON Schema of the program document (for the admin UI and docs)."""
-    return _validator().schema
+    document: dict[str, Any] = _validator().schema
+    return document
 
 
-def _path(parts) -> str:
+def _path(parts: Iterable[str | int]) -> str:
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -252,7 +254,7 @@ class _Reader:
             raise ProgramError(path, f"must be a whole number (got {raw!r})")
         return value
 
-    def discount(self, raw: dict, path: str) -> Discount:
+    def discount(self, raw: dict[str, Any], path: str) -> Discount:
         kind = raw["type"]
         value = raw.get("value")
         if kind == "free_shipping":
@@ -285,7 +287,7 @@ def _multiplier(raw: Any, path: str) -> Decimal:
     return value.normalize() if value == value.to_integral_value() else value
 
 
-def load_program(doc: dict) -> Program:
+def load_program(doc: dict[str, Any]) -> Program:
     """Validate a program document and return it as frozen dataclasses."""
     error = _first_error(doc)
     if error is not None:
@@ -329,7 +331,7 @@ def load_program(doc: dict) -> Program:
     )
 
 
-def _tier(read: _Reader, raw: dict, i: int) -> Tier:
+def _tier(read: _Reader, raw: dict[str, Any], i: int) -> Tier:
     path = f"tiers[{i}]"
     metric = raw["threshold"]["metric"]
     value_path = f"{path}.threshold.value"
@@ -358,7 +360,7 @@ def _check_tiers(tiers: tuple[Tier, ...]) -> None:
         last[metric] = value
 
 
-def _reward(read: _Reader, raw: dict, i: int) -> Reward:
+def _reward(read: _Reader, raw: dict[str, Any], i: int) -> Reward:
     path = f"rewards[{i}]"
     discount = read.discount(raw, path)
     return Reward(
@@ -429,7 +431,7 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _discount_doc(d: Discount, currency: str) -> dict:
+def _discount_doc(d: Discount, currency: str) -> dict[str, Any]:
     out: dict[str, Any] = {"type": d.type}
     if d.value is not None:
         out["value"] = _dec(d.value) if d.type == "percentage" else _money_text(d.value, currency)
@@ -438,7 +440,7 @@ def _discount_doc(d: Discount, currency: str) -> dict:
     return out
 
 
-def dump_program(program: Program) -> dict:
+def dump_program(program: Program) -> dict[str, Any]:
     """The program as a JSON-ready document (only str/int/float/bool/list/dict/None)."""
     c = program.currency
     tiers = []

@@ -171,13 +171,15 @@ def evaluate_tier(
         return TierDecision(current_tier_name, False, None, "lifetime")
     if program.tier_period == "calendar_year":
         year_start, _ = period_window("calendar_year", now)
+        assert year_start is not None  # a calendar year always has a start
         if since >= year_start:
             return TierDecision(current_tier_name, False, None, "kept_until_year_end")
         last_year = _qualifying_rank(program, metrics(activity, previous_calendar_year(now)))
         target = max(target, last_year)
         if target >= current:
             return TierDecision(current_tier_name, False, None, "qualified_last_year")
-        below_since, reason = year_start, "year_ended"
+        below_since: datetime = year_start
+        reason = "year_ended"
     else:
         below_since = _rolling_below_since(program, activity, now, since, current)
         reason = "window_slid"

@@ -7,9 +7,10 @@ const os = require('os');
 const { check } = require('@shopify/theme-check-node');
 
 const root = path.resolve(process.argv[2] || 'extensions/embajador-widget');
-const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'theme-check-')), 'theme-check.yml');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'theme-check-'));
+const config = path.join(dir, 'theme-check.yml');
 fs.writeFileSync(config, 'extends: theme-check:theme-app-extension\n');
-check(root, config).then((offenses) => {
+check(root, config).finally(() => fs.rmSync(dir, { recursive: true, force: true })).then((offenses) => {
   for (const o of offenses) {
     console.log(`${o.check} ${path.relative(root, o.uri.replace(/^file:\/\//, ''))}:${o.start.line + 1} ${o.message}`);
   }

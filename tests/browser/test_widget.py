@@ -24,7 +24,7 @@ from plugin.models import Customer, Shop, utcnow
 from tests.browser.storefront import ROOT, proxy_signature, storefront
 from tests.conftest import API_KEY, API_SECRET, SHARED, _truncate_all, base_env
 from tests.e2e.processes import gunicorn
-from tests.integration.loyalty_support import payable, send, setup_shop
+from tests.integration.loyalty.conftest import payable, send, setup_shop
 from tests.shopify_requests import SHOP
 
 JON = "115310627314723954"  # the customer of Shopify's orders/paid example

@@ -82,7 +82,8 @@ def _shared_by_guests(response: Response) -> Response:
     guest answer may be kept but must be revalidated: ``no-cache`` with an ETag (304 when unchanged)."""
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: 304 without a body when the ETag matches
+    return response
 
 
 @bp.post("/redeem")

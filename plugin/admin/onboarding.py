@@ -24,8 +24,8 @@ STEPS = ("program", "sender", "theme", "import", "live")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 SENT_STATUSES = ("sent", "outbox")
 IMPORT_JOB = "plugin.admin.onboarding.import_customers_job"
-# Theme app extension handle of the storefront widget's app embed (extensions/, issue 13).
-EMBED_HANDLE = "embajador-embed"
+# The storefront widget's app embed block (its file name is the handle).
+EMBED_HANDLE = "app-embed"  # extensions/embajador-widget/blocks/app-embed.liquid
 
 
 class OnboardingError(ValueError):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import click
 import requests
+from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.demo.fake_shopify import FakeShopify
@@ -22,7 +23,7 @@ DEMO_SHOP = "tienda-embajador.myshopify.com"
 
 @dataclass
 class Stage:
-    app: object
+    app: Flask
     base_url: str
     fake: FakeShopify
     now: datetime
@@ -70,7 +71,7 @@ class Stage:
             return run_tick(self.app_state, self.now)
 
 
-def serve(app, port: int = 0) -> tuple[str, BaseWSGIServer]:
+def serve(app: Flask, port: int = 0) -> tuple[str, BaseWSGIServer]:
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)
     except OSError as exc:

@@ -50,7 +50,7 @@ def test_onboarding_completes(admin, app_state, screenshot):
     page.click("#sender-test")
     expect(page.locator("[data-step=sender] [data-status]")).to_have_text("Listo")
     expect(page.locator("#theme-link")).to_have_attribute("href", f"https://{SHOP}/admin/themes/current/editor"
-                                                          f"?context=apps&activateAppId={API_KEY}/embajador-embed")
+                                                          f"?context=apps&activateAppId={API_KEY}/app-embed")
     page.click("#theme-done")
     expect(page.locator("[data-step=theme] [data-status]")).to_have_text("Listo")
     fake = FakeShopify(api_key=API_KEY, api_secret=API_SECRET)

@@ -36,7 +36,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -57,6 +57,10 @@ class ProgramError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+DiscountType = Literal["fixed_amount", "percentage", "free_shipping"]
+"""What a reward or a given-away discount takes off (the schema allows exactly these)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class Tier:
 class Discount:
     """A discount given away (referral friend, checkout incentive)."""
 
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
 
@@ -102,7 +106,7 @@ class Reward:
     id: str
     name: str
     cost: int
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
     expires_in_days: int = 30

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from plugin.demo.runner import run_demo
+
 
 def register(group) -> None:
     group.add_command(demo)
@@ -14,7 +16,6 @@ def register(group) -> None:
 @click.option("--port", default=5000, show_default=True, help="port for --serve (APP_URL's default)")
 def demo(serve_admin, port):
     """Install a simulated store, replay signed webhooks, show points, tiers, referrals and emails."""
-    from plugin.demo.runner import run_demo
     run_demo(click.echo, serve_admin=serve_admin, port=port)
     click.echo("")
     click.echo("Demo finished.")

@@ -8,9 +8,12 @@ import threading
 
 from sqlalchemy import select
 
+from plugin import create_app
 from plugin.admin.dev_login import dev_login_url, enable_dev_login
+from plugin.customers.privacy import erase_shop
 from plugin.demo.fake_shopify import FakeShopify
 from plugin.demo.stage import DEMO_SHOP, Stage, serve
+from plugin.migrations.runner import upgrade
 from plugin.models import Base, Shop, utcnow
 
 # Each capability adds its chapter here, in story order.
@@ -41,9 +44,6 @@ def wait_in_admin(echo, base_url: str, secret_key: str) -> None:
 
 def run_demo(echo, serve_admin: bool = False, port: int = 5000) -> None:
     """Tell the story; with ``serve_admin`` keep serving the admin (dev login) until Ctrl-C."""
-    from plugin import create_app
-    from plugin.customers.privacy import erase_shop
-    from plugin.migrations.runner import upgrade
 
     fake = FakeShopify(api_key="", api_secret="", shop_name="Tienda Embajador", currency="CLP", locale="es")
     fake_origin, fake_server = fake.serve()

@@ -6,12 +6,12 @@ from flask import jsonify, request
 from plugin.admin import bp
 from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
+from plugin.feedback import surveys as feedback
 from plugin.models import Complaint, utcnow
 from plugin.web.json_body import json_object
 
 
 def _feedback():
-    from plugin.feedback import surveys as feedback
     return feedback
 
 

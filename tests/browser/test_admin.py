@@ -12,7 +12,7 @@ from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Complaint, Customer, Referral, Shop
 from tests.browser.admin_server import ServedApp, stub_shopify_cdn
 from tests.conftest import API_KEY, API_SECRET
-from tests.integration.admin_support import order, seed_shop
+from tests.integration.admin.admin_support import order, seed_shop
 from tests.shopify_requests import SHOP
 
 

@@ -8,7 +8,7 @@ from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Order
 from plugin.orders.backfill import import_orders
 from tests.conftest import API_KEY, API_SECRET
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP
 
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from plugin.models import Complaint, Customer, LedgerEntry, OutboxMessage, Referral, Shop
 from plugin.models.program_versions import ProgramVersion
-from tests.integration.admin_support import auth, seed_shop
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.admin.admin_support import auth, seed_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP
 
 # (method, path, json body) — every admin endpoint added for the merchant's admin.

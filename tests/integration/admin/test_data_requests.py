@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from plugin.models import OutboxMessage, Shop
-from tests.integration.admin_support import auth
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.admin.admin_support import auth
+from tests.integration.conftest import add_shop
 from tests.integration.webhooks.test_compliance import compliance_body
 from tests.shopify_requests import SHOP, post_webhook
 

@@ -7,7 +7,7 @@ import pytest
 from plugin import create_app
 from plugin.admin.dev_login import dev_login_url
 from tests.conftest import base_env
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP
 
 LOCAL = {"base_url": "http://127.0.0.1:5000", "environ_base": {"REMOTE_ADDR": "127.0.0.1"}}

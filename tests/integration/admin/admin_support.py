@@ -10,8 +10,7 @@ from plugin.loyalty.actions import adjust_points
 from plugin.models import Complaint, Customer, CustomerDataExport, Referral, ReferralClick, Shop, SurveyResponse, utcnow
 from plugin.orders.facts import OrderFacts
 from plugin.orders.store import record_order
-from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop, bearer, session_token
 from tests.shopify_requests import SHOP
 
 OTHER = "otra-tienda.myshopify.com"

@@ -29,8 +29,8 @@ from plugin.models import (
 from plugin.models.analytics import AnalyticsSnapshot
 from plugin.models.orders import Order
 from tests.conftest import base_env
-from tests.integration.admin_support import at, auth, order
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.admin.admin_support import at, auth, order
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import fixture_payload, post_webhook
 
 FIXTURE = "orders__create.2026-04.json"

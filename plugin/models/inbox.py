@@ -14,6 +14,7 @@ UNHANDLED = "unhandled"    # stored, no handler for this topic yet
 IGNORED = "ignored"        # unknown / uninstalled shop: recorded, no work done
 FAILED = "failed"          # malformed payload: recorded and reported, never retried
 DEAD = "dead"              # handler kept failing: dead letter after MAX_ATTEMPTS
+REJECTED = "rejected"      # verified but refused (e.g. a compliance body naming another shop)
 
 
 class WebhookDelivery(Base):

@@ -14,7 +14,7 @@ from plugin import state
 from plugin.loyalty.ledger import InsufficientPoints
 from plugin.models import Customer, utcnow
 from plugin.points.redemption import ShopifyRefused, UnknownReward, redeem_reward
-from plugin.shopify.signatures import verify_app_proxy
+from plugin.shopify.signatures import signed_app_proxy_params
 from plugin.shops import find_shop
 from plugin.request_body import json_object
 
@@ -26,14 +26,16 @@ bp = Blueprint("storefront", __name__, url_prefix="/proxy")
 @bp.before_request
 def verify_signature():
     app_state = state()
-    if not verify_app_proxy(request.query_string, app_state.config.api_secret, now=int(time.time())):
-        return jsonify(error="invalid or expired App Proxy signature"), 401
+    params = signed_app_proxy_params(request.query_string, app_state.config.api_secret, now=int(time.time()))
+    if params is None:
+        return jsonify(error="invalid or expired App Proxy signature, or a repeated shop, timestamp, "
+                             "logged_in_customer_id or path_prefix"), 401
     with app_state.db.transaction() as session:
-        shop = find_shop(session, request.args.get("shop", ""))
+        shop = find_shop(session, params.get("shop", ""))
         if shop is None or not shop.installed:
             return jsonify(error="this shop has not installed Embajador"), 401
         g.proxy_shop_id = shop.id
-    g.proxy_customer_shopify_id = (request.args.get("logged_in_customer_id") or "").strip() or None
+    g.proxy_customer_shopify_id = (params.get("logged_in_customer_id") or "").strip() or None
 
 
 def _customer(session, shop_id: int) -> Customer | None:

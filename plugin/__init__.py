@@ -46,6 +46,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     enqueue_syncs_after_commit(app.extensions["embajador"])
     _register_blueprints(app)
     _register_commands(app)
+    _register_security(app, config)
     return app
 
 
@@ -72,6 +73,13 @@ def _register_if_present(app: Flask, module_path: str) -> None:
             return
         raise
     app.register_blueprint(module.bp)
+
+
+def _register_security(app: Flask, config: Config) -> None:
+    from .security.headers import add_security_headers
+    from .security.proxies import trust_proxies
+    trust_proxies(app, config.trusted_proxies)
+    app.after_request(add_security_headers)
 
 
 def _register_commands(app: Flask) -> None:

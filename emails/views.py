@@ -10,6 +10,7 @@ from plugin.models import Shop, utcnow
 from .event_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, EventPayloadError, parse_events, verify_event_signature
 from .events import record_events, unsubscribe
 from .feedback import FeedbackError, add_comment, record_score
+from .feedback_links import survey_scale
 from .locale import choose_locale
 from .tokens import SURVEY, UNSUBSCRIBE, InvalidToken, read_token
 
@@ -19,15 +20,18 @@ COPY = {
     "es": {"thanks": "¡Gracias por tu respuesta!", "score": "Tu nota", "comment": "¿Quieres contarnos algo más?",
            "send": "Enviar", "saved": "Gracias, recibimos tu comentario.", "expired": "Este enlace venció.",
            "invalid": "Este enlace no es válido.", "unsubscribed": "Ya no recibirás correos de marketing.",
-           "confirm": "¿Dejar de recibir correos de marketing?", "leave": "Darme de baja"},
+           "confirm": "¿Dejar de recibir correos de marketing?", "leave": "Darme de baja",
+           "choose": "Elige tu nota y confírmala:", "submit": "Enviar mi nota"},
     "en": {"thanks": "Thank you for your answer!", "score": "Your score", "comment": "Anything else to tell us?",
            "send": "Send", "saved": "Thanks, we got your comment.", "expired": "This link has expired.",
            "invalid": "This link is not valid.", "unsubscribed": "You will no longer receive marketing emails.",
-           "confirm": "Stop receiving marketing emails?", "leave": "Unsubscribe"},
+           "confirm": "Stop receiving marketing emails?", "leave": "Unsubscribe",
+           "choose": "Pick your score and confirm it:", "submit": "Send my score"},
     "pt": {"thanks": "Obrigado pela sua resposta!", "score": "Sua nota", "comment": "Quer nos contar mais alguma coisa?",
            "send": "Enviar", "saved": "Obrigado, recebemos seu comentário.", "expired": "Este link expirou.",
            "invalid": "Este link não é válido.", "unsubscribed": "Você não receberá mais e-mails de marketing.",
-           "confirm": "Deixar de receber e-mails de marketing?", "leave": "Cancelar inscrição"},
+           "confirm": "Deixar de receber e-mails de marketing?", "leave": "Cancelar inscrição",
+           "choose": "Escolha sua nota e confirme:", "submit": "Enviar minha nota"},
 }
 
 PAGE = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
@@ -38,13 +42,17 @@ textarea{width:100%;min-height:6rem}</style></head><body><h1>{{ title }}</h1>
 <form method="post" action="{{ action }}"><label>{{ t.comment }}<br><textarea name="comment" maxlength="5000"></textarea></label>
 <p><button type="submit">{{ t.send }}</button></p></form>{% endif %}
 {% if confirm %}<form method="post" action="{{ action }}"><p><button type="submit">{{ t.leave }}</button></p></form>{% endif %}
+{% if scale %}<form method="post" action="{{ action }}"><p>{{ t.choose }}</p><p>{% for n in scale %}
+<label><input type="radio" name="score" value="{{ n }}"{% if n == chosen %} checked{% endif %}> {{ n }}</label>
+{% endfor %}</p><label>{{ t.comment }}<br><textarea name="comment" maxlength="5000"></textarea></label>
+<p><button type="submit">{{ t.submit }}</button></p></form>{% endif %}
 </body></html>"""
 
 
 def _page(lang: str, shop_name: str, title: str, score=None, action: str = "", status: int = 200,
-          confirm: bool = False):
+          confirm: bool = False, scale=(), chosen=None):
     return render_template_string(PAGE, lang=lang, t=COPY[lang], title=title, score=score, shop=shop_name,
-                                  action=action, confirm=confirm), status
+                                  action=action, confirm=confirm, scale=scale, chosen=chosen), status
 
 
 @bp.post("/sendgrid/events")
@@ -84,13 +92,32 @@ def _lang(shop: Shop, customer_id) -> str:
 
 
 @bp.get("/survey/<token>")
-def survey_score(token: str):
-    """One click from the email records the score (updates it on a later click)."""
+def survey_page(token: str):
+    """The link in the email only shows the question with the clicked score preselected: mail
+    scanners fetch (and may run scripts on) every link, so nothing is recorded until the
+    shopper presses the button (a POST; the page has no script that could submit it)."""
+    payload, error = _survey_token(token)
+    if error:
+        return error
+    with state().db.transaction() as session:
+        shop = session.get(Shop, payload["s"])
+        if shop is None:
+            abort(404)
+        lang = _lang(shop, payload["c"])
+        scale = survey_scale(payload["t"])
+        chosen = request.args.get("score", type=int)
+        return _page(lang, shop.name or "", shop.name or COPY[lang]["score"], action=request.path, scale=scale,
+                     chosen=chosen if chosen in scale else None)
+
+
+@bp.post("/survey/<token>")
+def survey_answer(token: str):
+    """The shopper's explicit answer: records (or updates) the score and an optional comment."""
     payload, error = _survey_token(token)
     if error:
         return error
     app_state = state()
-    score = request.args.get("score", type=int)
+    score = request.form.get("score", type=int)
     with app_state.db.transaction() as session:
         shop = session.get(Shop, payload["s"])
         if shop is None:
@@ -103,6 +130,10 @@ def survey_score(token: str):
                          app_state.config.sendgrid_from_email)
         except FeedbackError:
             return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
+        comment = request.form.get("comment", "").strip()
+        if comment:
+            add_comment(session, shop, payload, comment)
+            return _page(lang, shop.name or "", COPY[lang]["saved"])
         return _page(lang, shop.name or "", COPY[lang]["thanks"], score=score,
                      action=f"/survey/{token}/comment")
 

@@ -77,7 +77,9 @@ def _register_if_present(app: Flask, module_path: str) -> None:
 
 def _register_security(app: Flask, config: Config) -> None:
     from .security.headers import add_security_headers
+    from .security.json_limits import BoundedJSONProvider
     from .security.proxies import trust_proxies
+    app.json = BoundedJSONProvider(app)
     trust_proxies(app, config.trusted_proxies)
     app.after_request(add_security_headers)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from plugin.models.base import UTCDateTime
 from plugin.models.inbox import FAILED, IGNORED, PENDING
+from plugin.security.json_limits import bounded_loads
 
 from .topics import COMPLIANCE_TOPICS
 
@@ -43,7 +43,7 @@ class StoreResult:
 def parse_payload(raw: str | bytes) -> dict:
     """Decimals stay Decimals and big ids stay ints: never a float near money or ids."""
     try:
-        payload = json.loads(raw, parse_float=Decimal)
+        payload = bounded_loads(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"body is not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict):

@@ -12,6 +12,7 @@ from plugin.points.actions import AdjustmentError, adjust_points
 from plugin.points.lookup import customer_by_reference, ledger_rows
 from plugin.points.status import shop_program
 from plugin.request_body import json_object
+from plugin.security.json_limits import bounded_loads
 
 from . import bp
 from .session import current_shop, require_session_token
@@ -27,9 +28,8 @@ def get_program():
 @bp.put("/api/program")
 @require_session_token
 def put_program():
-    import json
     try:
-        doc = json.loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
+        doc = bounded_loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
         loaded = load_program(doc)
     except ValueError as exc:
         path = exc.path if isinstance(exc, ProgramError) else "$"

@@ -86,6 +86,11 @@ def birthdays_job(app_state, now: datetime) -> dict:
     return {"birthdays": awarded}
 
 
+# Balances are 32-bit integer columns (max 2,147,483,647); stay far below them.
+MAX_ADJUSTMENT = 10_000_000
+MAX_BALANCE = 1_000_000_000
+
+
 class AdjustmentError(ValueError):
     """A manual adjustment the merchant must correct (no reason, zero points)."""
 
@@ -97,8 +102,12 @@ def adjust_points(session, shop: Shop, customer: Customer, points: int, reason: 
         raise AdjustmentError("reason: a reason is required for a manual adjustment")
     if points == 0:
         raise AdjustmentError("points: must not be 0")
+    if abs(points) > MAX_ADJUSTMENT:
+        raise AdjustmentError(f"points: at most {MAX_ADJUSTMENT:,} in one adjustment")
     program = shop_program(shop)
     customer = lock_customer(session, customer.id)
+    if customer.points_available + customer.points_pending + points > MAX_BALANCE:
+        raise AdjustmentError(f"points: a balance cannot exceed {MAX_BALANCE:,}")
     new_id = post(session, program, customer, Entry(adjust_key(adjustment_id or uuid.uuid4().hex), "adjust",
                                                     available=points),
                   reason=reason.strip(), source=actor, occurred_at=now)

@@ -11,6 +11,7 @@ import time
 from flask import Blueprint, abort, g, jsonify, request
 
 from plugin import state
+from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.ledger import InsufficientPoints
 from plugin.models import Customer, utcnow
 from plugin.points.redemption import ShopifyRefused, UnknownReward, redeem_reward
@@ -48,12 +49,15 @@ def _customer(session, shop_id: int) -> Customer | None:
 
 
 def _ensure_customer(session, shop_id: int) -> Customer | None:
-    """A logged-in shopper we have not heard of yet (webhook still on its way) starts at zero."""
+    """A logged-in shopper we have not heard of yet (webhook still on its way) starts at zero.
+
+    INSERT … ON CONFLICT DO NOTHING: parallel first visits (the widget, two tabs) create one
+    row and all read it, instead of all but one failing on the unique constraint."""
     customer = _customer(session, shop_id)
     if customer is None and g.proxy_customer_shopify_id:
-        customer = Customer(shop_id=shop_id, shopify_id=g.proxy_customer_shopify_id)
-        session.add(customer)
-        session.flush()
+        insert_ignoring_conflicts(session, Customer, {"shop_id": shop_id, "shopify_id": g.proxy_customer_shopify_id},
+                                  ["shop_id", "shopify_id"])
+        customer = _customer(session, shop_id)
     return customer
 
 

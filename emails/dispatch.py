@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.logs import get_logger
-from plugin.models import Customer, CustomerEvent, Shop
+from plugin.models import Customer, CustomerEvent, OutboxMessage, Shop
 from plugin.points.status import shop_program
 
 from .feedback_links import survey_urls
@@ -147,6 +147,9 @@ def handle_event(session: Session, event: CustomerEvent, now: datetime, default_
         return None
     flow, context, send_after = built
     locale = event.data.get("locale") if isinstance(event.data.get("locale"), str) else None
-    return queue_email(session, shop=shop, flow=flow, message_key=f"{flow}:{event.key}", to_email=customer.email,
-                       context=context, customer=customer, locale=locale, send_after=send_after,
-                       marketing=True if settings.notices_need_consent else None)
+    outbox_id = queue_email(session, shop=shop, flow=flow, message_key=f"{flow}:{event.key}", to_email=customer.email,
+                            context=context, customer=customer, locale=locale, send_after=send_after,
+                            marketing=True if settings.notices_need_consent else None)
+    if outbox_id is not None and event.about_customer_id is not None:  # the mail names them: redact reaches it
+        session.get(OutboxMessage, outbox_id).about_customer_id = event.about_customer_id
+    return outbox_id

@@ -33,6 +33,7 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("checkout_orders", "plugin.checkouts.tracking.track_checkout_orders"),
     ("checkout_steps", "plugin.checkouts.sender.send_due_recovery_steps"),
     ("win_back", "emails.win_back.send_win_backs"),
+    ("sendgrid_event_batches", "emails.event_batches.sweep_event_batches"),
     ("email_dispatch", "emails.dispatch.dispatch_events"),
     ("email_send", "emails.outbox.send_due_messages"),
 ]

@@ -5,7 +5,7 @@ from .customer import Customer  # noqa: F401
 from .inbox import WebhookDelivery  # noqa: F401
 from .privacy import CustomerDataExport  # noqa: F401
 from .ledger import CustomerEvent, LedgerEntry  # noqa: F401
-from .email import EmailEvent, EmailSuppression, OutboxMessage  # noqa: F401
+from .email import EmailEvent, EmailSuppression, OutboxMessage, SendgridEventBatch  # noqa: F401
 from .referrals import CustomerFingerprint, Referral, ReferralClick  # noqa: F401
 from .rewards import LoyaltyOrder, Redemption  # noqa: F401
 from .checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, extract, or_, select
 
+from plugin.loyalty.birthdays import birthday_pays
 from plugin.loyalty.ledger import Entry, action_key, adjust_key
 from plugin.models import Customer, Shop
 
@@ -74,10 +75,12 @@ def birthdays_job(app_state, now: datetime) -> dict:
                 days.append((2, 29))
             born_today = or_(*(and_(extract("month", Customer.birthday) == m, extract("day", Customer.birthday) == d)
                                for m, d in days))
-            ids = session.execute(select(Customer.id).where(
+            lead_days = shop_program(shop).actions.birthday_lead_days
+            rows = session.execute(select(Customer.id, Customer.birthday_saved_on).where(
                 Customer.shop_id == shop.id, Customer.birthday.is_not(None), Customer.redacted_at.is_(None),
-                born_today)).scalars().all()
-            due += [(shop.id, customer_id, today.year) for customer_id in ids]
+                born_today)).all()
+            due += [(shop.id, customer_id, today.year) for customer_id, saved_on in rows
+                    if birthday_pays(today, saved_on, lead_days)]
     awarded = 0
     for shop_id, customer_id, year in due:
         with app_state.db.transaction() as session:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, extract, or_, select
 
-from plugin.loyalty.birthdays import birthday_pays
+from plugin.loyalty.rules.birthday_lead import birthday_pays
 from plugin.loyalty.ledger import Entry, action_key, adjust_key
 from plugin.models import Customer, Shop
 

@@ -40,7 +40,7 @@ web: setup
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'plugin:create_app()'
 
 worker: setup
-	$(PY) -m plugin.worker
+	$(PY) -m plugin.jobs.worker
 
 clean:
 	rm -rf $(VENV) instance

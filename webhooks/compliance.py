@@ -14,7 +14,7 @@ from plugin.logs import get_logger
 from plugin.models import Shop
 from plugin.shopify.errors import ShopifyUnauthorized
 from plugin.shopify.shop_domain import normalize_shop_domain
-from plugin.shops import ShopNotInstalled, admin_client
+from plugin.shops.tokens import ShopNotInstalled, admin_client
 
 log = get_logger("webhooks.compliance")
 _PROBE = "query EmbajadorInstallProbe { shop { id } }"

@@ -9,12 +9,12 @@ from decimal import Decimal
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from plugin.customers import email_hash
+from plugin.customers.profiles import email_hash
 from plugin.models.base import UTCDateTime
 from plugin.models.inbox import FAILED, IGNORED, PENDING
-from plugin.security.json_limits import bounded_loads
+from plugin.web.json_limits import bounded_loads
 
-from .topics import COMPLIANCE_TOPICS
+from webhooks.topics import COMPLIANCE_TOPICS
 
 SWEEP_AFTER = timedelta(minutes=2)
 

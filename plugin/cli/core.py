@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.shopify.oauth import TokenSet
 from plugin.shopify.shop_domain import normalize_shop_domain
@@ -48,7 +48,7 @@ def db():
 @db.command("upgrade")
 def db_upgrade():
     """Apply migrations (Procfile release phase)."""
-    from plugin.migrate import upgrade
+    from plugin.migrations.runner import upgrade
     upgrade(state().db)
     click.echo("database is at the latest migration")
 
@@ -67,8 +67,8 @@ def shop():
 @click.option("--sync/--no-sync", default=False, help="fetch the shop profile and register webhooks via the Admin API")
 def shop_add(domain, token, currency, locale, name, sync):
     """Register an installed shop without OAuth (custom apps, tests)."""
-    from plugin.onboarding import complete_installation, ensure_program
-    from plugin.shops import install_shop
+    from plugin.shops.onboarding import complete_installation, ensure_program
+    from plugin.shops.tokens import install_shop
 
     app_state = state()
     normalized = normalize_shop_domain(domain)
@@ -95,7 +95,7 @@ def shop_add(domain, token, currency, locale, name, sync):
 @click.option("--now", "now_text", default=None, help="ISO-8601 instant to run at (default: the clock)")
 def tick(now_text):
     """Run every piece of scheduled work that is due (idempotent)."""
-    from plugin.tick import run_tick
+    from plugin.jobs.tick import run_tick
     results = run_tick(state(), parse_now(now_text))
     for name, result in results.items():
         click.echo(f"{name}: {result}")
@@ -126,9 +126,9 @@ def inbox(domain, status, limit):
 @click.option("--shop", "domain", required=True)
 def import_command(domain):
     """Backfill the shop's customers from Shopify (bulk operation) with a progress bar."""
-    from plugin.backfill import BackfillFailed, import_customers
+    from plugin.shops.backfill import BackfillFailed, import_customers
     from plugin.shopify.errors import ShopifyError
-    from plugin.shops import ShopNotInstalled
+    from plugin.shops.tokens import ShopNotInstalled
 
     app_state = state()
     with app_state.db.transaction() as session:

@@ -14,7 +14,7 @@ import click
 import requests
 from werkzeug.serving import make_server
 
-from plugin.fake_shopify import FakeShopify
+from plugin.demo.fake_shopify import FakeShopify
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 
 DEMO_SHOP = "tienda-embajador.myshopify.com"
@@ -65,7 +65,7 @@ class Stage:
         return requests.request(method, f"{self.base_url}/proxy{path}", params=params, json=json_body, timeout=30)
 
     def tick(self) -> dict:
-        from plugin.tick import run_tick
+        from plugin.jobs.tick import run_tick
         with self.app.app_context():
             return run_tick(self.app_state, self.now)
 

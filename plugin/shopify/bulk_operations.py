@@ -12,8 +12,8 @@ from typing import Any, Iterator
 
 import requests
 
-from .errors import ShopifyHTTPError
-from .graphql import DEFAULT_TIMEOUT, AdminClient
+from plugin.shopify.errors import ShopifyHTTPError
+from plugin.shopify.graphql import DEFAULT_TIMEOUT, AdminClient
 
 RUN_MUTATION = """
 mutation StartBulkQuery($query: String!) {

@@ -14,9 +14,9 @@ from typing import Any, Callable, Mapping
 
 import requests
 
-from .errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyThrottled,
+from plugin.shopify.errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyThrottled,
                      ShopifyUnauthorized, ShopifyUserError, excerpt)
-from .shop_domain import normalize_shop_domain
+from plugin.shopify.shop_domain import normalize_shop_domain
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-from .graphql import AdminClient
+from plugin.shopify.graphql import AdminClient
 
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 _TOPIC = re.compile(r"[a-z_]+/[a-z_]+")

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from plugin.loyalty.program import default_program, dump_program
+from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Customer, Shop
 from tests.conftest import _truncate_all, base_env
 from tests.integration.test_webhook_ingress import add_shop

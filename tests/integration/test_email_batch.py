@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-from emails.batch import batch_template, recipients_for, send_batch
-from emails.sender import SendGridSender
+from emails.delivery.batch import batch_template, recipients_for, send_batch
+from emails.sendgrid.client import SendGridSender
 from tests.integration.email_support import mail_send_validator, sink, validate_all  # noqa: F401
 
 

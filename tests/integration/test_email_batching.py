@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from emails.outbox import message_id_for, queue_email, send_due_messages
+from emails.delivery.outbox import message_id_for, queue_email, send_due_messages
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
 from tests.integration.email_support import (  # noqa: F401  (fixtures)
     add_customer, mail_send_validator, setup_shop, sg_app, sink, validate_all)
@@ -187,9 +187,9 @@ def test_stored_context_keeps_money_discounts_dates_and_cart_lines():
     import datetime as dt
     from decimal import Decimal
 
-    from emails.context import CartItem
-    from emails.formatting import Discount, Money
-    from emails.stored_context import decode_context, encode_context
+    from emails.content.context import CartItem
+    from emails.content.formatting import Discount, Money
+    from emails.content.stored_context import decode_context, encode_context
     context = {"cart_total": Money(Decimal("12500"), "CLP"), "discount": Discount("percentage", Decimal("10")),
                "expires_on": dt.date(2026, 12, 31), "survey_urls": ["https://a", "https://b"], "n": 3, "none": None,
                "items": [CartItem("Café", 2, Money(Decimal("6250"), "CLP"), None, "250 g")]}

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from emails.dispatch import dispatch_events
-from emails.feedback_links import survey_token
-from emails.outbox import message_id_for, queue_email, send_due_messages
+from plugin.lifecycle.dispatch import dispatch_events
+from plugin.feedback.survey_links import survey_token
+from emails.delivery.outbox import message_id_for, queue_email, send_due_messages
 from plugin.models import (Complaint, Customer, CustomerEvent, EmailEvent, EmailSuppression, OutboxMessage, Shop,
                            SurveyResponse, utcnow)
 from tests.integration.email_support import add_customer, make_app, setup_shop

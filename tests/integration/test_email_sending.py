@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from plugin.models import Customer, OutboxMessage, Shop, utcnow
-from emails.outbox import message_id_for, queue_email, send_due_messages
-from emails.send_job import send_outbox_message
+from emails.delivery.outbox import message_id_for, queue_email, send_due_messages
+from emails.delivery.send_job import send_outbox_message
 from tests.integration.email_support import (  # noqa: F401  (fixtures)
     add_customer, make_app, mail_send_validator, setup_shop, sg_app, sink, validate_all)
 from tests.shopify_requests import SHOP

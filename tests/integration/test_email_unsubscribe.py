@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import select
 
-from emails.outbox import unsubscribe_url
+from emails.delivery.outbox import unsubscribe_url
 from plugin.models import Customer, Shop
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import fixture_payload, post_webhook

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from emails.outbox import message_id_for, send_due_messages
-from emails.win_back import send_win_backs
+from emails.delivery.outbox import message_id_for, send_due_messages
+from plugin.feedback.win_back import send_win_backs
 from plugin.models import LedgerEntry, LoyaltyOrder, OutboxMessage, utcnow
 from plugin.models.email import WinBackOffer
-from plugin.tick import TICK_TASKS
+from plugin.jobs.tick import TICK_TASKS
 from tests.integration.email_support import (  # noqa: F401  (fixtures)
     add_customer, mail_send_validator, setup_shop, sg_app, sink, validate_all)
 from tests.integration.loyalty_support import fake_admin  # noqa: F401  (fixture)
@@ -179,5 +179,5 @@ def test_a_new_inactivity_period_earns_a_new_win_back_and_consent_is_rechecked(s
 
 def test_win_back_runs_in_the_tick_before_emails_are_sent():
     names = [name for name, _ in TICK_TASKS]
-    assert ("win_back", "emails.win_back.send_win_backs") in TICK_TASKS
+    assert ("win_back", "plugin.feedback.win_back.send_win_backs") in TICK_TASKS
     assert names.index("win_back") < names.index("email_send")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from plugin.models import Customer, Shop, WebhookDelivery, utcnow
 from plugin.shopify.oauth import TokenSet
-from plugin.shops import install_shop
+from plugin.shops.tokens import install_shop
 from tests.shopify_requests import SHOP, WEBHOOK_FIXTURES, fixture_body, post_webhook, topic_of, webhook_headers
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from plugin.models import Customer
-from plugin.points.actions import adjust_points
+from plugin.loyalty.actions import adjust_points
 from plugin.models import Shop, utcnow
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select
 
 from plugin import create_app
-from plugin.fake_shopify import FakeShopify
+from plugin.demo.fake_shopify import FakeShopify
 from plugin.models import Customer, ReferralClick, Shop
 from plugin.referrals.links import referral_link
 from tests.conftest import API_KEY, API_SECRET, _truncate_all, base_env

@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import text
 
-from emails.dispatch import dispatch_events
+from plugin.lifecycle.dispatch import dispatch_events
 from plugin.models import Base, utcnow
 from tests.integration.referral_support import (FRIEND, advocate_with_history, events, friend_code_from, land,
                                                 pay, shop_fake)  # noqa: F401  (fixture)

@@ -14,7 +14,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from plugin import create_app
-from plugin.jobs import QUEUE_NAME
+from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import EmailEvent, SendgridEventBatch
 from tests.conftest import _truncate_all, base_env
 

@@ -3,8 +3,8 @@
 Subscribing to email marketing pays the program's ``marketing_consent`` points, once per
 customer ever (ledger key); unsubscribing later takes nothing back.
 """
-from plugin.customers import find_customer, upsert_customer
-from plugin.points.actions import award_marketing_consent_points
+from plugin.customers.profiles import find_customer, upsert_customer
+from plugin.loyalty.actions import award_marketing_consent_points
 
 
 def handle(ctx):

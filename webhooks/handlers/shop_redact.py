@@ -1,6 +1,6 @@
 """shop/redact: 48 h after uninstall, delete everything we hold for the shop — only when the
 body names the shop the header named and the shop is really uninstalled."""
-from plugin.privacy import erase_shop
+from plugin.customers.privacy import erase_shop
 from webhooks.compliance import check_addressed_to, check_uninstalled
 
 

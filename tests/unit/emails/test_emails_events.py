@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from emails.event_signature import EventPayloadError, parse_events, verify_event_signature
+from emails.sendgrid.event_signature import EventPayloadError, parse_events, verify_event_signature
 
 FIXTURES = Path("/work/shared/fixtures/sendgrid")
 VECTOR = json.loads((FIXTURES / "event_webhook_vector.json").read_text())

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from emails.flows import FLOWS, get_flow, may_send, pick_within_cap, UnknownFlowError
-from emails.formatting import Discount, format_date, format_discount, format_money, format_points
-from emails.locale import babel_locale, choose_locale
+from emails.content.flows import FLOWS, get_flow, may_send, pick_within_cap, UnknownFlowError
+from emails.content.formatting import Discount, format_date, format_discount, format_money, format_points
+from emails.content.locale import babel_locale, choose_locale
 
 CONTRACT_FLOWS = {"welcome", "points_earned", "reward_available", "tier_changed", "expiry_warning",
                   "expiry_last_chance", "birthday", "referral_invite", "referral_reward",

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from emails.context import MissingContextError
-from emails.flows import FLOWS
-from emails.render import ASM_UNSUBSCRIBE_URL, render_email
+from emails.content.context import MissingContextError
+from emails.content.flows import FLOWS
+from emails.content.render import ASM_UNSUBSCRIBE_URL, render_email
 
 LANGS = {
     # lang: (word a reader of that language sees, balance, money, locale id passed in)
@@ -21,12 +21,12 @@ def _context(context_for, flow, lang):
     ctx.pop("country")  # the country comes from the locale tag in these cases
     if lang == "pt":  # a Brazilian shop: BRL amounts
         from decimal import Decimal
-        from emails.formatting import Money
+        from emails.content.formatting import Money
         if "next_tier_remaining" in ctx:
             ctx["next_tier_remaining"] = Money(Decimal("45000"), "BRL")
     if lang == "en":
         from decimal import Decimal
-        from emails.formatting import Money
+        from emails.content.formatting import Money
         if "next_tier_remaining" in ctx:
             ctx["next_tier_remaining"] = Money(Decimal("45000"), "USD")
     return ctx

@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from emails.delivery.events import record_events
+from emails.sendgrid.event_signature import EventPayloadError, parse_events
 from plugin.app_state import state
 from plugin.db import lock_row
 from plugin.jobs.queue import InlineQueue
 from plugin.logs import get_logger
 from plugin.models import SendgridEventBatch, utcnow
-
-from emails.delivery.events import record_events
-from emails.sendgrid.event_signature import EventPayloadError, parse_events
 
 log = get_logger("emails.event_batches")
 JOB = "emails.delivery.event_batches.process_event_batch_job"

@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from plugin.models import Customer
 from plugin.loyalty.actions import adjust_points
-from plugin.models import Shop, utcnow
+from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET
 from tests.integration.loyalty_support import fake_admin, send, setup_shop  # noqa: F401  (fixtures)
+from tests.integration.referral_support import shop_fake  # noqa: F401  (fixture)
 from tests.shopify_requests import SHOP
 
 

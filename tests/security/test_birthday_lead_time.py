@@ -3,7 +3,7 @@ once. Now a birthday saved fewer than ``actions.birthday_lead_days`` (default 30
 it first pays the following year; the merchant can change the lead time."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from plugin.models import utcnow
 from tests.integration.loyalty_support import run_tick
@@ -24,7 +24,7 @@ def _birthday_this_year(today: date, days_ahead: int) -> date:
 
 
 def _tick_on(app_state, day: date) -> dict:
-    return run_tick(app_state, datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc))["birthdays"]
+    return run_tick(app_state, datetime(day.year, day.month, day.day, 12, tzinfo=UTC))["birthdays"]
 
 
 def test_todays_date_saved_as_birthday_pays_nothing_until_next_year(client, app_state, fake_admin):
@@ -34,7 +34,8 @@ def test_todays_date_saved_as_birthday_pays_nothing_until_next_year(client, app_
     _save_birthday(client, _birthday_this_year(today, 0))
     assert _tick_on(app_state, today) == {"birthdays": 0}
     assert points_of(app_state, SHOPPER) == 0
-    next_year = today.replace(year=today.year + 1) if (today.month, today.day) != (2, 29) else date(today.year + 1, 2, 28)
+    leap_day = (today.month, today.day) == (2, 29)
+    next_year = date(today.year + 1, 2, 28) if leap_day else today.replace(year=today.year + 1)
     assert _tick_on(app_state, next_year) == {"birthdays": 1}
     assert points_of(app_state, SHOPPER) == 200
 

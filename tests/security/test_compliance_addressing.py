@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from plugin.models import Customer, CustomerDataExport, Shop, WebhookDelivery
 from tests.integration.test_webhook_ingress import add_shop
-from tests.security.conftest import fake_admin, send  # noqa: F401  (fixture)
+from tests.security.conftest import send
 from tests.shopify_requests import SHOP, fixture_payload, post_webhook
 
 VICTIM_SHOP = "victim-store.myshopify.com"
@@ -40,7 +40,8 @@ def test_shop_redact_for_one_shop_replayed_with_another_shops_header_erases_noth
     body = _body("shop__redact.json", ATTACKER_SHOP)  # genuinely signed for the attacker's own shop
     assert post_webhook(client, "shop/redact", body, shop=VICTIM_SHOP).status_code == 200
     assert VICTIM_SHOP in _shops(app_state)
-    assert _statuses(app_state, "shop/redact") == [("rejected", "body shop_domain does not match X-Shopify-Shop-Domain")]
+    expected = ("rejected", "body shop_domain does not match X-Shopify-Shop-Domain")
+    assert _statuses(app_state, "shop/redact") == [expected]
 
 
 def test_shop_redact_of_a_shop_still_installed_erases_nothing(client, app_state, fake_admin):
@@ -50,7 +51,8 @@ def test_shop_redact_of_a_shop_still_installed_erases_nothing(client, app_state,
     assert _statuses(app_state, "shop/redact") == [("rejected", "shop is still installed (its access token works)")]
 
 
-def test_shop_redact_after_a_missed_uninstall_erases_once_shopify_refuses_the_token(client, app_state, fake_admin):
+def test_shop_redact_after_a_missed_uninstall_erases_once_shopify_refuses_the_token(client, app_state,
+                                                                                     fake_admin):
     add_shop(app_state, domain=SHOP, installed=True)
     fake_admin.tokens.pop("shpat_test")  # Shopify revoked the token at uninstall
     assert post_webhook(client, "shop/redact", _body("shop__redact.json", SHOP)).status_code == 200

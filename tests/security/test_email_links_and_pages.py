@@ -13,8 +13,8 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
 from emails.delivery.tokens import UNSUBSCRIBE, make_token
-from plugin.models import Complaint, Customer, Shop, SurveyResponse, utcnow
 from plugin.feedback.survey_links import survey_token
+from plugin.models import Complaint, Customer, Shop, SurveyResponse, utcnow
 from plugin.shopify.signatures import sign_oauth_query
 from tests.conftest import API_SECRET
 from tests.security.conftest import member_with_points, setup_shop

@@ -3,11 +3,9 @@
 access log (attack 7)."""
 from __future__ import annotations
 
-import time
 import uuid
 from contextlib import contextmanager
 
-import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -16,7 +14,7 @@ from plugin.demo.fake_shopify import FakeShopify
 from plugin.models import Customer, ReferralClick, Shop
 from plugin.referrals.links import referral_link
 from tests.conftest import API_KEY, API_SECRET, _truncate_all, base_env
-from tests.e2e.processes import gunicorn
+from tests.e2e.processes import gunicorn, wait_until
 from tests.security.conftest import proxy_query, setup_shop
 from tests.shopify_requests import SHOP
 
@@ -87,9 +85,7 @@ def test_access_log_never_shows_query_strings(migrated, pg_url, tmp_path):
         requests.get(f"{base}/survey/{SECRETS[3]}?score=10", timeout=10)
         requests.get(f"{base}/emails/unsubscribe/x?t={SECRETS[4]}", timeout=10)
         log_path = tmp_path / "gunicorn.log"
-        deadline = time.monotonic() + 10
-        while "/emails/unsubscribe/x" not in log_path.read_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: "/emails/unsubscribe/x" in log_path.read_text(), timeout=10, what="the access log lines")
         log = log_path.read_text()
     assert "GET /proxy/customer HTTP/1.1" in log and "GET /auth/callback HTTP/1.1" in log
     signature = query.split("signature=")[1]

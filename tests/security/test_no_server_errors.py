@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from plugin.models import Customer, LedgerEntry, Shop, WebhookDelivery
+from plugin.models import Customer, WebhookDelivery
 from tests.integration.test_admin_session import bearer, session_token
 from tests.security.conftest import member_with_points, points_of, proxy_query, setup_shop
 from tests.shopify_requests import post_webhook

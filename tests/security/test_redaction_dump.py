@@ -10,8 +10,7 @@ from sqlalchemy import text
 
 from plugin.lifecycle.dispatch import dispatch_events
 from plugin.models import Base, utcnow
-from tests.integration.referral_support import (FRIEND, advocate_with_history, events, friend_code_from, land,
-                                                pay, shop_fake)  # noqa: F401  (fixture)
+from tests.integration.referral_support import FRIEND, advocate_with_history, events, friend_code_from, land, pay
 from tests.shopify_requests import SHOP, fixture_body, fixture_payload, post_webhook
 
 GUEST = {"email": "gaspar.invitado@example.cl", "first_name": "Gaspar", "last_name": "Invitado",
@@ -27,8 +26,8 @@ def _remaining(app_state, markers) -> list[str]:
                 if not str(column.type).upper().startswith(("VARCHAR", "TEXT", "JSON")):
                     continue
                 for marker in markers:
-                    hits = session.execute(text(f'SELECT count(*) FROM "{table.name}" WHERE '
-                                                f'CAST("{column.name}" AS TEXT) ILIKE :m'), {"m": f"%{marker}%"}).scalar()
+                    query = text(f'SELECT count(*) FROM "{table.name}" WHERE CAST("{column.name}" AS TEXT) ILIKE :m')
+                    hits = session.execute(query, {"m": f"%{marker}%"}).scalar()
                     if hits:
                         found.append(f"{table.name}.{column.name}: {marker}")
     return found

@@ -66,7 +66,7 @@ def test_a_20000_event_batch_is_only_stored_in_the_request_and_recorded_by_the_w
     app_state = events_app.extensions["embajador"]
     response = _post(events_app.test_client(), _events(20_000), int(time.time()))
     assert response.status_code == 200
-    assert response.get_json()["status"] == "queued" and response.get_json()["events"] == 20_000
+    assert response.get_json()["status"] == "queued"
     assert _count(app_state, EmailEvent) == 0  # nothing recorded while the request was open
     queue = Queue(QUEUE_NAME, connection=app_state.queue.connection)
     SimpleWorker([queue], connection=app_state.queue.connection).work(burst=True)

@@ -6,16 +6,15 @@ import time
 
 from flask import Blueprint, abort, jsonify, render_template_string, request
 
-from plugin.app_state import state
-from plugin.models import Shop, utcnow
-
-from emails.sendgrid.event_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_event_signature
+from emails.content.locale import choose_locale
 from emails.delivery.event_batches import store_event_batch
 from emails.delivery.events import unsubscribe
-from plugin.feedback.surveys import FeedbackError, add_comment, record_score
-from plugin.feedback.survey_links import survey_scale
-from emails.content.locale import choose_locale
 from emails.delivery.tokens import SURVEY, UNSUBSCRIBE, InvalidToken, read_token
+from emails.sendgrid.event_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_event_signature
+from plugin.app_state import state
+from plugin.feedback.survey_links import survey_scale
+from plugin.feedback.surveys import FeedbackError, add_comment, record_score
+from plugin.models import Shop, utcnow
 
 bp = Blueprint("emails", __name__)
 
@@ -100,6 +99,14 @@ def _lang(shop: Shop, customer_id) -> str:
         return choose_locale(customer.locale if customer else None, shop.primary_locale)
 
 
+def _survey_shop(session, payload: dict) -> tuple[Shop, str]:
+    """The link's shop (404 once it is gone) and the language to answer in."""
+    shop = session.get(Shop, payload["s"])
+    if shop is None:
+        abort(404)
+    return shop, _lang(shop, payload["c"])
+
+
 @bp.get("/survey/<token>")
 def survey_page(token: str):
     """The link in the email only shows the question with the clicked score preselected: mail
@@ -109,10 +116,7 @@ def survey_page(token: str):
     if error:
         return error
     with state().db.transaction() as session:
-        shop = session.get(Shop, payload["s"])
-        if shop is None:
-            abort(404)
-        lang = _lang(shop, payload["c"])
+        shop, lang = _survey_shop(session, payload)
         scale = survey_scale(payload["t"])
         chosen = request.args.get("score", type=int)
         return _page(lang, shop.name or "", shop.name or COPY[lang]["score"], action=request.path, scale=scale,
@@ -128,10 +132,7 @@ def survey_answer(token: str):
     app_state = state()
     score = request.form.get("score", type=int)
     with app_state.db.transaction() as session:
-        shop = session.get(Shop, payload["s"])
-        if shop is None:
-            abort(404)
-        lang = _lang(shop, payload["c"])
+        shop, lang = _survey_shop(session, payload)
         if score is None:
             return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
         try:
@@ -153,10 +154,7 @@ def survey_comment(token: str):
     if error:
         return error
     with state().db.transaction() as session:
-        shop = session.get(Shop, payload["s"])
-        if shop is None:
-            abort(404)
-        lang = _lang(shop, payload["c"])
+        shop, lang = _survey_shop(session, payload)
         if not add_comment(session, shop, payload, request.form.get("comment", "")):
             return _page(lang, shop.name or "", COPY[lang]["invalid"], status=409)
         return _page(lang, shop.name or "", COPY[lang]["saved"])

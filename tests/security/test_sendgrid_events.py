@@ -13,10 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from plugin import create_app
 from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import EmailEvent, SendgridEventBatch
-from tests.conftest import _truncate_all, base_env
+from tests.conftest import rq_app_with
 
 SIG, TS = "X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -26,14 +25,8 @@ PUBLIC_B64 = base64.b64encode(KEY.public_key().public_bytes(
 
 @pytest.fixture
 def events_app(migrated, pg_url, redis_url):
-    app = create_app(base_env(pg_url, REDIS_URL=redis_url, SENDGRID_EVENT_PUBLIC_KEY=PUBLIC_B64))
-    app_state = app.extensions["embajador"]
-    _truncate_all(app_state.db)
-    app_state.queue.connection.flushdb()
-    with app.app_context():
+    with rq_app_with(pg_url, redis_url, SENDGRID_EVENT_PUBLIC_KEY=PUBLIC_B64) as app:
         yield app
-    app_state.queue.connection.flushdb()
-    app_state.db.dispose()
 
 
 def _events(count: int) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugin.app_state import AppState
 from plugin.logs import get_logger
 from plugin.models import Shop
 from plugin.shopify.errors import ShopifyUnauthorized
@@ -35,7 +36,7 @@ def check_addressed_to(shop: Shop, payload: dict[str, Any]) -> None:
         raise RejectedDelivery("body shop_id is missing or not a Shopify shop id")
 
 
-def check_uninstalled(app_state, shop: Shop) -> None:
+def check_uninstalled(app_state: AppState, shop: Shop) -> None:
     """A shop we still hold a token for is erased only when Shopify refuses that token
     (app/uninstalled may have been missed); a token that still works means installed."""
     if not shop.installed or shop.access_token_enc is None:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from emails.delivery.events import record_events
 from emails.sendgrid.event_signature import EventPayloadError, parse_events
-from plugin.app_state import state
+from plugin.app_state import AppState, state
 from plugin.db import lock_row
-from plugin.jobs.queue import InlineQueue
+from plugin.jobs.queue import InlineQueue, JobQueue
 from plugin.logs import get_logger
 from plugin.models import SendgridEventBatch, utcnow
 
@@ -23,7 +23,7 @@ SWEEP_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 100
 
 
-def store_event_batch(app_state, raw_body: bytes) -> int:
+def store_event_batch(app_state: AppState, raw_body: bytes) -> int:
     """Commit the verified body as a pending batch, then enqueue its job; returns its id."""
     with app_state.db.transaction() as session:
         batch = SendgridEventBatch(raw_body=raw_body.decode("utf-8"), status=PENDING, received_at=utcnow())
@@ -34,7 +34,7 @@ def store_event_batch(app_state, raw_body: bytes) -> int:
     return batch_id
 
 
-def enqueue_event_batch(queue, batch_id: int, sweep: str = "") -> bool:
+def enqueue_event_batch(queue: JobQueue, batch_id: int, sweep: str = "") -> bool:
     return queue.enqueue(JOB, batch_id, job_id=f"sendgrid-batch-{batch_id}{'-' + sweep if sweep else ''}")
 
 
@@ -43,7 +43,7 @@ def process_event_batch_job(batch_id: int) -> str:
     return process_event_batch(state(), batch_id)
 
 
-def process_event_batch(app_state, batch_id: int, now: datetime | None = None) -> str:
+def process_event_batch(app_state: AppState, batch_id: int, now: datetime | None = None) -> str:
     """Record the batch's events once; the raw body (addresses) is dropped afterwards."""
     now = now or utcnow()
     with app_state.db.transaction() as session:
@@ -61,7 +61,7 @@ def process_event_batch(app_state, batch_id: int, now: datetime | None = None) -
     return status
 
 
-def sweep_event_batches(app_state, now: datetime) -> dict:
+def sweep_event_batches(app_state: AppState, now: datetime) -> dict[str, int]:
     """Tick task: batches still pending after ``SWEEP_AFTER`` go back to a worker."""
     with app_state.db.transaction() as session:
         ids = session.execute(select(SendgridEventBatch.id).where(

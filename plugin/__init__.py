@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Flask
 
@@ -21,7 +21,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     except ConfigError as exc:
         if env is None:  # started by `flask` or gunicorn: one line, no traceback
             sys.stderr.write(f"embajador: configuration error: {exc}\n")
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         raise
 
     configure_logging(config.log_format)
@@ -43,20 +43,30 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 # and CLI modules import ``create_app`` themselves.
 
 def _register_hooks(app_state: AppState) -> None:
-    from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415 - see above
+    from emails.content.shop_context import register_loyalty_block  # noqa: PLC0415 - see above
+    from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
+    from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
+    from plugin.loyalty.status import ensure_program  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
+    register_loyalty_block(loyalty_block)
+    app_state.shop_setup.append(ensure_program)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from emails.routes import bp as emails_bp  # noqa: PLC0415 - see above
+    from emails.delivery.event_batches import store_event_batch  # noqa: PLC0415 - see above
+    from emails.delivery.unsubscribe import bp as unsubscribe_bp  # noqa: PLC0415
+    from emails.sendgrid.event_webhook import event_webhook_blueprint  # noqa: PLC0415
     from plugin.admin.views import bp as admin_bp  # noqa: PLC0415
+    from plugin.feedback.survey_pages import bp as survey_bp  # noqa: PLC0415
     from plugin.referrals.routes import bp as referrals_bp  # noqa: PLC0415
     from plugin.shops.install import bp as install_bp  # noqa: PLC0415
     from plugin.storefront.views import bp as storefront_bp  # noqa: PLC0415
     from plugin.web.health import bp as health_bp  # noqa: PLC0415
     from webhooks.ingress import bp as webhooks_bp  # noqa: PLC0415
 
-    for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, emails_bp):
+    sendgrid_bp = event_webhook_blueprint(store_event_batch)
+    for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, sendgrid_bp,
+               survey_bp, unsubscribe_bp):
         app.register_blueprint(bp)
 
 

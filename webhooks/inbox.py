@@ -12,9 +12,8 @@ from sqlalchemy.engine import Connection
 from plugin.customers.profiles import email_hash
 from plugin.models.base import UTCDateTime
 from plugin.models.inbox import FAILED, IGNORED, PENDING
+from plugin.shopify.webhook_subscriptions import COMPLIANCE_TOPICS
 from plugin.web.json_limits import bounded_loads
-
-from webhooks.topics import COMPLIANCE_TOPICS
 
 SWEEP_AFTER = timedelta(minutes=2)
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from emails.sendgrid.event_signature import Event
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import Customer, EmailEvent, EmailSuppression, OutboxMessage, Shop
 from plugin.models.email import SENDING, SENT, UNKNOWN
-
-from emails.sendgrid.event_signature import Event
 
 CONFIRMS_SENT = {"processed", "delivered", "open", "click", "deferred", "bounce", "dropped", "spamreport",
                  "unsubscribe", "group_unsubscribe", "group_resubscribe"}
@@ -43,7 +44,7 @@ def record_events(session: Session, events: list[Event]) -> dict:
     for event in events:
         row = _row_for(session, event)
         shop_id = row.shop_id if row else _shop_id(session, event.shop)
-        occurred = datetime.fromtimestamp(event.timestamp, timezone.utc) if event.timestamp else None
+        occurred = datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None
         new_id = insert_ignoring_conflicts(session, EmailEvent, dict(
             sg_event_id=_event_key(event), shop_id=shop_id, outbox_id=row.id if row else None,
             message_id=event.message_id and event.message_id[:64], event=event.type[:32] or "unknown",
@@ -83,8 +84,9 @@ def _apply(session: Session, event: Event, row: OutboxMessage | None, shop_id: i
 
 def unsubscribe(session: Session, shop_id: int, customer_id: int | None, email: str | None, ts=None) -> int:
     """Withdraw marketing consent (the customer row, or every customer with that address)."""
-    when = datetime.fromtimestamp(ts, timezone.utc) if ts else datetime.now(timezone.utc)
+    when = datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
     query = update(Customer).where(Customer.shop_id == shop_id)
     query = query.where(Customer.id == customer_id) if customer_id else query.where(Customer.email == email)
-    return session.execute(query.values(marketing_state="UNSUBSCRIBED",
-                                        marketing_state_updated_at=when)).rowcount or 0
+    result = cast(CursorResult[Any], session.execute(query.values(marketing_state="UNSUBSCRIBED",
+                                                                  marketing_state_updated_at=when)))
+    return result.rowcount or 0

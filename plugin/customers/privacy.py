@@ -16,7 +16,6 @@ from plugin.customers.profiles import email_hash, find_customer, normalize_email
 from plugin.models import Base, Customer, CustomerDataExport, OAuthState, Shop, WebhookDelivery
 
 
-
 def _linked_models():
     """Every mapped class holding personal data, with how to find a customer's rows."""
     for mapper in Base.registry.mappers:
@@ -125,9 +124,8 @@ def redact_customer(session: Session, shop: Shop, shopify_customer_id, email=Non
         customer.redacted_at = now
         if customer.shopify_id:
             purge_ids.add(customer.shopify_id)
-    about_person = WebhookDelivery.subject_customer_id.in_(purge_ids)
-    if emails:
-        about_person = or_(about_person, WebhookDelivery.subject_email_hash.in_([email_hash(e) for e in emails]))
+    about_person = or_(WebhookDelivery.subject_customer_id.in_(purge_ids),
+                       WebhookDelivery.subject_email_hash.in_([email_hash(e) for e in emails]))
     session.execute(update(WebhookDelivery).where(WebhookDelivery.shop_id == shop.id, about_person)
                     .values(payload=None, subject_email_hash=None))
     session.execute(delete(CustomerDataExport).where(CustomerDataExport.shop_id == shop.id,

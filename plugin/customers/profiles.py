@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,6 +11,10 @@ from plugin.models import Customer, Shop
 
 CONSENT_STATES = {"subscribed": "SUBSCRIBED", "not_subscribed": "NOT_SUBSCRIBED", "pending": "PENDING",
                   "unsubscribed": "UNSUBSCRIBED", "redacted": "REDACTED", "invalid": "INVALID"}
+
+
+class CustomerPayloadError(ValueError):
+    """A customer payload we cannot use (the caller decides what that means for its source)."""
 
 
 def normalize_email(email) -> str | None:
@@ -60,8 +64,7 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     """Create or update from a Shopify customer object; an older payload never overwrites newer data."""
     shopify_id = payload.get("id")
     if not isinstance(shopify_id, int):
-        from webhooks.inbox import MalformedPayload
-        raise MalformedPayload("customer payload has no integer id")
+        raise CustomerPayloadError("customer payload has no integer id")
     customer = find_customer(session, shop, shopify_id=shopify_id, email=payload.get("email"))
     created = customer is None
     if created:
@@ -81,7 +84,7 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     customer.locale = _short(payload.get("locale"), 16) or customer.locale
     from_metafield = metafield_birthday(payload)
     if from_metafield is not None and from_metafield != customer.birthday:  # shoppers can edit it too
-        customer.birthday_saved_on = (updated_at or datetime.now(timezone.utc)).date()
+        customer.birthday_saved_on = (updated_at or datetime.now(UTC)).date()
     customer.birthday = from_metafield or customer.birthday
     state = marketing_state(payload)
     if state and state != customer.marketing_state:

@@ -10,6 +10,10 @@ import importlib
 import re
 from typing import Protocol
 
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
 from plugin.logs import get_logger
 
 log = get_logger("jobs")
@@ -29,24 +33,18 @@ def resolve(func_path: str):
 class InlineQueue:
     """Runs the job at once, in this process (demo mode)."""
 
-    def __init__(self):
-        self.ran: list[str] = []
-
     def enqueue(self, func_path: str, *args, job_id: str) -> bool:
         _check_job_id(job_id)
-        self.ran.append(job_id)
         resolve(func_path)(*args)
         return True
 
 
 class RQQueue:
     def __init__(self, redis_url: str, name: str = QUEUE_NAME):
-        from rq import Queue
         self.connection = redis_connection(redis_url)
         self.queue = Queue(name, connection=self.connection)
 
     def enqueue(self, func_path: str, *args, job_id: str) -> bool:
-        from redis.exceptions import RedisError
         _check_job_id(job_id)
         try:
             # No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every
@@ -65,7 +63,6 @@ class RQQueue:
 
 def redis_connection(redis_url: str):
     """Heroku Redis is rediss:// with a self-signed certificate."""
-    from redis import Redis
     kwargs = {"socket_timeout": 5, "socket_connect_timeout": 2}
     if redis_url.startswith("rediss://"):
         kwargs["ssl_cert_reqs"] = None

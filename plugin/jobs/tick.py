@@ -35,7 +35,7 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("win_back", "plugin.feedback.win_back.send_win_backs"),
     ("sendgrid_event_batches", "emails.delivery.event_batches.sweep_event_batches"),
     ("email_dispatch", "plugin.lifecycle.dispatch.dispatch_events"),
-    ("email_send", "emails.delivery.outbox.send_due_messages"),
+    ("email_send", "emails.delivery.scheduling.send_due_messages"),
 ]
 
 

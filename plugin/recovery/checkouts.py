@@ -7,16 +7,17 @@ A payload older than what we hold (``updated_at``) changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from plugin.customers.profiles import find_customer
 from plugin.db import insert_ignoring_conflicts
+from plugin.loyalty.status import shop_program
 from plugin.models import Shop
 from plugin.models.checkouts import CANCELLED, SCHEDULED, AbandonedCheckout, RecoveryStep
-from plugin.loyalty.status import shop_program
-
 from plugin.recovery.facts import CheckoutFacts
 from plugin.recovery.rules.series import plan_steps
 
@@ -94,7 +95,7 @@ def plan_series(session: Session, shop: Shop, checkout: AbandonedCheckout, rebas
 
 def cancel_scheduled(session: Session, checkout: AbandonedCheckout, reason: str) -> int:
     """A purchase ends the series: every step not sent yet is cancelled."""
-    result = session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
+    result = cast(CursorResult[Any], session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
                                                         RecoveryStep.status == SCHEDULED)
-                             .values(status=CANCELLED, skip_reason=reason))
+                             .values(status=CANCELLED, skip_reason=reason)))
     return result.rowcount or 0

@@ -7,8 +7,9 @@ sleep), so nothing here blocks for minutes.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 
@@ -52,7 +53,7 @@ class BulkOperation:
 def start_bulk_query(client: AdminClient, query: str) -> str:
     """Start a bulk query (one per shop at a time) and return its gid."""
     result = client.mutate(RUN_MUTATION, {"query": query}, "bulkOperationRunQuery")
-    return result["bulkOperation"]["id"]
+    return str(result["bulkOperation"]["id"])
 
 
 def bulk_operation_status(client: AdminClient, operation_gid: str) -> BulkOperation:

@@ -10,12 +10,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
 
-from plugin.shopify.errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyThrottled,
-                     ShopifyUnauthorized, ShopifyUserError, excerpt)
+from plugin.shopify.errors import (
+    ShopifyError,
+    ShopifyGraphQLError,
+    ShopifyHTTPError,
+    ShopifyThrottled,
+    ShopifyUnauthorized,
+    ShopifyUserError,
+    excerpt,
+)
 from plugin.shopify.shop_domain import normalize_shop_domain
 
 log = logging.getLogger(__name__)
@@ -136,7 +144,7 @@ class AdminClient:
         user_errors = result.get("userErrors") or []
         if user_errors:
             raise ShopifyUserError(user_errors, operation=result_key)
-        return result
+        return dict(result)
 
     # -- internals -------------------------------------------------------------
 

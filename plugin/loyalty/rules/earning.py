@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -106,7 +106,7 @@ def parse_time(value: Any) -> datetime | None:
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp without a UTC offset: {value!r}")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def normalize_email(value: Any) -> str | None:
@@ -124,7 +124,7 @@ def _side(money_set: Any, side: str, field_name: str) -> tuple[Decimal, str] | N
         raise OrderPayloadError(f"{field_name}.{side}: {exc}") from None
 
 
-def money_field(obj: dict, base: str, side: str, currency: str) -> Decimal:
+def money_field(obj: dict[str, Any], base: str, side: str, currency: str) -> Decimal:
     """``<base>_set.<side>.amount`` checked against ``currency``; plain ``<base>`` as fallback."""
     found = _side(obj.get(f"{base}_set"), side, f"{base}_set")
     if found is not None:
@@ -137,7 +137,7 @@ def money_field(obj: dict, base: str, side: str, currency: str) -> Decimal:
     return money(obj[base], currency).amount
 
 
-def net_merchandise(payload: dict, side: str, currency: str) -> Money:
+def net_merchandise(payload: dict[str, Any], side: str, currency: str) -> Money:
     """Net merchandise value of an order on ``side`` ('shop_money' or 'presentment_money')."""
     if payload.get("subtotal_price_set") is None and payload.get("subtotal_price") is None:
         raise OrderPayloadError("order has no subtotal_price_set")
@@ -148,18 +148,22 @@ def net_merchandise(payload: dict, side: str, currency: str) -> Money:
     for line in payload.get("line_items") or []:
         if line.get("gift_card"):
             gross = money_field(line, "price", side, currency) * int(line.get("quantity") or 0)
-            discounts = sum((money_field(a, "amount", side, currency) for a in line.get("discount_allocations") or []), Decimal(0))
+            allocations = line.get("discount_allocations") or []
+            discounts = sum((money_field(a, "amount", side, currency) for a in allocations), Decimal(0))
             total -= gross - discounts
         elif taxes_included:
             total -= sum((money_field(t, "price", side, currency) for t in line.get("tax_lines") or []), Decimal(0))
     return Money(max(total, Decimal(0)), currency)
 
 
-def _presentment_currency(payload: dict) -> str:
-    return _side(payload.get("subtotal_price_set"), "presentment_money", "subtotal_price_set")[1]
+def _presentment_currency(payload: dict[str, Any]) -> str:
+    found = _side(payload.get("subtotal_price_set"), "presentment_money", "subtotal_price_set")
+    if found is None:
+        raise OrderPayloadError("subtotal_price_set.presentment_money is missing")
+    return found[1]
 
 
-def order_facts_from_payload(payload: dict, shop_currency: str) -> OrderFacts:
+def order_facts_from_payload(payload: dict[str, Any], shop_currency: str) -> OrderFacts:
     """Parse an orders/* webhook body (json.loads(..., parse_float=Decimal)) into OrderFacts."""
     if not isinstance(payload, dict):
         raise OrderPayloadError("order payload must be a JSON object")

@@ -49,6 +49,6 @@ def due_warnings(last_activity_at: datetime | None, program: Program, now: datet
     return [ExpiryWarning(days, kind, expires)]
 
 
-def warning_key(customer_id, last_activity_at: datetime, days_before: int) -> str:
+def warning_key(customer_id: int | str, last_activity_at: datetime, days_before: int) -> str:
     """Idempotency key for one reminder; new activity starts a new series."""
     return f"customer:{key_part(customer_id)}:expiry_warning:{last_activity_at.isoformat()}:{days_before}"

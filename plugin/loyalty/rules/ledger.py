@@ -26,10 +26,10 @@ database enforces it with a unique index; ``append`` mirrors it in memory.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 from urllib.parse import quote
 
 from plugin.loyalty.rules.earning import parse_id
@@ -90,9 +90,13 @@ def pending_of(entries: Iterable[Entry], ref: str) -> int:
     return sum(e.pending for e in entries if e.key == ref or e.ref == ref)
 
 
+Id = int | str | Decimal
+"""An order, refund, customer or row id as Shopify or our tables give it."""
+
+
 # ---------------------------------------------------------------- constructors
 
-def earn_entry(order_id, points: int, pending: bool) -> Entry:
+def earn_entry(order_id: Id, points: int, pending: bool) -> Entry:
     """Points for a paid order, pending during the refund window."""
     key = earn_key(order_id)
     return Entry(key, "earn", pending=points) if pending else Entry(key, "earn", available=points)
@@ -112,14 +116,14 @@ def clawback_entry(key: str, earn_ref: str, from_pending: int, from_available: i
     return Entry(key, "clawback", available=-from_available, pending=-from_pending, ref=earn_ref)
 
 
-def expire_entry(customer_id, at_date: date, balance: Balance) -> Entry | None:
+def expire_entry(customer_id: Id, at_date: date, balance: Balance) -> Entry | None:
     """Expire every available point; pending points are too recent to expire."""
     if balance.available <= 0:
         return None
     return Entry(expire_key(customer_id, at_date), "expire", available=-balance.available)
 
 
-def redeem_entry(redemption_id, cost: int, balance: Balance) -> Entry:
+def redeem_entry(redemption_id: Id, cost: int, balance: Balance) -> Entry:
     """Spend ``cost`` available points; refuses to go below zero."""
     if cost <= 0:
         raise ValueError("reward cost must be positive")
@@ -137,59 +141,61 @@ class InsufficientPoints(ValueError):
 
 # ---------------------------------------------------------------- keys
 
-def key_part(value) -> str:
+def key_part(value: Id) -> str:
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return parse_id(value)
+        parsed = parse_id(value)
+        if parsed is not None:
+            return parsed
     if isinstance(value, str) and value.strip():
         return quote(value.strip(), safe="")
     raise ValueError(f"not an id: {value!r}")
 
 
-def earn_key(order_id) -> str:
+def earn_key(order_id: Id) -> str:
     return f"order:{key_part(order_id)}:earn"
 
 
-def cancel_key(order_id) -> str:
+def cancel_key(order_id: Id) -> str:
     return f"order:{key_part(order_id)}:cancel"
 
 
-def clawback_key(refund_id) -> str:
+def clawback_key(refund_id: Id) -> str:
     return f"refund:{key_part(refund_id)}:clawback"
 
 
-def release_key(entry_id) -> str:
+def release_key(entry_id: Id) -> str:
     """``order:7:earn:release`` for one of our keys, ``entry:<id>:release`` for a row id."""
     if isinstance(entry_id, str) and ":" in entry_id and not any(c.isspace() for c in entry_id):
         return f"{entry_id}:release"
     return f"entry:{key_part(entry_id)}:release"
 
 
-def redeem_key(redemption_id) -> str:
+def redeem_key(redemption_id: Id) -> str:
     return f"redemption:{key_part(redemption_id)}:redeem"
 
 
-def redeem_refund_key(redemption_id) -> str:
+def redeem_refund_key(redemption_id: Id) -> str:
     return f"redemption:{key_part(redemption_id)}:refund"
 
 
-def expire_key(customer_id, at_date: date) -> str:
+def expire_key(customer_id: Id, at_date: date) -> str:
     return f"customer:{key_part(customer_id)}:expire:{at_date.isoformat()}"
 
 
-def action_key(kind: str, customer_id, period: str | int = "once") -> str:
+def action_key(kind: str, customer_id: Id, period: str | int = "once") -> str:
     """E.g. ``customer:7:action:birthday:2026``: one birthday bonus per year."""
     return f"customer:{key_part(customer_id)}:action:{key_part(kind)}:{key_part(str(period))}"
 
 
-def referral_key(friend_order_id) -> str:
+def referral_key(friend_order_id: Id) -> str:
     """One advocate reward per referred friend's first order."""
     return f"referral:{key_part(friend_order_id)}:advocate"
 
 
-def tier_bonus_key(customer_id, tier_name: str) -> str:
+def tier_bonus_key(customer_id: Id, tier_name: str) -> str:
     """Entry points once per tier per customer, so down-and-up again pays nothing."""
     return f"customer:{key_part(customer_id)}:tier_bonus:{key_part(tier_name)}"
 
 
-def adjust_key(adjustment_id) -> str:
+def adjust_key(adjustment_id: Id) -> str:
     return f"adjust:{key_part(adjustment_id)}"

@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
+from babel import Locale, UnknownLocaleError, localedata
+from babel.numbers import format_currency, get_territory_currencies
 
 from plugin.loyalty.rules.money import decimals_of, minor_units, quantize, to_decimal
 
@@ -55,6 +58,10 @@ class ProgramError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+DiscountType = Literal["fixed_amount", "percentage", "free_shipping"]
+"""What a reward or a given-away discount takes off (the schema allows exactly these)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ class Tier:
 class Discount:
     """A discount given away (referral friend, checkout incentive)."""
 
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
 
@@ -103,7 +110,7 @@ class Reward:
     id: str
     name: str
     cost: int
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
     expires_in_days: int = 30
@@ -190,12 +197,13 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-def schema() -> dict:
+def schema() -> dict[str, Any]:
     """The JSON Schema of the program document (for the admin UI and docs)."""
-    return _validator().schema
+    document: dict[str, Any] = _validator().schema
+    return document
 
 
-def _path(parts) -> str:
+def _path(parts: Iterable[str | int]) -> str:
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -256,7 +264,7 @@ class _Reader:
             raise ProgramError(path, f"must be a whole number (got {raw!r})")
         return value
 
-    def discount(self, raw: dict, path: str) -> Discount:
+    def discount(self, raw: dict[str, Any], path: str) -> Discount:
         kind = raw["type"]
         value = raw.get("value")
         if kind == "free_shipping":
@@ -289,7 +297,7 @@ def _multiplier(raw: Any, path: str) -> Decimal:
     return value.normalize() if value == value.to_integral_value() else value
 
 
-def load_program(doc: dict) -> Program:
+def load_program(doc: dict[str, Any]) -> Program:
     """Validate a program document and return it as frozen dataclasses."""
     error = _first_error(doc)
     if error is not None:
@@ -333,7 +341,7 @@ def load_program(doc: dict) -> Program:
     )
 
 
-def _tier(read: _Reader, raw: dict, i: int) -> Tier:
+def _tier(read: _Reader, raw: dict[str, Any], i: int) -> Tier:
     path = f"tiers[{i}]"
     metric = raw["threshold"]["metric"]
     value_path = f"{path}.threshold.value"
@@ -362,7 +370,7 @@ def _check_tiers(tiers: tuple[Tier, ...]) -> None:
         last[metric] = value
 
 
-def _reward(read: _Reader, raw: dict, i: int) -> Reward:
+def _reward(read: _Reader, raw: dict[str, Any], i: int) -> Reward:
     path = f"rewards[{i}]"
     discount = read.discount(raw, path)
     return Reward(
@@ -433,7 +441,7 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _discount_doc(d: Discount, currency: str) -> dict:
+def _discount_doc(d: Discount, currency: str) -> dict[str, Any]:
     out: dict[str, Any] = {"type": d.type}
     if d.value is not None:
         out["value"] = _dec(d.value) if d.type == "percentage" else _money_text(d.value, currency)
@@ -442,7 +450,7 @@ def _discount_doc(d: Discount, currency: str) -> dict:
     return out
 
 
-def dump_program(program: Program) -> dict:
+def dump_program(program: Program) -> dict[str, Any]:
     """The program as a JSON-ready document (only str/int/float/bool/list/dict/None)."""
     c = program.currency
     tiers = []
@@ -518,8 +526,6 @@ def program_language(locale: str | None) -> str:
 @cache
 def _money_locale(lang: str, currency: str, region: str | None) -> str:
     """The Babel locale that writes ``currency`` the way its home market reads it (es_CL: $5.000)."""
-    from babel import Locale, UnknownLocaleError, localedata
-    from babel.numbers import get_territory_currencies
 
     home = _HOME_TERRITORY.get(currency)
     home = home.get(lang) if isinstance(home, dict) else home
@@ -538,7 +544,6 @@ def _money_locale(lang: str, currency: str, region: str | None) -> str:
 
 def reward_copy(locale: str | None, currency: str) -> dict[str, Any]:
     """Templates and formatters for default reward names in ``locale`` and ``currency``."""
-    from babel.numbers import format_currency
     lang = program_language(locale)
     parts = re.split(r"[-_]", (locale or "").strip(), maxsplit=1)
     region = parts[1].upper() if len(parts) > 1 and len(parts[1]) == 2 else None

@@ -6,10 +6,11 @@ so ``percentage`` is already divided by 100.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
+from typing import Literal
 
 from plugin.loyalty.rules.money import quantize
 from plugin.loyalty.rules.program import Discount, Reward
@@ -19,9 +20,12 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MIN_CODE_BYTES = 5
 
 
+DiscountKind = Literal["fixed_amount", "percentage", "free_shipping"]
+
+
 @dataclass(frozen=True)
 class DiscountSpec:
-    kind: str  # fixed_amount | percentage | free_shipping
+    kind: DiscountKind
     amount: Decimal | None
     percentage: Decimal | None
     min_subtotal: Decimal | None
@@ -38,9 +42,11 @@ def discount_spec(reward: Reward | Discount, currency: str, now: datetime, expir
     """What to create in Shopify for ``reward`` (or a referral/checkout ``Discount``)."""
     days = getattr(reward, "expires_in_days", 30) if expires_in_days is None else expires_in_days
     amount = percentage = None
-    if reward.type == "fixed_amount":
+    if reward.type in ("fixed_amount", "percentage") and reward.value is None:
+        raise ValueError(f"a {reward.type} discount needs a value")
+    if reward.type == "fixed_amount" and reward.value is not None:
         amount = quantize(reward.value, currency)
-    elif reward.type == "percentage":
+    elif reward.type == "percentage" and reward.value is not None:
         percentage = reward.value / Decimal(100)
     minimum = None if reward.min_subtotal is None else quantize(reward.min_subtotal, currency)
     return DiscountSpec(reward.type, amount, percentage, minimum, now, now + timedelta(days=days) if days else None)

@@ -19,10 +19,10 @@ replay gives the same answer.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Iterable, Sequence
 
 from plugin.loyalty.rules.money import Money, quantize
 from plugin.loyalty.rules.program import METRICS, Program, Tier
@@ -73,7 +73,7 @@ def period_window(tier_period: str, now: datetime) -> Window:
     if tier_period == "calendar_year":
         return (datetime(now.year, 1, 1, tzinfo=now.tzinfo), datetime(now.year + 1, 1, 1, tzinfo=now.tzinfo))
     if tier_period == "rolling_12_months":
-        return (now.astimezone(timezone.utc) - ROLLING, None)
+        return (now.astimezone(UTC) - ROLLING, None)
     raise ValueError(f"unknown tier_period {tier_period!r}")
 
 
@@ -134,7 +134,7 @@ def _rolling_below_since(program: Program, activity: Sequence[Activity], now: da
     """The instant the rolling metrics last dropped below ``rank`` (after ``since``)."""
     points = {since}
     for item in activity:
-        points.update({item.at, item.at.astimezone(timezone.utc) + ROLLING + _TICK})
+        points.update({item.at, item.at.astimezone(UTC) + ROLLING + _TICK})
     candidates = sorted((p for p in points if since <= p <= now), reverse=True)
     below_since = since
     for point in candidates:
@@ -171,13 +171,15 @@ def evaluate_tier(
         return TierDecision(current_tier_name, False, None, "lifetime")
     if program.tier_period == "calendar_year":
         year_start, _ = period_window("calendar_year", now)
+        assert year_start is not None  # a calendar year always has a start
         if since >= year_start:
             return TierDecision(current_tier_name, False, None, "kept_until_year_end")
         last_year = _qualifying_rank(program, metrics(activity, previous_calendar_year(now)))
         target = max(target, last_year)
         if target >= current:
             return TierDecision(current_tier_name, False, None, "qualified_last_year")
-        below_since, reason = year_start, "year_ended"
+        below_since: datetime = year_start
+        reason = "year_ended"
     else:
         below_since = _rolling_below_since(program, activity, now, since, current)
         reason = "window_slid"

@@ -6,6 +6,7 @@ a suspicious referral is HELD with its reasons, never silently dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 VELOCITY_LIMIT = 10        # referral orders from one hashed IP ...
 VELOCITY_WINDOW_DAYS = 7   # ... within this many days
@@ -56,7 +57,7 @@ class ReferralFacts:
     earlier_paid_orders: int = 0         # the friend's paid orders before this one
 
 
-def fraud_reasons(facts: ReferralFacts) -> list[dict]:
+def fraud_reasons(facts: ReferralFacts) -> list[dict[str, Any]]:
     """The rules that fire, in a fixed order, as ``{"code", "text"}`` dicts."""
     advocate, friend = facts.advocate, facts.friend
     codes = []
@@ -76,5 +77,5 @@ def fraud_reasons(facts: ReferralFacts) -> list[dict]:
     return [{"code": code, "text": REASON_TEXT[code]} for code in codes]
 
 
-def _shared(a: frozenset, b: frozenset, kinds: set[str]) -> bool:
+def _shared(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]], kinds: set[str]) -> bool:
     return any(kind in kinds and (kind, value) in b for kind, value in a)

@@ -5,7 +5,11 @@ message (some run scripts), so nothing is recorded until the shopper presses the
 (POST /survey/<token>/comment). No login: each link is authenticated by its signed token."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import Blueprint, abort, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from emails.content.landing_page import landing_page
@@ -52,63 +56,56 @@ def _lang(session: Session, shop: Shop, customer_id: int) -> str:
     return choose_locale(customer.locale if customer else None, shop.primary_locale)
 
 
-def _survey_shop(session: Session, payload: dict) -> tuple[Shop, str]:
-    """The link's shop (404 once it is gone) and the language to answer in."""
-    shop = session.get(Shop, payload["s"])
-    if shop is None:
-        abort(404)
-    return shop, _lang(session, shop, payload["c"])
+def _survey_view(view: Callable[..., ResponseReturnValue]) -> Callable[[str], ResponseReturnValue]:
+    """Resolve the link's token, shop (404 once it is gone) and language, then run ``view``
+    inside one transaction; a bad or expired token answers the error page instead."""
+    @functools.wraps(view)
+    def wrapper(token: str) -> ResponseReturnValue:
+        app_state = state()
+        payload, error = _survey_token(app_state.config.secret_key, token)
+        if error:
+            return error
+        with app_state.db.transaction() as session:
+            shop = session.get(Shop, payload["s"])
+            if shop is None:
+                abort(404)
+            return view(token, session, payload, shop, _lang(session, shop, payload["c"]))
+    return wrapper
 
 
 @bp.get("/survey/<token>")
-def survey_page(token: str):
+@_survey_view
+def survey_page(token: str, session: Session, payload: dict, shop: Shop, lang: str) -> ResponseReturnValue:
     """The question, the clicked score preselected; records nothing."""
-    app_state = state()
-    payload, error = _survey_token(app_state.config.secret_key, token)
-    if error:
-        return error
-    with app_state.db.transaction() as session:
-        shop, lang = _survey_shop(session, payload)
-        scale = survey_scale(payload["t"])
-        chosen = request.args.get("score", type=int)
-        return _page(lang, shop.name or "", shop.name or COPY[lang]["score"], action=request.path, scale=scale,
-                     chosen=chosen if chosen in scale else None)
+    scale = survey_scale(payload["t"])
+    chosen = request.args.get("score", type=int)
+    return _page(lang, shop.name or "", shop.name or COPY[lang]["score"], action=request.path, scale=scale,
+                 chosen=chosen if chosen in scale else None)
 
 
 @bp.post("/survey/<token>")
-def survey_answer(token: str):
+@_survey_view
+def survey_answer(token: str, session: Session, payload: dict, shop: Shop, lang: str) -> ResponseReturnValue:
     """The shopper's explicit answer: records (or updates) the score and an optional comment."""
-    app_state = state()
-    payload, error = _survey_token(app_state.config.secret_key, token)
-    if error:
-        return error
     score = request.form.get("score", type=int)
-    with app_state.db.transaction() as session:
-        shop, lang = _survey_shop(session, payload)
-        if score is None:
-            return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
-        try:
-            record_score(session, shop, payload, score, utcnow(), app_state.config.app_url,
-                         app_state.config.sendgrid_from_email)
-        except FeedbackError:
-            return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
-        comment = request.form.get("comment", "").strip()
-        if comment:
-            add_comment(session, shop, payload, comment)
-            return _page(lang, shop.name or "", COPY[lang]["saved"])
-        return _page(lang, shop.name or "", COPY[lang]["thanks"], score=score,
-                     action=f"/survey/{token}/comment")
+    if score is None:
+        return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
+    config = state().config
+    try:
+        record_score(session, shop, payload, score, utcnow(), config.app_url, config.sendgrid_from_email)
+    except FeedbackError:
+        return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
+    comment = request.form.get("comment", "").strip()
+    if comment:
+        add_comment(session, shop, payload, comment)
+        return _page(lang, shop.name or "", COPY[lang]["saved"])
+    return _page(lang, shop.name or "", COPY[lang]["thanks"], score=score, action=f"/survey/{token}/comment")
 
 
 @bp.post("/survey/<token>/comment")
-def survey_comment(token: str):
+@_survey_view
+def survey_comment(token: str, session: Session, payload: dict, shop: Shop, lang: str) -> ResponseReturnValue:
     """The optional comment after a score; 409 when there is no score to attach it to."""
-    app_state = state()
-    payload, error = _survey_token(app_state.config.secret_key, token)
-    if error:
-        return error
-    with app_state.db.transaction() as session:
-        shop, lang = _survey_shop(session, payload)
-        if not add_comment(session, shop, payload, request.form.get("comment", "")):
-            return _page(lang, shop.name or "", COPY[lang]["invalid"], status=409)
-        return _page(lang, shop.name or "", COPY[lang]["saved"])
+    if not add_comment(session, shop, payload, request.form.get("comment", "")):
+        return _page(lang, shop.name or "", COPY[lang]["invalid"], status=409)
+    return _page(lang, shop.name or "", COPY[lang]["saved"])

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint setup setup-test chromium services bench bench-widget worker web clean
+.PHONY: demo test lint setup setup-test chromium services bench bench-widget worker web clean audit constraints
 
 demo: setup
 	$(PY) -m flask --app plugin embajador demo --serve
@@ -26,12 +26,13 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -r requirements.txt
+# constraints.txt pins every transitive dependency too (Werkzeug, Jinja2, urllib3, ...).
+$(VENV)/.runtime: requirements.txt constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.test: requirements.txt requirements-test.txt requirements-dev.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -r requirements-test.txt -r requirements-dev.txt
+$(VENV)/.test: requirements.txt requirements-test.txt requirements-dev.txt constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-test.txt -r requirements-dev.txt -c constraints.txt
 	touch $@ $(VENV)/.runtime
 
 chromium:
@@ -58,6 +59,18 @@ web: setup
 
 worker: setup
 	$(PY) -m plugin.jobs.worker
+
+# Known vulnerabilities in the pinned set (PyPI advisory data). Informational: CI does not
+# run it and nothing depends on it; a finding is fixed by bumping the pin and `make constraints`.
+audit: setup
+	$(VENV)/bin/pip install -q pip-audit==2.10.1 -c constraints.txt
+	$(VENV)/bin/pip-audit --no-deps --disable-pip --progress-spinner off -r constraints.txt
+
+# Re-pin every installed package after changing a requirements file.
+constraints: setup-test
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^pip==' > constraints.tmp
+	{ sed -n '/^#/p' constraints.txt; cat constraints.tmp; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	rm -f constraints.tmp
 
 clean:
 	rm -rf $(VENV) instance

@@ -9,6 +9,11 @@ preload_app = True
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-forwarded_allow_ips = "*"
+# Whose X-Forwarded-Proto gunicorn believes: on Heroku the router's address is not fixed
+# ("*", as Heroku documents); elsewhere only a proxy on this machine. The client address
+# itself is taken by the app from TRUSTED_PROXIES (plugin/security/proxies.py).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or ("*" if os.environ.get("DYNO") else "127.0.0.1,::1")
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# Method, path WITHOUT the query string (%(U)s), protocol: queries carry OAuth codes, HMACs,
+# App Proxy signatures, customer ids and email-link tokens, none of which belongs in logs.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

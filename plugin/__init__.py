@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from plugin.app_state import AppState
-from plugin.config import ConfigError, load_config
+from plugin.config import Config, ConfigError, load_config
 from plugin.crypto import TokenCipher
 from plugin.db import Database
 from plugin.jobs.queue import InlineQueue, RQQueue
@@ -38,6 +38,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config["EMBAJADOR_DEV_LOGIN"] = config.mode == "demo" and explicit_mode == "demo"
     _register_blueprints(app)
     _register_commands(app)
+    _register_security(app, config)
     return app
 
 
@@ -56,7 +57,7 @@ def _register_hooks(app_state: AppState) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from emails.delivery.events import record_events  # noqa: PLC0415 - see above
+    from emails.delivery.event_batches import store_event_batch  # noqa: PLC0415 - see above
     from emails.delivery.unsubscribe import bp as unsubscribe_bp  # noqa: PLC0415
     from emails.sendgrid.event_webhook import event_webhook_blueprint  # noqa: PLC0415
     from plugin.admin.views import bp as admin_bp  # noqa: PLC0415
@@ -67,10 +68,19 @@ def _register_blueprints(app: Flask) -> None:
     from plugin.web.health import bp as health_bp  # noqa: PLC0415
     from webhooks.ingress import bp as webhooks_bp  # noqa: PLC0415
 
-    sendgrid_bp = event_webhook_blueprint(record_events)
+    sendgrid_bp = event_webhook_blueprint(store_event_batch)
     for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, sendgrid_bp,
                survey_bp, unsubscribe_bp):
         app.register_blueprint(bp)
+
+
+def _register_security(app: Flask, config: Config) -> None:
+    from plugin.web.json_limits import BoundedJSONProvider  # noqa: PLC0415 - see above
+    from plugin.web.proxies import trust_proxies  # noqa: PLC0415
+    from plugin.web.security_headers import add_security_headers  # noqa: PLC0415
+    app.json = BoundedJSONProvider(app)
+    trust_proxies(app, config.trusted_proxies)
+    app.after_request(add_security_headers)
 
 
 def _register_commands(app: Flask) -> None:

@@ -48,6 +48,9 @@ class Config:
     sendgrid_from_email: str | None
     sendgrid_event_public_key: str | None
     log_format: str
+    # How many reverse proxies in front of the app append to X-Forwarded-For (Heroku's
+    # router is one); the client address is the entry that many hops from the end.
+    trusted_proxies: int = 0
     redeem_rate_limit: str = DEFAULT_REDEEM_RATE_LIMIT
 
     @property
@@ -173,6 +176,8 @@ def load_config(env=None, mode: str | None = None) -> Config:
     except ValueError:
         raise ConfigError("PROXY_REDEEM_RATE_LIMIT", "must look like 5/minute or 20/hour") from None
 
+    trusted_proxies = _trusted_proxies(env)
+
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
         app_url=app_url, admin_origin=admin_origin, secret_key=secret_key, encryption_keys=encryption_keys,
@@ -181,5 +186,16 @@ def load_config(env=None, mode: str | None = None) -> Config:
         sendgrid_api_host=sendgrid_host,
         sendgrid_from_email=env.get("SENDGRID_FROM_EMAIL", "").strip() or None,
         sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
-        log_format=log_format, redeem_rate_limit=redeem_rate_limit,
+        log_format=log_format, trusted_proxies=trusted_proxies, redeem_rate_limit=redeem_rate_limit,
     )
+
+
+def _trusted_proxies(env) -> int:
+    """``TRUSTED_PROXIES``: 0 (no proxy; X-Forwarded-For ignored) unless on Heroku, whose
+    router is exactly one proxy."""
+    raw = env.get("TRUSTED_PROXIES", "").strip()
+    if not raw:
+        return 1 if env.get("DYNO") else 0
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError("TRUSTED_PROXIES", "must be the number of proxies in front of the app, 0 to 5")
+    return int(raw)

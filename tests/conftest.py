@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -113,11 +114,11 @@ def app(migrated, pg_url):
     app_state.db.dispose()
 
 
-@pytest.fixture
-def rq_app(migrated, pg_url, redis_url):
-    """The app on Postgres with jobs going through the real Redis (RQ)."""
+@contextmanager
+def rq_app_with(pg_url: str, redis_url: str, **env_overrides):
+    """An app on emptied tables whose jobs go through the real Redis (flushed around it)."""
     from plugin import create_app
-    app = create_app(base_env(pg_url, REDIS_URL=redis_url))
+    app = create_app(base_env(pg_url, REDIS_URL=redis_url, **env_overrides))
     app_state = app.extensions["embajador"]
     _truncate_all(app_state.db)
     app_state.queue.connection.flushdb()
@@ -125,6 +126,13 @@ def rq_app(migrated, pg_url, redis_url):
         yield app
     app_state.queue.connection.flushdb()
     app_state.db.dispose()
+
+
+@pytest.fixture
+def rq_app(migrated, pg_url, redis_url):
+    """The app on Postgres with jobs going through the real Redis (RQ)."""
+    with rq_app_with(pg_url, redis_url) as app:
+        yield app
 
 
 @pytest.fixture

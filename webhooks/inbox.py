@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,9 +9,11 @@ from decimal import Decimal
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
+from plugin.customers.profiles import email_hash
 from plugin.models.base import UTCDateTime
 from plugin.models.inbox import FAILED, IGNORED, PENDING
 from plugin.shopify.webhook_subscriptions import COMPLIANCE_TOPICS
+from plugin.web.json_limits import bounded_loads
 
 SWEEP_AFTER = timedelta(minutes=2)
 
@@ -42,7 +43,7 @@ class StoreResult:
 def parse_payload(raw: str | bytes) -> dict:
     """Decimals stay Decimals and big ids stay ints: never a float near money or ids."""
     try:
-        payload = json.loads(raw, parse_float=Decimal)
+        payload = bounded_loads(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"body is not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict):
@@ -59,6 +60,16 @@ def dedupe_key(delivery: Delivery) -> str:
     return "sha256:" + hashlib.sha256(delivery.raw_body).hexdigest()
 
 
+def subject_email_hash(payload: dict) -> str | None:
+    """Hash of the email a payload is about: top-level ``email``/``contact_email`` (orders,
+    checkouts — guests included) or ``customer.email``."""
+    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    for value in (payload.get("email"), payload.get("contact_email"), customer.get("email")):
+        if isinstance(value, str) and value.strip():
+            return email_hash(value)
+    return None
+
+
 def subject_customer_id(topic: str, payload: dict) -> str | None:
     """The Shopify customer a payload is about, so customers/redact can purge it later."""
     if topic.startswith("customers/") and topic not in COMPLIANCE_TOPICS:
@@ -69,14 +80,16 @@ def subject_customer_id(topic: str, payload: dict) -> str | None:
 
 
 _COLUMNS = ("shop_domain, shop_id, topic, dedupe_key, event_id, webhook_id, api_version, triggered_at, received_at,"
-            " payload, subject_customer_id, status, attempts, last_error, next_attempt_at, processed_at")
+            " payload, subject_customer_id, subject_email_hash, status, attempts, last_error, next_attempt_at,"
+            " processed_at")
 _DATETIMES = ("triggered_at", "received_at", "next_attempt_at", "processed_at")
 # text() statements are compiled once and cached (a dialect insert() with ON CONFLICT
 # is recompiled on every call: ~17 % of ingress CPU when it was used here).
 _FIND_SHOP = text("SELECT id, installed FROM shops WHERE domain = :shop_domain")
 _INSERT_ONCE = text(
     f"INSERT INTO webhook_deliveries ({_COLUMNS}) VALUES (:shop_domain, :shop_id, :topic, :dedupe_key, :event_id,"
-    " :webhook_id, :api_version, :triggered_at, :received_at, :payload, :subject_customer_id, :status, 0, :last_error,"
+    " :webhook_id, :api_version, :triggered_at, :received_at, :payload, :subject_customer_id, :subject_email_hash,"
+    " :status, 0, :last_error,"
     " :next_attempt_at, :processed_at) ON CONFLICT (shop_domain, topic, dedupe_key) DO NOTHING RETURNING id, status"
 ).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _DATETIMES))
 # PostgreSQL: the shop lookup and the ignored/pending decision happen inside the INSERT,
@@ -86,6 +99,7 @@ _INSERT_DECIDED = text(
     f"INSERT INTO webhook_deliveries ({_COLUMNS})"
     " SELECT :shop_domain, d.shop_id, :topic, :dedupe_key, :event_id, :webhook_id, :api_version,"
     " CAST(:triggered_at AS timestamptz), CAST(:received_at AS timestamptz), :payload, :subject_customer_id,"
+    " :subject_email_hash,"
     " d.status, 0, d.last_error,"
     " CASE WHEN d.status = 'pending' THEN CAST(:next_attempt_at AS timestamptz) END,"
     " CASE WHEN d.status = 'pending' THEN NULL ELSE CAST(:received_at AS timestamptz) END"
@@ -104,10 +118,11 @@ def store_delivery(conn: Connection, delivery: Delivery, now: datetime) -> Store
     ``conn`` is a Core connection (no ORM session on this hot path). On PostgreSQL this is
     exactly one statement, so an autocommit connection stores it atomically.
     """
-    status, error, customer_id = PENDING, None, None
+    status, error, customer_id, email_digest = PENDING, None, None, None
     try:
         body = delivery.raw_body.decode("utf-8")
-        customer_id = subject_customer_id(delivery.topic, parse_payload(body))
+        payload = parse_payload(body)
+        customer_id, email_digest = subject_customer_id(delivery.topic, payload), subject_email_hash(payload)
     except UnicodeDecodeError:
         body, status, error = None, FAILED, "body is not UTF-8"
     except MalformedPayload as exc:
@@ -117,7 +132,8 @@ def store_delivery(conn: Connection, delivery: Delivery, now: datetime) -> Store
     values = dict(shop_domain=delivery.shop_domain, topic=delivery.topic, dedupe_key=dedupe_key(delivery),
                   event_id=delivery.event_id, webhook_id=delivery.webhook_id, api_version=delivery.api_version,
                   triggered_at=delivery.triggered_at, received_at=now, payload=body,
-                  subject_customer_id=customer_id, next_attempt_at=now + SWEEP_AFTER)
+                  subject_customer_id=customer_id, subject_email_hash=email_digest,
+                  next_attempt_at=now + SWEEP_AFTER)
     if status == PENDING and conn.dialect.name == "postgresql":
         row = conn.execute(_INSERT_DECIDED, dict(values, compliance=delivery.topic in COMPLIANCE_TOPICS)).first()
     else:

@@ -19,7 +19,8 @@ from plugin.config import Config
 from plugin.db import lock_row
 from plugin.logs import get_logger
 from plugin.models import Shop, WebhookDelivery, utcnow
-from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, UNHANDLED
+from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, REJECTED, UNHANDLED
+from webhooks.compliance import RejectedDelivery
 from webhooks.inbox import SWEEP_AFTER, MalformedPayload, parse_payload
 from webhooks.topics import handler_module
 
@@ -93,6 +94,12 @@ def _run_handler(session, app_state, delivery, now, after_commit) -> str:
         after_commit.clear()
         delivery.attempts = attempts
         return _finish(delivery, FAILED, now, error=str(exc))
+    except RejectedDelivery as exc:
+        after_commit.clear()
+        delivery.attempts = attempts
+        log.warning("webhook rejected", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
+                                               "delivery_id": delivery.id})
+        return _finish(delivery, REJECTED, now, error=str(exc))
     except Exception as exc:  # a bug or a transient failure: keep it, retry later
         after_commit.clear()
         delivery.attempts = attempts

@@ -2,7 +2,7 @@
 the shopper's language, optionally the score with a comment form or a confirm button."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from flask import render_template_string
 
@@ -14,11 +14,18 @@ textarea{width:100%;min-height:6rem}</style></head><body><h1>{{ title }}</h1>
 <form method="post" action="{{ action }}"><label>{{ t.comment }}<br><textarea name="comment" maxlength="5000"></textarea></label>
 <p><button type="submit">{{ t.send }}</button></p></form>{% endif %}
 {% if confirm %}<form method="post" action="{{ action }}"><p><button type="submit">{{ t.leave }}</button></p></form>{% endif %}
+{% if scale %}<form method="post" action="{{ action }}"><p>{{ t.choose }}</p><p>{% for n in scale %}
+<label><input type="radio" name="score" value="{{ n }}"{% if n == chosen %} checked{% endif %}> {{ n }}</label>
+{% endfor %}</p><label>{{ t.comment }}<br><textarea name="comment" maxlength="5000"></textarea></label>
+<p><button type="submit">{{ t.submit }}</button></p></form>{% endif %}
 </body></html>"""
 
 
 def landing_page(lang: str, copy: Mapping[str, str], shop_name: str, title: str, score: int | None = None,
-                 action: str = "", status: int = 200, confirm: bool = False) -> tuple[str, int]:
-    """(HTML, status) for a link's landing page; ``copy`` holds the page's words in ``lang``."""
+                 action: str = "", status: int = 200, confirm: bool = False, scale: Sequence[int] = (),
+                 chosen: int | None = None) -> tuple[str, int]:
+    """(HTML, status) for a link's landing page; ``copy`` holds the page's words in ``lang``.
+    ``scale``: a question whose answers are radio buttons (``chosen`` preselected) and a
+    submit button — no script, so nothing is answered until the reader presses it."""
     return render_template_string(PAGE, lang=lang, t=copy, title=title, score=score, shop=shop_name,
-                                  action=action, confirm=confirm), status
+                                  action=action, confirm=confirm, scale=scale, chosen=chosen), status

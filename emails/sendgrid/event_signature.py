@@ -3,22 +3,30 @@ received, then turn the JSON array into events we can attribute to our
 messages through the custom_args we sent (shop, flow, message_id)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sendgrid.helpers.eventwebhook import EventWebhook
 
+from plugin.web.json_limits import bounded_loads
+
+# SendGrid signs ``timestamp + body``; its docs advise refusing old timestamps to stop
+# replays (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features).
+MAX_AGE_SECONDS = 600
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 
 
 def verify_event_signature(public_key_b64: str, raw_body: bytes, signature: str | None,
-                           timestamp: str | None) -> bool:
-    """True only for a body signed by the key's owner. Any malformed input
-    (missing header, bad base64, bad key, body not UTF-8) is False, never an
-    exception: the endpoint answers 401/403 instead of 500."""
+                           timestamp: str | None, now: float | None = None,
+                           max_age_seconds: int = MAX_AGE_SECONDS) -> bool:
+    """True only for a body signed by the key's owner, with a signing time within
+    ``max_age_seconds`` of ``now`` (a captured batch replayed later is refused). Any
+    malformed input (missing header, bad base64, bad key, body not UTF-8) is False, never
+    an exception: the endpoint answers 401/403 instead of 500."""
     if not (public_key_b64 and signature and timestamp) or raw_body is None:
+        return False
+    if now is not None and not _is_fresh(timestamp, now, max_age_seconds):
         return False
     try:
         # The SDK signs timestamp + payload as str; decode so the bytes round-trip exactly.
@@ -26,6 +34,14 @@ def verify_event_signature(public_key_b64: str, raw_body: bytes, signature: str 
         return bool(EventWebhook(public_key_b64).verify_signature(payload, signature, timestamp))
     except Exception:  # deny on anything odd (bad key type, bad DER...): never a 500
         return False
+
+
+def _is_fresh(timestamp: str, now: float, max_age_seconds: int) -> bool:
+    try:
+        signed_at = int(timestamp.strip())
+    except ValueError:
+        return False
+    return abs(now - signed_at) <= max_age_seconds
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ def parse_events(raw_body: bytes | str) -> list[Event]:
     """Events from a (verified) Event Webhook body. SendGrid flattens our
     custom_args into each event object, so they are read from the top level."""
     try:
-        data = json.loads(raw_body)
+        data = bounded_loads(raw_body)
     except (ValueError, TypeError) as exc:
         raise EventPayloadError(f"event body is not JSON: {exc}") from exc
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):

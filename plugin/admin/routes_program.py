@@ -2,7 +2,6 @@
 manual adjustments and birthdays."""
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from flask import g, jsonify, request
@@ -21,11 +20,12 @@ from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import shop_local
 from plugin.models import utcnow
 from plugin.web.json_body import json_object
+from plugin.web.json_limits import bounded_loads
 
 
 def _body_document():
     try:
-        return json.loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
+        return bounded_loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
     except ValueError:
         return None
 

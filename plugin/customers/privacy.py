@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, inspect, or_, select, update
+from sqlalchemy import delete, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from plugin.customers.profiles import find_customer, normalize_email
+from plugin.customers.profiles import email_hash, find_customer, normalize_email
 from plugin.models import Base, Customer, CustomerDataExport, OAuthState, Shop, WebhookDelivery
 
 
@@ -24,14 +24,15 @@ def _linked_models():
             yield cls
 
 
-def _rows_for(session: Session, cls, shop_id: int, customer: Customer, outbox_ids=()):
-    """A customer's rows: by ``customer_id``, ``about_customer_id`` (mail about them to
-    someone else), ``email``/``to_email``, or ``outbox_id`` (events of their emails)."""
+def _rows_for(session: Session, cls, shop_id: int, customer: Customer | None, emails: set[str], outbox_ids=()):
+    """A person's rows: by ``customer_id``, ``about_customer_id`` (mail or events about them
+    sent to someone else), ``email``/``to_email`` (guests have only this), or ``outbox_id``
+    (events of their emails)."""
     columns = inspect(cls).columns
     conditions = [getattr(cls, name) == customer.id for name in ("customer_id", "about_customer_id")
-                  if name in columns]
-    if customer.email:
-        conditions += [getattr(cls, name) == customer.email for name in ("email", "to_email") if name in columns]
+                  if name in columns and customer is not None]
+    if emails:
+        conditions += [func.lower(getattr(cls, name)).in_(emails) for name in ("email", "to_email") if name in columns]
     if "outbox_id" in columns and outbox_ids:
         conditions.append(cls.outbox_id.in_(outbox_ids))
     if not conditions:
@@ -47,19 +48,25 @@ def _blank(cls, column: str):
     return {} if "JSON" in str(col.type).upper() else ""
 
 
-def _customer_rows(session: Session, shop_id: int, customer: Customer) -> list:
-    """Every personal row of the customer, gathered before anything is wiped (events are
+def _customer_rows(session: Session, shop_id: int, customer: Customer | None, emails: set[str]) -> list:
+    """Every personal row of the person, gathered before anything is wiped (events are
     found through the emails they belong to, whose addresses are about to go)."""
     pii_models = list(_linked_models())
     found = []
     for cls in pii_models:
         if "outbox_id" not in inspect(cls).columns:
-            found += [(cls, row) for row in _rows_for(session, cls, shop_id, customer)]
+            found += [(cls, row) for row in _rows_for(session, cls, shop_id, customer, emails)]
     outbox_ids = [row.id for cls, row in found if cls.__tablename__ == "email_outbox"]
     for cls in pii_models:
         if "outbox_id" in inspect(cls).columns:
-            found += [(cls, row) for row in _rows_for(session, cls, shop_id, customer, outbox_ids)]
+            found += [(cls, row) for row in _rows_for(session, cls, shop_id, customer, emails, outbox_ids)]
     return found
+
+
+def _emails_of(customer: Customer | None, email) -> set[str]:
+    """Every address the request and our record give for the person, lower-cased."""
+    values = {customer.email if customer else None, email}
+    return {v.strip().lower() for v in values if isinstance(v, str) and v.strip()}
 
 
 def _jsonable(value):
@@ -84,7 +91,7 @@ def export_customer_data(session: Session, shop: Shop, shopify_customer_id, emai
     data: dict = {"shop": shop.domain, "customer_shopify_id": str(shopify_customer_id), "found": customer is not None}
     if customer is not None:
         data["customer"] = _row_dict(customer)
-        for cls, row in _customer_rows(session, shop.id, customer):
+        for cls, row in _customer_rows(session, shop.id, customer, _emails_of(customer, email)):
             data.setdefault(cls.__tablename__, []).append(_row_dict(row))
         data["ledger"] = _ledger_rows(session, customer)
     export = CustomerDataExport(shop_id=shop.id, customer_shopify_id=str(shopify_customer_id),
@@ -106,19 +113,21 @@ def redact_customer(session: Session, shop: Shop, shopify_customer_id, email=Non
     """Wipe a customer's personal data everywhere; ledger totals stay (they are not personal)."""
     customer = find_customer(session, shop, shopify_id=shopify_customer_id, email=email)
     purge_ids = {str(shopify_customer_id)} if shopify_customer_id is not None else set()
+    emails = _emails_of(customer, email)
+    for cls, row in _customer_rows(session, shop.id, customer, emails):  # guests too, by email
+        for column in cls.__pii__:
+            setattr(row, column, _blank(cls, column))
     if customer is not None:
-        for cls, row in _customer_rows(session, shop.id, customer):
-            for column in cls.__pii__:
-                setattr(row, column, _blank(cls, column))
         for column in Customer.__pii__:
             setattr(customer, column, None)
         customer.referral_code = None
         customer.redacted_at = now
         if customer.shopify_id:
             purge_ids.add(customer.shopify_id)
-    session.execute(update(WebhookDelivery)
-                    .where(WebhookDelivery.shop_id == shop.id, WebhookDelivery.subject_customer_id.in_(purge_ids))
-                    .values(payload=None))
+    about_person = or_(WebhookDelivery.subject_customer_id.in_(purge_ids),
+                       WebhookDelivery.subject_email_hash.in_([email_hash(e) for e in emails]))
+    session.execute(update(WebhookDelivery).where(WebhookDelivery.shop_id == shop.id, about_person)
+                    .values(payload=None, subject_email_hash=None))
     session.execute(delete(CustomerDataExport).where(CustomerDataExport.shop_id == shop.id,
                                                      CustomerDataExport.customer_shopify_id.in_(purge_ids)))
     return customer is not None

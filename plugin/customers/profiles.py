@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,11 @@ def normalize_email(email) -> str | None:
     if not isinstance(email, str) or "@" not in email:
         return None
     return email.strip().lower()[:320]
+
+
+def email_hash(email: str) -> str:
+    """sha256 of the trimmed, lower-cased address: finds a guest's deliveries on redact."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 def parse_shopify_time(value) -> datetime | None:
@@ -77,7 +82,10 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     if isinstance(payload.get("phone"), str) and payload["phone"]:
         customer.phone_hash = hashlib.sha256(payload["phone"].encode()).hexdigest()
     customer.locale = _short(payload.get("locale"), 16) or customer.locale
-    customer.birthday = metafield_birthday(payload) or customer.birthday
+    from_metafield = metafield_birthday(payload)
+    if from_metafield is not None and from_metafield != customer.birthday:  # shoppers can edit it too
+        customer.birthday_saved_on = (updated_at or datetime.now(UTC)).date()
+    customer.birthday = from_metafield or customer.birthday
     state = marketing_state(payload)
     if state and state != customer.marketing_state:
         customer.marketing_state = state

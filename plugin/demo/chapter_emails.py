@@ -48,8 +48,10 @@ def run(stage) -> None:
             stage.say(f"outbox: {row.to_email} · {row.flow} · [{row.locale}] {row.subject} · {row.status}")
         feedback = next(r for r in rows if r.flow == "feedback_request")
         url = re.search(r"https?://\S+/survey/\S+\?score=3", feedback.text).group(0)
-    path = url[url.index("/survey/"):]
-    answer = requests.get(f"{stage.base_url}{path}", timeout=30)
+    path = url[url.index("/survey/"):].split("?")[0]
+    page = requests.get(f"{stage.base_url}{path}?score=3", timeout=30)  # the link opens the page…
+    answer = requests.post(f"{stage.base_url}{path}", data={"score": "3"}, timeout=30)  # …her click records it
+    stage.say(f"Valentina opens the survey link ({page.status_code}): nothing is recorded until she confirms")
     stage.say(f"Valentina clicks 3 in the survey → {answer.status_code}")
     _email_tick(stage, stage.now + timedelta(days=8))
     with stage.app_state.db.transaction() as session:

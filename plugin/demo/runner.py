@@ -47,7 +47,8 @@ def run_demo(echo, serve_admin: bool = False, port: int = 5000) -> None:
 
     fake = FakeShopify(api_key="", api_secret="", shop_name="Tienda Embajador", currency="CLP", locale="es")
     fake_origin, fake_server = fake.serve()
-    env = dict(os.environ, SHOPIFY_ADMIN_ORIGIN=fake_origin)
+    # The stage sends each demo visitor through a pretend proxy (X-Forwarded-For): one hop.
+    env = dict(os.environ, SHOPIFY_ADMIN_ORIGIN=fake_origin, TRUSTED_PROXIES="1")
     env.setdefault("EMBAJADOR_MODE", "demo")
     app = create_app(env)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

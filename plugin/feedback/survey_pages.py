@@ -1,15 +1,22 @@
-"""The survey pages a feedback_request email links to: one click records the score
-(GET /survey/<token>?score=n), then an optional comment (POST /survey/<token>/comment).
-No login: each link is authenticated by its signed token."""
+"""The survey pages a feedback_request email links to. The link (GET /survey/<token>?score=n)
+only shows the question with that score preselected: mail scanners fetch every link in a
+message (some run scripts), so nothing is recorded until the shopper presses the button
+(POST /survey/<token>, score and optional comment); a comment can follow
+(POST /survey/<token>/comment). No login: each link is authenticated by its signed token."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import Blueprint, abort, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from emails.content.landing_page import landing_page
 from emails.content.locale import choose_locale
 from emails.delivery.tokens import SURVEY, InvalidToken, read_token
 from plugin.app_state import state
+from plugin.feedback.survey_links import survey_scale
 from plugin.feedback.surveys import FeedbackError, add_comment, record_score
 from plugin.models import Customer, Shop, utcnow
 
@@ -18,13 +25,16 @@ bp = Blueprint("feedback", __name__)
 COPY = {
     "es": {"thanks": "¡Gracias por tu respuesta!", "score": "Tu nota", "comment": "¿Quieres contarnos algo más?",
            "send": "Enviar", "saved": "Gracias, recibimos tu comentario.", "expired": "Este enlace venció.",
-           "invalid": "Este enlace no es válido."},
+           "invalid": "Este enlace no es válido.", "choose": "Elige tu nota y confírmala:",
+           "submit": "Enviar mi nota"},
     "en": {"thanks": "Thank you for your answer!", "score": "Your score", "comment": "Anything else to tell us?",
            "send": "Send", "saved": "Thanks, we got your comment.", "expired": "This link has expired.",
-           "invalid": "This link is not valid."},
+           "invalid": "This link is not valid.", "choose": "Pick your score and confirm it:",
+           "submit": "Send my score"},
     "pt": {"thanks": "Obrigado pela sua resposta!", "score": "Sua nota", "comment": "Quer nos contar mais alguma coisa?",
            "send": "Enviar", "saved": "Obrigado, recebemos seu comentário.", "expired": "Este link expirou.",
-           "invalid": "Este link não é válido."},
+           "invalid": "Este link não é válido.", "choose": "Escolha sua nota e confirme:",
+           "submit": "Enviar minha nota"},
 }
 
 
@@ -46,42 +56,56 @@ def _lang(session: Session, shop: Shop, customer_id: int) -> str:
     return choose_locale(customer.locale if customer else None, shop.primary_locale)
 
 
+def _survey_view(view: Callable[..., ResponseReturnValue]) -> Callable[[str], ResponseReturnValue]:
+    """Resolve the link's token, shop (404 once it is gone) and language, then run ``view``
+    inside one transaction; a bad or expired token answers the error page instead."""
+    @functools.wraps(view)
+    def wrapper(token: str) -> ResponseReturnValue:
+        app_state = state()
+        payload, error = _survey_token(app_state.config.secret_key, token)
+        if error:
+            return error
+        with app_state.db.transaction() as session:
+            shop = session.get(Shop, payload["s"])
+            if shop is None:
+                abort(404)
+            return view(token, session, payload, shop, _lang(session, shop, payload["c"]))
+    return wrapper
+
+
 @bp.get("/survey/<token>")
-def survey_score(token: str):
-    """One click from the email records the score (updates it on a later click)."""
-    app_state = state()
-    payload, error = _survey_token(app_state.config.secret_key, token)
-    if error:
-        return error
-    score = request.args.get("score", type=int)
-    with app_state.db.transaction() as session:
-        shop = session.get(Shop, payload["s"])
-        if shop is None:
-            abort(404)
-        lang = _lang(session, shop, payload["c"])
-        if score is None:
-            return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
-        try:
-            record_score(session, shop, payload, score, utcnow(), app_state.config.app_url,
-                         app_state.config.sendgrid_from_email)
-        except FeedbackError:
-            return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
-        return _page(lang, shop.name or "", COPY[lang]["thanks"], score=score,
-                     action=f"/survey/{token}/comment")
+@_survey_view
+def survey_page(token: str, session: Session, payload: dict, shop: Shop, lang: str) -> ResponseReturnValue:
+    """The question, the clicked score preselected; records nothing."""
+    scale = survey_scale(payload["t"])
+    chosen = request.args.get("score", type=int)
+    return _page(lang, shop.name or "", shop.name or COPY[lang]["score"], action=request.path, scale=scale,
+                 chosen=chosen if chosen in scale else None)
+
+
+@bp.post("/survey/<token>")
+@_survey_view
+def survey_answer(token: str, session: Session, payload: dict, shop: Shop, lang: str) -> ResponseReturnValue:
+    """The shopper's explicit answer: records (or updates) the score and an optional comment."""
+    score = request.form.get("score", type=int)
+    if score is None:
+        return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
+    config = state().config
+    try:
+        record_score(session, shop, payload, score, utcnow(), config.app_url, config.sendgrid_from_email)
+    except FeedbackError:
+        return _page(lang, shop.name or "", COPY[lang]["invalid"], status=400)
+    comment = request.form.get("comment", "").strip()
+    if comment:
+        add_comment(session, shop, payload, comment)
+        return _page(lang, shop.name or "", COPY[lang]["saved"])
+    return _page(lang, shop.name or "", COPY[lang]["thanks"], score=score, action=f"/survey/{token}/comment")
 
 
 @bp.post("/survey/<token>/comment")
-def survey_comment(token: str):
+@_survey_view
+def survey_comment(token: str, session: Session, payload: dict, shop: Shop, lang: str) -> ResponseReturnValue:
     """The optional comment after a score; 409 when there is no score to attach it to."""
-    app_state = state()
-    payload, error = _survey_token(app_state.config.secret_key, token)
-    if error:
-        return error
-    with app_state.db.transaction() as session:
-        shop = session.get(Shop, payload["s"])
-        if shop is None:
-            abort(404)
-        lang = _lang(session, shop, payload["c"])
-        if not add_comment(session, shop, payload, request.form.get("comment", "")):
-            return _page(lang, shop.name or "", COPY[lang]["invalid"], status=409)
-        return _page(lang, shop.name or "", COPY[lang]["saved"])
+    if not add_comment(session, shop, payload, request.form.get("comment", "")):
+        return _page(lang, shop.name or "", COPY[lang]["invalid"], status=409)
+    return _page(lang, shop.name or "", COPY[lang]["saved"])

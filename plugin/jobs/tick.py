@@ -33,6 +33,7 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("checkout_orders", "plugin.recovery.completion.track_checkout_orders"),
     ("checkout_steps", "plugin.recovery.steps.send_due_recovery_steps"),
     ("win_back", "plugin.feedback.win_back.send_win_backs"),
+    ("sendgrid_event_batches", "emails.delivery.event_batches.sweep_event_batches"),
     ("email_dispatch", "plugin.lifecycle.dispatch.dispatch_events"),
     ("email_send", "emails.delivery.scheduling.send_due_messages"),
 ]

@@ -22,7 +22,7 @@ from plugin.app_state import state
 from plugin.feedback.survey_links import survey_urls
 from plugin.logs import get_logger
 from plugin.loyalty.status import shop_program
-from plugin.models import Customer, CustomerEvent, Shop
+from plugin.models import Customer, CustomerEvent, OutboxMessage, Shop
 
 log = get_logger("plugin.lifecycle.dispatch")
 BATCH = 500
@@ -147,6 +147,9 @@ def handle_event(session: Session, event: CustomerEvent, now: datetime, default_
         return None
     flow, context, send_after = built
     locale = event.data.get("locale") if isinstance(event.data.get("locale"), str) else None
-    return queue_email(session, shop=shop, flow=flow, message_key=f"{flow}:{event.key}", to_email=customer.email,
-                       context=context, customer=customer, locale=locale, send_after=send_after,
-                       marketing=True if settings.notices_need_consent else None)
+    outbox_id = queue_email(session, shop=shop, flow=flow, message_key=f"{flow}:{event.key}", to_email=customer.email,
+                            context=context, customer=customer, locale=locale, send_after=send_after,
+                            marketing=True if settings.notices_need_consent else None)
+    if outbox_id is not None and event.about_customer_id is not None:  # the mail names them: redact reaches it
+        session.get(OutboxMessage, outbox_id).about_customer_id = event.about_customer_id
+    return outbox_id

@@ -9,6 +9,7 @@ from sqlalchemy import and_, extract, or_, select
 
 from plugin.loyalty.balances import lock_customer, record_event
 from plugin.loyalty.posting import post
+from plugin.loyalty.rules.birthday_lead import birthday_pays
 from plugin.loyalty.rules.ledger import Entry, action_key, adjust_key
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import reevaluate_tier, shop_local
@@ -72,16 +73,23 @@ def birthdays_job(app_state, now: datetime) -> dict:
                 days.append((2, 29))
             born_today = or_(*(and_(extract("month", Customer.birthday) == m, extract("day", Customer.birthday) == d)
                                for m, d in days))
-            ids = session.execute(select(Customer.id).where(
+            lead_days = shop_program(shop).actions.birthday_lead_days
+            rows = session.execute(select(Customer.id, Customer.birthday_saved_on).where(
                 Customer.shop_id == shop.id, Customer.birthday.is_not(None), Customer.redacted_at.is_(None),
-                born_today)).scalars().all()
-            due += [(shop.id, customer_id, today.year) for customer_id in ids]
+                born_today)).all()
+            due += [(shop.id, customer_id, today.year) for customer_id, saved_on in rows
+                    if birthday_pays(today, saved_on, lead_days)]
     awarded = 0
     for shop_id, customer_id, year in due:
         with app_state.db.transaction() as session:
             awarded += bool(award_birthday_points(session, session.get(Shop, shop_id),
                                                   session.get(Customer, customer_id), now, year))
     return {"birthdays": awarded}
+
+
+# Balances are 32-bit integer columns (max 2,147,483,647); stay far below them.
+MAX_ADJUSTMENT = 10_000_000
+MAX_BALANCE = 1_000_000_000
 
 
 class AdjustmentError(ValueError):
@@ -95,8 +103,12 @@ def adjust_points(session, shop: Shop, customer: Customer, points: int, reason: 
         raise AdjustmentError("reason: a reason is required for a manual adjustment")
     if points == 0:
         raise AdjustmentError("points: must not be 0")
+    if abs(points) > MAX_ADJUSTMENT:
+        raise AdjustmentError(f"points: at most {MAX_ADJUSTMENT:,} in one adjustment")
     program = shop_program(shop)
     customer = lock_customer(session, customer.id)
+    if customer.points_available + customer.points_pending + points > MAX_BALANCE:
+        raise AdjustmentError(f"points: a balance cannot exceed {MAX_BALANCE:,}")
     new_id = post(session, program, customer, Entry(adjust_key(adjustment_id or uuid.uuid4().hex), "adjust",
                                                     available=points),
                   reason=reason.strip(), source=actor, occurred_at=now)

@@ -84,8 +84,9 @@ def rebuild_balance(session: Session, customer: Customer) -> Balance:
 
 
 def record_event(session: Session, shop_id: int, customer_id: int | None, kind: str, key: str,
-                 occurred_at: datetime, data: dict | None = None) -> int | None:
-    """Record a domain event once per key (emails react to these); returns its id if new."""
+                 occurred_at: datetime, data: dict | None = None, about_customer_id: int | None = None) -> int | None:
+    """Record a domain event once per key (emails react to these); returns its id if new.
+    ``about_customer_id``: someone else the data mentions (so their redaction reaches it)."""
     return insert_ignoring_conflicts(session, CustomerEvent, dict(
         shop_id=shop_id, customer_id=customer_id, kind=kind, key=key[:200], data=data or {},
-        occurred_at=occurred_at, handled_at=None), ["shop_id", "key"])
+        occurred_at=occurred_at, handled_at=None, about_customer_id=about_customer_id), ["shop_id", "key"])

@@ -23,5 +23,7 @@ def set_birthday(customer: Customer, value, today: date, *, by_merchant: bool) -
         raise BirthdayError("customer: this customer's data was erased at their request")
     if customer.birthday not in (None, born) and not by_merchant:
         raise BirthdayLocked("birthday: already saved; to change it, please contact the store")
+    if customer.birthday != born or by_merchant:
+        customer.birthday_saved_on = None if by_merchant else today
     customer.birthday = born
     return born

@@ -3,7 +3,7 @@ from plugin.models.analytics import AnalyticsSnapshot  # noqa: F401
 from plugin.models.base import Base, ShopScoped, utcnow  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401
 from plugin.models.customer import Customer  # noqa: F401
-from plugin.models.email import EmailEvent, EmailSuppression, OutboxMessage  # noqa: F401
+from plugin.models.email import EmailEvent, EmailSuppression, OutboxMessage, SendgridEventBatch  # noqa: F401
 from plugin.models.feedback import Complaint, SurveyResponse  # noqa: F401
 from plugin.models.inbox import WebhookDelivery  # noqa: F401
 from plugin.models.ledger import CustomerEvent, LedgerEntry  # noqa: F401

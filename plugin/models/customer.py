@@ -29,6 +29,9 @@ class Customer(ShopScoped, Base):
     marketing_state: Mapped[str] = mapped_column(String(32), default="NOT_SUBSCRIBED", nullable=False)
     marketing_state_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     birthday: Mapped[date | None] = mapped_column(Date)
+    # When the shopper saved it (None: the merchant did); a birthday saved shortly before it
+    # pays from the next year (program ``actions.birthday_lead_days``).
+    birthday_saved_on: Mapped[date | None] = mapped_column(Date)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Cached balance and tier: always rebuildable from the ledger (plugin/loyalty).
     points_available: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

@@ -125,3 +125,20 @@ class EmailEvent(Base):
     detail: Mapped[dict] = mapped_column(JSONType, default=dict, nullable=False)
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class SendgridEventBatch(Base):
+    """A verified Event Webhook POST, stored as received and processed by a job, so the
+    endpoint answers in milliseconds whatever the batch size. The raw body (it holds
+    recipient addresses) is dropped once processed."""
+
+    __tablename__ = "sendgrid_event_batches"
+    __table_args__ = (Index("ix_sendgrid_event_batches_due", "status", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    raw_body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
+    counts: Mapped[dict | None] = mapped_column(JSONType)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

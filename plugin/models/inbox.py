@@ -14,6 +14,7 @@ UNHANDLED = "unhandled"    # stored, no handler for this topic yet
 IGNORED = "ignored"        # unknown / uninstalled shop: recorded, no work done
 FAILED = "failed"          # malformed payload: recorded and reported, never retried
 DEAD = "dead"              # handler kept failing: dead letter after MAX_ATTEMPTS
+REJECTED = "rejected"      # verified but refused (e.g. a compliance body naming another shop)
 
 
 class WebhookDelivery(Base):
@@ -36,6 +37,9 @@ class WebhookDelivery(Base):
     # The raw, HMAC-verified body. Purged after processing retention and on customers/redact.
     payload: Mapped[str | None] = mapped_column(Text)
     subject_customer_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # sha256 of the normalised email a payload is about (guest checkouts/orders have no
+    # customer id), so customers/redact finds them; cleared with the payload.
+    subject_email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default=PENDING, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(Text)

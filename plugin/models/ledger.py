@@ -50,9 +50,14 @@ class CustomerEvent(ShopScoped, Base):
 
     __tablename__ = "customer_events"
     __table_args__ = (UniqueConstraint("shop_id", "key"), Index("ix_customer_events_unhandled", "handled_at", "id"))
+    # ``data`` may name someone (a referred friend's first name): wiped on redact of either.
+    __pii__ = ("data",)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    # Another customer the event mentions (the friend in a referral_reward), for redaction.
+    about_customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"),
+                                                          index=True)
     kind: Mapped[str] = mapped_column(String(48), nullable=False)
     key: Mapped[str] = mapped_column(String(200), nullable=False)
     data: Mapped[dict] = mapped_column(JSONType, default=dict, nullable=False)

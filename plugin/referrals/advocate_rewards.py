@@ -39,7 +39,7 @@ def award_advocate(session: Session, shop, program: Program, referral: Referral,
         referral.points_awarded = points
         record_event(session, referral.shop_id, advocate.id, "referral_reward", f"{key}:reward", now, {
             "points_awarded": points, "friend_first_name": _friend_first_name(session, referral),
-            "available_at": available_at.isoformat() if available_at else None})
+            "available_at": available_at.isoformat() if available_at else None}, about_customer_id=referral.customer_id)
         reevaluate_tier(session, shop, advocate, now, program, source=source)
     return points if new_id is not None else 0
 

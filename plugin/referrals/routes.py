@@ -24,10 +24,7 @@ NOT_FOUND_PAGE = """<!doctype html><html lang="es"><head><meta charset="utf-8">
 
 
 def visitor_ip() -> str | None:
-    """The client IP; behind Heroku's router the real one is the LAST X-Forwarded-For entry."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if forwarded.strip():
-        return forwarded.split(",")[-1].strip()
+    """The client IP as ``plugin.web.proxies`` resolved it (TRUSTED_PROXIES hops)."""
     return request.remote_addr
 
 

@@ -25,8 +25,10 @@ from urllib.parse import parse_qsl
 import shopify
 
 DEFAULT_MAX_AGE_SECONDS = 90
-# Params Shopify sends once; a repeat would be joined with "," and could smuggle a value.
-_SINGLE_VALUE_PARAMS = frozenset({"hmac", "shop", "signature", "timestamp"})
+# Params Shopify sends once; a repeat would be joined with "," and signed as one value while
+# a framework's ``args.get`` reads only the first: refused outright (401), never guessed at.
+_SINGLE_VALUE_PARAMS = frozenset({"hmac", "shop", "signature", "timestamp", "logged_in_customer_id",
+                                  "path_prefix"})
 
 ParamValue = str | int | Sequence[str | int]
 Params = Mapping[str, ParamValue] | Iterable[tuple[str, str]]
@@ -61,12 +63,23 @@ def verify_app_proxy(query_string: str | bytes, secret: str, now: int,
     ``query_string`` is the raw query (``request.query_string``, bytes or str), parsed
     here keeping blank values (``logged_in_customer_id=`` is signed as such for guests).
     """
+    return signed_app_proxy_params(query_string, secret, now, max_age_seconds) is not None
+
+
+def signed_app_proxy_params(query_string: str | bytes, secret: str, now: int,
+                            max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS) -> dict[str, str] | None:
+    """The verified App Proxy params (each value exactly as signed), or None when the query
+    is unsigned, stale, forged, or repeats one of ``shop``, ``timestamp``,
+    ``logged_in_customer_id``, ``path_prefix``, ``signature``. Callers read the shop and the
+    shopper from this dict, never from a second parse of the query."""
     if not secret:
-        return False
+        return None
     if isinstance(query_string, bytes):
         query_string = query_string.decode("utf-8", "replace")
-    pairs = parse_qsl(query_string.lstrip("?"), keep_blank_values=True)
-    return _verify_signed(_group(pairs), "signature", sign_app_proxy, secret, now, max_age_seconds)
+    grouped = _group(parse_qsl(query_string.lstrip("?"), keep_blank_values=True))
+    if not _verify_signed(grouped, "signature", sign_app_proxy, secret, now, max_age_seconds):
+        return None
+    return {key: ",".join(values) for key, values in grouped.items() if key != "signature"}
 
 
 def sign_oauth_query(params: Params, secret: str) -> str:

@@ -11,12 +11,13 @@ import time
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from plugin.app_state import state
+from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.birthdays import BirthdayError, BirthdayLocked, set_birthday
 from plugin.loyalty.redemption import ShopifyRefused, UnknownReward, redeem_reward
 from plugin.loyalty.rules.ledger import InsufficientPoints
 from plugin.loyalty.tier_sync import shop_local
 from plugin.models import Customer, Shop, utcnow
-from plugin.shopify.signatures import verify_app_proxy
+from plugin.shopify.signatures import signed_app_proxy_params
 from plugin.shops.tokens import find_shop
 from plugin.storefront.payload import customer_payload, explainer_payload
 from plugin.storefront.rate_limit import EXTENSION_KEY, RedeemLimiter
@@ -34,14 +35,16 @@ def _create_redeem_limiter(setup_state) -> None:
 @bp.before_request
 def verify_signature():
     app_state = state()
-    if not verify_app_proxy(request.query_string, app_state.config.api_secret, now=int(time.time())):
-        return jsonify(error="invalid or expired App Proxy signature"), 401
+    params = signed_app_proxy_params(request.query_string, app_state.config.api_secret, now=int(time.time()))
+    if params is None:
+        return jsonify(error="invalid or expired App Proxy signature, or a repeated shop, timestamp, "
+                             "logged_in_customer_id or path_prefix"), 401
     with app_state.db.transaction() as session:
-        shop = find_shop(session, request.args.get("shop", ""))
+        shop = find_shop(session, params.get("shop", ""))
         if shop is None or not shop.installed:
             return jsonify(error="this shop has not installed Embajador"), 401
         g.proxy_shop_id = shop.id
-    g.proxy_customer_shopify_id = (request.args.get("logged_in_customer_id") or "").strip() or None
+    g.proxy_customer_shopify_id = (params.get("logged_in_customer_id") or "").strip() or None
 
 
 def _customer(session, shop_id: int) -> Customer | None:
@@ -54,12 +57,15 @@ def _customer(session, shop_id: int) -> Customer | None:
 
 
 def _ensure_customer(session, shop_id: int) -> Customer | None:
-    """A logged-in shopper we have not heard of yet (webhook still on its way) starts at zero."""
+    """A logged-in shopper we have not heard of yet (webhook still on its way) starts at zero.
+
+    INSERT … ON CONFLICT DO NOTHING: parallel first visits (the widget, two tabs) create one
+    row and all read it, instead of all but one failing on the unique constraint."""
     customer = _customer(session, shop_id)
     if customer is None and g.proxy_customer_shopify_id:
-        customer = Customer(shop_id=shop_id, shopify_id=g.proxy_customer_shopify_id)
-        session.add(customer)
-        session.flush()
+        insert_ignoring_conflicts(session, Customer, {"shop_id": shop_id, "shopify_id": g.proxy_customer_shopify_id},
+                                  ["shop_id", "shopify_id"])
+        customer = _customer(session, shop_id)
     return customer
 
 

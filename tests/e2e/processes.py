@@ -55,9 +55,9 @@ def running(args: list[str], env: dict, log_path: Path):
 
 
 @contextmanager
-def gunicorn(env: dict, tmp_path: Path, workers: int = 2):
+def gunicorn(env: dict, tmp_path: Path, workers: int = 2, access_log: bool = False):
     port = free_port()
-    env = dict(env, PORT=str(port), WEB_CONCURRENCY=str(workers), ACCESS_LOG="0")
+    env = dict(env, PORT=str(port), WEB_CONCURRENCY=str(workers), ACCESS_LOG="1" if access_log else "0")
     with running([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "plugin:create_app()"], env,
                  tmp_path / "gunicorn.log") as proc:
         base = f"http://127.0.0.1:{port}"

@@ -16,6 +16,7 @@ Extensions beyond the contract (all optional, defaults in brackets):
   ``rewards[].refund_points_on_expiry`` [false]: give the points back when the
   code expires unused.
 - ``actions.marketing_consent`` [0]: points for subscribing to email marketing.
+- ``actions.birthday_lead_days`` [30]: a birthday saved fewer days before it pays next year.
 - ``referral.friend.min_subtotal`` [none]; ``referral.pending_days`` [earn.pending_days].
 - ``point_value`` [cheapest fixed_amount reward value / cost]: money one point is
   worth, used by analytics for the outstanding points liability.
@@ -78,6 +79,9 @@ class Actions:
     signup: int = 0
     birthday: int = 0
     marketing_consent: int = 0
+    # A birthday saved fewer days than this before it first pays out the following year,
+    # so a shopper cannot type today's date for instant points.
+    birthday_lead_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -494,7 +498,7 @@ def dump_program(program: Program) -> dict[str, Any]:
         "currency": c,
         "earn": {"points": program.earn.points, "per_amount": _money_text(program.earn.per_amount, c),
                  "pending_days": program.earn.pending_days, "on": program.earn.on},
-        "actions": {name: getattr(program.actions, name) for name in ACTIONS},
+        "actions": {name: getattr(program.actions, name) for name in ACTIONS + ("birthday_lead_days",)},
         "tiers": tiers,
         "tier_period": program.tier_period,
         "tier_grace_days": program.tier_grace_days,

@@ -2,11 +2,14 @@
 127.0.0.1, only with a signed link; the tokens it mints pass the normal session-token check."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from plugin import create_app
 from plugin.admin.dev_login import dev_login_url
-from tests.conftest import base_env
+from plugin.shopify.signatures import sign_oauth_query
+from tests.conftest import API_SECRET, base_env
 from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP
 
@@ -69,9 +72,13 @@ def test_a_tampered_login_link_is_refused(demo_app):
     assert client.get("/dev/session-token", **LOCAL).status_code == 404
 
 
-def test_the_page_sets_frame_ancestors_for_the_shop_in_the_request(client):
-    response = client.get(f"/?shop={SHOP}&locale=pt")
-    assert response.headers["Content-Security-Policy"] == (
-        f"frame-ancestors https://{SHOP} https://admin.shopify.com")
+def test_the_page_sets_frame_ancestors_for_the_shop_in_a_signed_launch_url(client):
+    launch = {"shop": SHOP, "timestamp": str(int(time.time())), "locale": "pt"}
+    launch["hmac"] = sign_oauth_query(launch, API_SECRET)
+    response = client.get("/", query_string=launch)
+    assert response.headers["Content-Security-Policy"].startswith(
+        f"frame-ancestors https://{SHOP} https://admin.shopify.com;")
+    unsigned = client.get(f"/?shop={SHOP}&locale=pt")
+    assert unsigned.headers["Content-Security-Policy"].startswith("frame-ancestors https://admin.shopify.com;")
     assert '<html lang="pt">' in response.get_data(as_text=True)
     assert "cdn.shopify.com/shopifycloud/polaris-1.js" in response.get_data(as_text=True)

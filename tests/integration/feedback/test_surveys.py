@@ -26,9 +26,9 @@ def test_low_score_opens_one_complaint_notifies_merchant_and_admin_answers(app, 
     shop_id = setup_shop(app_state)
     customer_id = add_customer(app_state, shop_id)
     token = _survey(app_state, shop_id, customer_id)
-    page = client.get(f"/survey/{token}?score=3")
+    page = client.post(f"/survey/{token}", data={"score": 3})
     assert page.status_code == 200 and "¡Gracias por tu respuesta!" in page.get_data(as_text=True)
-    assert client.get(f"/survey/{token}?score=2").status_code == 200  # later click updates
+    assert client.post(f"/survey/{token}", data={"score": 2}).status_code == 200  # later click updates
     comment = client.post(f"/survey/{token}/comment", data={"comment": "Llegó roto"})
     assert comment.status_code == 200
     with app_state.db.transaction() as session:
@@ -57,7 +57,7 @@ def test_promoter_score_records_a_referral_invite_and_no_complaint(app, client):
     customer_id = add_customer(app_state, shop_id)
     with app_state.db.transaction() as session:
         session.get(Customer, customer_id).referral_code = "VALE42"
-    assert client.get(f"/survey/{_survey(app_state, shop_id, customer_id)}?score=10").status_code == 200
+    assert client.post(f"/survey/{_survey(app_state, shop_id, customer_id)}", data={"score": 10}).status_code == 200
     dispatch_events(app_state, utcnow())
     with app_state.db.transaction() as session:
         assert session.execute(select(Complaint)).scalars().all() == []
@@ -75,7 +75,7 @@ def test_bad_or_expired_survey_links_record_nothing(app, client, mutate, status)
         token = mutate(_survey(app_state, shop_id, customer_id))
     else:
         token = _survey(app_state, shop_id, customer_id, expires_in=timedelta(seconds=-1))
-    assert client.get(f"/survey/{token}?score=1").status_code == status
+    assert client.post(f"/survey/{token}", data={"score": 1}).status_code == status
     with app_state.db.transaction() as session:
         assert session.execute(select(SurveyResponse)).scalars().all() == []
 
@@ -84,5 +84,5 @@ def test_out_of_scale_score_is_rejected(app, client):
     app_state = app.extensions["embajador"]
     shop_id = setup_shop(app_state)
     token = _survey(app_state, shop_id, add_customer(app_state, shop_id), kind="csat")
-    assert client.get(f"/survey/{token}?score=0").status_code == 400
-    assert client.get(f"/survey/{token}?score=5").status_code == 200
+    assert client.post(f"/survey/{token}", data={"score": 0}).status_code == 400
+    assert client.post(f"/survey/{token}", data={"score": 5}).status_code == 200

@@ -136,11 +136,12 @@ def test_fulfilment_records_the_event_the_feedback_email_waits_for(client, app_s
 
 
 def test_data_request_export_carries_the_ledger_and_redact_keeps_the_points(client, app_state):
-    from tests.shopify_requests import fixture_payload
+    from tests.shopify_requests import SHOP, fixture_payload
     setup_shop(app_state)
     send(client, "orders/paid", payable(at=recently()))
     request = fixture_payload("customers__data_request.json")
     request["customer"].update(id=int(JON), email="jon@example.com")
+    request["shop_domain"] = SHOP  # the body must name the shop the header names
     send(client, "customers/data_request", request)
     from sqlalchemy import select
 
@@ -151,6 +152,7 @@ def test_data_request_export_carries_the_ledger_and_redact_keeps_the_points(clie
     assert kinds == ["earn", "tier_bonus"]
     redact = fixture_payload("customers__redact.json")
     redact["customer"].update(id=int(JON), email="jon@example.com")
+    redact["shop_domain"] = SHOP
     send(client, "customers/redact", redact)
     jon = customer(app_state, JON)
     assert jon.email is None and jon.points_pending == 359

@@ -73,7 +73,7 @@ def advocate_with_history(client, app_state, person: dict = ADVOCATE) -> dict:
 
 
 def land(client, code: str, person: dict):
-    return client.get(f"/r/{code}", headers={"User-Agent": person["ua"], "X-Forwarded-For": person["ip"]})
+    return client.get(f"/r/{code}", headers={"User-Agent": person["ua"]}, environ_base={"REMOTE_ADDR": person["ip"]})
 
 
 def friend_code_from(response) -> str:

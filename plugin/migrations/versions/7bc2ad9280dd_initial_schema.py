@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 53bd0d21fecd
+Revision ID: 7bc2ad9280dd
 Revises: 
-Create Date: 2026-11-29 23:52:25.857299
+Create Date: 2026-11-30 00:31:39.215948
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '53bd0d21fecd'
+revision = '7bc2ad9280dd'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -23,6 +23,17 @@ def upgrade() -> None:
     sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('nonce', name=op.f('pk_oauth_states'))
     )
+    op.create_table('sendgrid_event_batches',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('raw_body', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('received_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sendgrid_event_batches'))
+    )
+    op.create_index('ix_sendgrid_event_batches_due', 'sendgrid_event_batches', ['status', 'received_at'], unique=False)
     op.create_table('shops',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('domain', sa.String(length=255), nullable=False),
@@ -109,6 +120,7 @@ def upgrade() -> None:
     sa.Column('marketing_state', sa.String(length=32), nullable=False),
     sa.Column('marketing_state_updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('birthday', sa.Date(), nullable=True),
+    sa.Column('birthday_saved_on', sa.Date(), nullable=True),
     sa.Column('shopify_updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('points_available', sa.Integer(), nullable=False),
     sa.Column('points_pending', sa.Integer(), nullable=False),
@@ -202,6 +214,7 @@ def upgrade() -> None:
     sa.Column('received_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.Text(), nullable=True),
     sa.Column('subject_customer_id', sa.String(length=32), nullable=True),
+    sa.Column('subject_email_hash', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -215,6 +228,7 @@ def upgrade() -> None:
     op.create_index('ix_webhook_deliveries_due', 'webhook_deliveries', ['status', 'next_attempt_at'], unique=False)
     op.create_index(op.f('ix_webhook_deliveries_shop_id'), 'webhook_deliveries', ['shop_id'], unique=False)
     op.create_index(op.f('ix_webhook_deliveries_subject_customer_id'), 'webhook_deliveries', ['subject_customer_id'], unique=False)
+    op.create_index(op.f('ix_webhook_deliveries_subject_email_hash'), 'webhook_deliveries', ['subject_email_hash'], unique=False)
     op.create_table('abandoned_checkouts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('token', sa.String(length=255), nullable=False),
@@ -255,6 +269,7 @@ def upgrade() -> None:
     op.create_table('customer_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('about_customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('kind', sa.String(length=48), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -262,11 +277,13 @@ def upgrade() -> None:
     sa.Column('handled_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['about_customer_id'], ['customers.id'], name=op.f('fk_customer_events_about_customer_id_customers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_events_customer_id_customers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_customer_events_shop_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_events')),
     sa.UniqueConstraint('shop_id', 'key', name=op.f('uq_customer_events_shop_id_key'))
     )
+    op.create_index(op.f('ix_customer_events_about_customer_id'), 'customer_events', ['about_customer_id'], unique=False)
     op.create_index(op.f('ix_customer_events_customer_id'), 'customer_events', ['customer_id'], unique=False)
     op.create_index(op.f('ix_customer_events_shop_id'), 'customer_events', ['shop_id'], unique=False)
     op.create_index('ix_customer_events_unhandled', 'customer_events', ['handled_at', 'id'], unique=False)
@@ -594,12 +611,14 @@ def downgrade() -> None:
     op.drop_index('ix_customer_events_unhandled', table_name='customer_events')
     op.drop_index(op.f('ix_customer_events_shop_id'), table_name='customer_events')
     op.drop_index(op.f('ix_customer_events_customer_id'), table_name='customer_events')
+    op.drop_index(op.f('ix_customer_events_about_customer_id'), table_name='customer_events')
     op.drop_table('customer_events')
     op.drop_index(op.f('ix_abandoned_checkouts_shop_id'), table_name='abandoned_checkouts')
     op.drop_index('ix_abandoned_checkouts_email', table_name='abandoned_checkouts')
     op.drop_index(op.f('ix_abandoned_checkouts_customer_id'), table_name='abandoned_checkouts')
     op.drop_index(op.f('ix_abandoned_checkouts_checkout_id'), table_name='abandoned_checkouts')
     op.drop_table('abandoned_checkouts')
+    op.drop_index(op.f('ix_webhook_deliveries_subject_email_hash'), table_name='webhook_deliveries')
     op.drop_index(op.f('ix_webhook_deliveries_subject_customer_id'), table_name='webhook_deliveries')
     op.drop_index(op.f('ix_webhook_deliveries_shop_id'), table_name='webhook_deliveries')
     op.drop_index('ix_webhook_deliveries_due', table_name='webhook_deliveries')
@@ -629,5 +648,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_analytics_snapshots_shop_id'), table_name='analytics_snapshots')
     op.drop_table('analytics_snapshots')
     op.drop_table('shops')
+    op.drop_index('ix_sendgrid_event_batches_due', table_name='sendgrid_event_batches')
+    op.drop_table('sendgrid_event_batches')
     op.drop_table('oauth_states')
     # ### end Alembic commands ###

@@ -101,6 +101,8 @@ def _run_handler(session, app_state, delivery, now, after_commit) -> str:
         return _finish(delivery, FAILED, now, error=str(exc))
     except Exception as exc:  # a bug or a transient failure: keep it, retry later
         after_commit.clear()
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise  # this session is gone with its connection: recorded on a new one
         delivery.attempts = attempts
         log.exception("handler failed: %s", describe_error(exc), extra={
             "shop": delivery.shop_domain, "topic": delivery.topic, "delivery_id": delivery.id})

@@ -7,7 +7,6 @@ is a bounded poll.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -16,10 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import redis
 import requests
@@ -28,55 +28,38 @@ from sqlalchemy import create_engine, text
 from plugin import create_app
 from plugin.jobs.tick import run_tick
 from plugin.models import utcnow
-
 from tests.conftest import base_env
 from tests.e2e.processes import ROOT, free_port, gunicorn, process_env, wait_until
+from tests.integration.email_support import SendGridSink
+from tests.integration.email_support import _handler as sendgrid_handler
 
-logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the sinks' access lines
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake Shopify's access lines
 APP_NAME = "embajador-chaos"  # application_name of every app connection: what a fault terminates
 
 
-class SendGridSink:
-    """Answers POST /v3/mail/send like SendGrid (202 + X-Message-Id) and counts every
-    personalization by our ``custom_args.message_id``."""
+def start_sendgrid_sink() -> tuple[SendGridSink, Callable[[], None]]:
+    """The email tests' SendGrid sink (202 + X-Message-Id), served on 127.0.0.1."""
+    sink = SendGridSink()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), sendgrid_handler(sink))
+    sink.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.server: Any = None
-        self.origin = ""
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+    return sink, stop
 
-    def wsgi(self, environ, start_response):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b"{}"
-        with self.lock:
-            self.requests.append(json.loads(body or b"{}"))
-            count = len(self.requests)
-        start_response("202 Accepted", [("X-Message-Id", f"sink-{count}"), ("Content-Length", "0")])
-        return [b""]
 
-    def start(self) -> str:
-        from werkzeug.serving import make_server
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        return self.origin
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-
-    def sent(self) -> list[tuple[str, str, str]]:
-        """(message_id, flow, recipient) of every email SendGrid was asked to send."""
-        out = []
-        with self.lock:
-            for request in self.requests:
-                shared = request.get("custom_args") or {}
-                for personalization in request.get("personalizations") or []:
-                    args = {**shared, **(personalization.get("custom_args") or {})}
-                    for to in personalization.get("to") or []:
-                        out.append((str(args.get("message_id")), str(args.get("flow")), to.get("email", "")))
-        return out
+def emails_sent(sink: SendGridSink) -> list[tuple[str, str, str]]:
+    """(message_id, flow, recipient) of every email SendGrid was asked to send."""
+    out = []
+    for request in sink.bodies():
+        shared = request.get("custom_args") or {}
+        for personalization in request.get("personalizations") or []:
+            args = {**shared, **(personalization.get("custom_args") or {})}
+            for to in personalization.get("to") or []:
+                out.append((str(args.get("message_id")), str(args.get("flow")), to.get("email", "")))
+    return out
 
 
 class OwnRedis:
@@ -224,9 +207,8 @@ class Cluster:
         self.redis = OwnRedis(workdir)
         self.redis.start()
         self.stack.callback(self.redis.stop)
-        self.sendgrid = SendGridSink()
-        self.sendgrid.start()
-        self.stack.callback(self.sendgrid.stop)
+        self.sendgrid, stop_sink = start_sendgrid_sink()
+        self.stack.callback(stop_sink)
         from plugin.demo.fake_shopify import FakeShopify
         from tests.conftest import API_KEY, API_SECRET
         self.shopify = FakeShopify(API_KEY, API_SECRET)
@@ -235,7 +217,7 @@ class Cluster:
         self.admin_url = pg_url
         app_url = f"{pg_url}&application_name={APP_NAME}"
         self.env = base_env(app_url, REDIS_URL=self.redis.url, SENDGRID_API_KEY="SG.chaos-sink",
-                            SENDGRID_API_HOST=self.sendgrid.origin, SENDGRID_FROM_EMAIL="club@tienda.example",
+                            SENDGRID_API_HOST=self.sendgrid.url, SENDGRID_FROM_EMAIL="club@tienda.example",
                             SHOPIFY_ADMIN_ORIGIN=shopify_origin, LOG_FORMAT="json")
         self.app = create_app(self.env)
         self.app_state = self.app.extensions["embajador"]

@@ -12,7 +12,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,14 +20,13 @@ from plugin.loyalty.rules.clawback import clawed_total, refunded_merchandise
 from plugin.loyalty.rules.earning import order_facts_from_payload, points_for_order
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.rules.program import Program, default_program, dump_program, load_program
-
 from tests.shopify_requests import fixture_payload
 
 CURRENCY = "USD"
 # Big ids like Shopify's (> 2**53): a float anywhere on the way would lose them.
 CUSTOMER_BASE = 8_900_000_000_000_000
 ORDER_BASE = 5_500_000_000_000_000
-START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def chaos_program() -> Program:
@@ -319,7 +318,8 @@ def schedule(history: History, seed: int = 11, duplicate_rate: float = 0.2, reor
     target_reordered = int(len(history.events) * reorder_rate)
     order_events = [e for e in history.events if e.topic.startswith("orders/")]
     for event in rng.sample(order_events, k=min(len(order_events), max(target_reordered - reordered, 0))):
-        deliveries.insert(rng.randint(len(deliveries) // 2, len(deliveries)), Delivery(event, str(uuid.uuid4()), "resent"))
+        resent = Delivery(event, str(uuid.uuid4()), "resent")
+        deliveries.insert(rng.randint(len(deliveries) // 2, len(deliveries)), resent)
         reordered += 1
     duplicates = int(len(history.events) * duplicate_rate)
     for _ in range(duplicates):

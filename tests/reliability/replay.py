@@ -27,9 +27,8 @@ from plugin.models.email import QUEUED, SENDING
 from plugin.models.inbox import DEAD, FAILED, IGNORED, PENDING, PROCESSED, UNHANDLED
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import install_shop
-
-from tests.e2e.processes import ROOT, process_env, wait_until
-from tests.reliability.cluster import Cluster, terminate_app_connections
+from tests.e2e.processes import ROOT, process_env
+from tests.reliability.cluster import Cluster, emails_sent, terminate_app_connections
 from tests.reliability.history import Expected, History, Schedule, units
 from tests.shopify_requests import webhook_headers
 
@@ -208,12 +207,22 @@ def inbox_counts(cluster: Cluster) -> Counter:
 
 
 def _outbox_unsent(cluster: Cluster) -> int:
-    """Emails due within the drain's horizon that have not left yet."""
+    """Emails due within the drain's horizon (as the outbox decides "due") not sent yet."""
     horizon = time_now() + timedelta(seconds=RETRY_AHEAD)
+    due = (OutboxMessage.status == QUEUED) & (
+        func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.send_after) <= horizon)
     with cluster.app_state.db.transaction() as session:
         return session.execute(select(func.count()).select_from(OutboxMessage).where(
-            (OutboxMessage.status == SENDING)
-            | ((OutboxMessage.status == QUEUED) & (OutboxMessage.send_after <= horizon)))).scalar_one()
+            (OutboxMessage.status == SENDING) | due)).scalar_one()
+
+
+def outbox_summary(cluster: Cluster) -> str:
+    with cluster.app_state.db.transaction() as session:
+        rows = session.execute(select(OutboxMessage.status, OutboxMessage.flow, OutboxMessage.reason,
+                                      OutboxMessage.attempts, func.count())
+                               .group_by(OutboxMessage.status, OutboxMessage.flow, OutboxMessage.reason,
+                                         OutboxMessage.attempts)).all()
+    return "; ".join(f"{r[0]}/{r[1]}/{r[2]}/attempts={r[3]}: {r[4]}" for r in rows)
 
 
 def drain(cluster: Cluster, timeout: float) -> None:
@@ -231,7 +240,7 @@ def drain(cluster: Cluster, timeout: float) -> None:
         if calm >= 2:
             return
         time.sleep(1.0)
-    raise AssertionError(f"drain: not settled after {timeout:.0f} s ({left})")
+    raise AssertionError(f"drain: not settled after {timeout:.0f} s ({left}; outbox: {outbox_summary(cluster)})")
 
 
 def audit(cluster: Cluster, domain: str, history: History, expected: Expected, figures: Figures) -> Figures:
@@ -258,7 +267,7 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
         low, high = order.index(expected.tier_floor[shopify_id]), order.index(expected.tier_ceiling[shopify_id])
         if tier not in order or not low <= order.index(tier) <= high:
             figures.tier_outside_bounds += 1
-    sent = cluster.sendgrid.sent()
+    sent = emails_sent(cluster.sendgrid)
     figures.emails_sent = len(sent)
     per_message = Counter(message_id for message_id, _, _ in sent)
     welcome = Counter(to for _, flow, to in sent if flow == "welcome")
@@ -278,6 +287,6 @@ def _tiers(cluster: Cluster, domain: str):
 
 
 def points_verify(cluster: Cluster, domain: str) -> int:
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "plugin", "embajador", "points", "verify", "--shop", domain],
-                          cwd=ROOT, env=process_env(cluster.env), capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "flask", "--app", "plugin", "embajador", "points", "verify", "--shop", domain]
+    done = subprocess.run(command, cwd=ROOT, env=process_env(cluster.env), capture_output=True, text=True, timeout=120)
     return done.returncode

@@ -18,7 +18,7 @@ class Scale:
 
 
 SCALES = {
-    "fast": Scale("fast", customers=25, orders_per_customer=2, senders=4, fuzz_examples=60, soak_seconds=0,
+    "fast": Scale("fast", customers=25, orders_per_customer=2, senders=4, fuzz_examples=30, soak_seconds=0,
                   drain_timeout=240),
     "ci": Scale("ci", customers=150, orders_per_customer=3, senders=6, fuzz_examples=400, soak_seconds=90,
                 drain_timeout=600),

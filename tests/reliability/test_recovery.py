@@ -17,11 +17,11 @@ from plugin.cli import embajador
 from plugin.jobs.worker import work_until_stopped
 from plugin.logs import JsonFormatter
 from plugin.models import Customer, WebhookDelivery
-from webhooks.processing import process_delivery
 from tests.e2e.processes import ROOT, process_env, wait_until
 from tests.integration.test_webhook_ingress import add_shop
 from tests.reliability.cluster import OwnRedis
 from tests.shopify_requests import fixture_body, post_webhook
+from webhooks.processing import process_delivery
 
 
 def _delivery(app_state) -> WebhookDelivery:

@@ -128,7 +128,7 @@ def outbox_part(n: int, sample: int, sink_url: str) -> None:
     import logging
     from datetime import timedelta
     from scratch_services import PG_BASE, scratch_schema
-    from emails.delivery.outbox import send_due_messages
+    from emails.delivery.scheduling import send_due_messages
     from plugin import create_app
     from plugin.loyalty.rules.program import default_program, dump_program
     from plugin.models import Base, utcnow

@@ -42,20 +42,28 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
 # and CLI modules import ``create_app`` themselves.
 
 def _register_hooks(app_state: AppState) -> None:
-    from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415 - see above
+    from emails.content.shop_context import register_loyalty_block  # noqa: PLC0415 - see above
+    from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
+    from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
+    register_loyalty_block(loyalty_block)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from emails.routes import bp as emails_bp  # noqa: PLC0415 - see above
+    from emails.delivery.events import record_events  # noqa: PLC0415 - see above
+    from emails.delivery.unsubscribe import bp as unsubscribe_bp  # noqa: PLC0415
+    from emails.sendgrid.event_webhook import event_webhook_blueprint  # noqa: PLC0415
     from plugin.admin.views import bp as admin_bp  # noqa: PLC0415
+    from plugin.feedback.survey_pages import bp as survey_bp  # noqa: PLC0415
     from plugin.referrals.routes import bp as referrals_bp  # noqa: PLC0415
     from plugin.shops.install import bp as install_bp  # noqa: PLC0415
     from plugin.storefront.views import bp as storefront_bp  # noqa: PLC0415
     from plugin.web.health import bp as health_bp  # noqa: PLC0415
     from webhooks.ingress import bp as webhooks_bp  # noqa: PLC0415
 
-    for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, emails_bp):
+    sendgrid_bp = event_webhook_blueprint(record_events)
+    for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, sendgrid_bp,
+               survey_bp, unsubscribe_bp):
         app.register_blueprint(bp)
 
 

@@ -1,17 +1,49 @@
-"""The context every email shares, read from the database: shop header, greeting and
-the loyalty block (balance, tier, progress) from ``customer_status`` — the same numbers
-the storefront widget shows."""
+"""The context every email shares: shop header, greeting and the loyalty block
+(balance, tier, progress).
+
+Emails know no loyalty program: the block comes from a provider the app factory
+registers (plugin/loyalty/email_block.py, the same numbers the storefront widget shows)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from plugin.models import Customer, Shop
-from plugin.loyalty.status import customer_status
-
 from emails.content.formatting import Money
+from plugin.models import Customer, Shop
+
+
+@dataclass(frozen=True)
+class LoyaltyBlock:
+    """What the loyalty block of an email shows. ``next_tier_remaining`` is Money for a
+    spend tier, an int (points, orders) otherwise; unset when there is no next tier."""
+
+    points_balance: int
+    tier_name: str | None
+    tier_progress_percent: int | None
+    next_tier_name: str | None = None
+    next_tier_metric: str | None = None
+    next_tier_remaining: Money | int | None = None
+
+    def as_context(self) -> dict:
+        ctx = {"points_balance": self.points_balance, "tier_name": self.tier_name,
+               "next_tier_name": None, "tier_progress_percent": self.tier_progress_percent}
+        if self.next_tier_name is not None:
+            ctx.update(next_tier_name=self.next_tier_name, next_tier_metric=self.next_tier_metric,
+                       next_tier_remaining=self.next_tier_remaining)
+        return ctx
+
+
+LoyaltyBlockProvider = Callable[[Session, Shop, Customer, datetime], LoyaltyBlock]
+_loyalty_block_provider: LoyaltyBlockProvider | None = None
+
+
+def register_loyalty_block(provider: LoyaltyBlockProvider) -> None:
+    """Called once by the app factory with the loyalty feature's implementation."""
+    global _loyalty_block_provider
+    _loyalty_block_provider = provider
 
 
 def shop_url(shop: Shop) -> str:
@@ -26,14 +58,8 @@ def common_context(shop: Shop, customer: Customer | None) -> dict:
 
 
 def loyalty_context(session: Session, shop: Shop, customer: Customer, now: datetime) -> dict:
-    """Balance, tier and progress to the next tier for the loyalty block."""
-    status = customer_status(session, shop, customer, now)
-    ctx = {"points_balance": status.available, "tier_name": status.tier_name,
-           "next_tier_name": None, "tier_progress_percent": status.progress_percent}
-    nxt = status.next_tier
-    if nxt is not None:
-        remaining = Decimal(getattr(nxt.remaining, "amount", nxt.remaining))
-        ctx.update(next_tier_name=nxt.name, next_tier_metric=nxt.metric,
-                   next_tier_remaining=Money(remaining, shop.currency) if nxt.metric == "spend"
-                   else int(remaining))
-    return ctx
+    """Balance, tier and progress to the next tier for the loyalty block (from the registered
+    provider; empty when none is registered, so the template reports what is missing)."""
+    if _loyalty_block_provider is None:
+        return {}
+    return _loyalty_block_provider(session, shop, customer, now).as_context()

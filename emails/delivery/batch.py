@@ -15,10 +15,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from emails.sendgrid.mail_request import BatchTemplate, Recipient, build_batches
 from emails.content.render import recipient_substitutions, render_batch_email
-from emails.sendgrid.client import SendGridSender, SendResult
 from emails.content.stored_context import encode_context
+from emails.sendgrid.client import SendGridSender, SendResult
+from emails.sendgrid.mail_request import BatchTemplate, Recipient, build_batches
 
 # Flows that go to many customers at once (a tick, not a shopper's action, starts them).
 BATCHABLE_FLOWS = frozenset({"birthday", "expiry_warning", "expiry_last_chance", "win_back"})

@@ -1,9 +1,9 @@
 """Sending the outbox rows of mass flows (birthdays of the day, expiry warnings and last
 chances, win-back) up to 1,000 recipients per SendGrid request, with every guarantee of
-the single sender (emails/send_job.py).
+the single sender (emails/delivery/send_job.py).
 
 Grouping. At queue time a row of a BATCHABLE flow with a stored context gets a
-``batch_key``: its template variant (emails/batch.py: flow + render locale + every shared
+``batch_key``: its template variant (emails/delivery/batch.py: flow + render locale + every shared
 value + the shape of each per-recipient value). The tick enqueues one batch job per
 1,000 due rows of a (shop, flow, batch_key) group, most important flow first.
 
@@ -36,20 +36,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from emails.content.context import MissingContextError
+from emails.content.flows import get_flow
+from emails.content.render import recipient_substitutions
+from emails.delivery.batch import batch_template, substituted_keys, variant_key
+from emails.delivery.outbox import due_filter, send_time_context
+from emails.delivery.send_job import apply_result
+from emails.delivery.settings import EmailSettings
+from emails.delivery.suppression import COUNTS_FOR_CAP, decide_suppression
+from emails.sendgrid.client import SendGridSender, SendResult
+from emails.sendgrid.mail_request import MAX_PERSONALIZATIONS, MailRequestError, Recipient, build_batches
 from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
 from plugin.models.email import FAILED, SENDING, SUPPRESSED
-
-from emails.delivery.batch import batch_template, substituted_keys, variant_key
-from emails.content.context import MissingContextError
-from emails.content.flows import get_flow
-from emails.sendgrid.mail_request import MAX_PERSONALIZATIONS, MailRequestError, Recipient, build_batches
-from emails.delivery.outbox import COUNTS_FOR_CAP, _due, decide_suppression, send_time_context
-from emails.content.render import recipient_substitutions
-from emails.delivery.send_job import apply_result
-from emails.sendgrid.client import SendGridSender, SendResult
-from emails.delivery.settings import EmailSettings
 
 log = get_logger("emails.delivery.batch_send")
 BATCH_SIZE = MAX_PERSONALIZATIONS
@@ -87,7 +87,7 @@ def _claim(app_state, shop_id: int, flow: str, batch_key: str, now: datetime):
     with app_state.db.transaction() as session:
         rows = session.execute(
             select(OutboxMessage).where(OutboxMessage.shop_id == shop_id, OutboxMessage.flow == flow,
-                                        OutboxMessage.batch_key == batch_key, *_due(now))
+                                        OutboxMessage.batch_key == batch_key, *due_filter(now))
             .order_by(OutboxMessage.id).limit(BATCH_SIZE).with_for_update(skip_locked=True)).scalars().all()
         if not rows:
             return [], counts

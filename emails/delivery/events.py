@@ -11,11 +11,10 @@ from datetime import datetime, timezone
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from emails.sendgrid.event_signature import Event
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import Customer, EmailEvent, EmailSuppression, OutboxMessage, Shop
 from plugin.models.email import SENDING, SENT, UNKNOWN
-
-from emails.sendgrid.event_signature import Event
 
 CONFIRMS_SENT = {"processed", "delivered", "open", "click", "deferred", "bounce", "dropped", "spamreport",
                  "unsubscribe", "group_unsubscribe", "group_resubscribe"}

@@ -4,50 +4,43 @@
 is keyed by (shop, message_id), message_id being a hash of the caller's message_key, so a
 replayed event or webhook never queues twice. Rendering happens at queue time (so
 `embajador outbox` shows the message) and, for loyalty flows, again at send time: the
-flow's own context is stored on the row (emails/stored_context.py) and the loyalty block
-(balance, tier, progress) is read afresh when the row is claimed, so a feedback_request
-queued a week ahead shows the balance of the day it leaves. The stored subject/HTML/text
-is then exactly what the shopper got.
+flow's own context is stored on the row (emails/content/stored_context.py) and the loyalty
+block (balance, tier, progress) is read afresh when the row is claimed, so a
+feedback_request queued a week ahead shows the balance of the day it leaves. The stored
+subject/HTML/text is then exactly what the shopper got.
 
 Consent, suppression (bounces, spam reports) and the frequency cap are checked when the
-row is queued and again when it is sent; a row that may not go is kept as ``suppressed``
-with the reason, so the merchant can see why a message did not leave.
-
-Sending (``send_due_messages``, a tick task): rows of mass flows (emails/batch.py
-BATCHABLE_FLOWS) with a stored context carry a ``batch_key`` (their template variant) and
-go through emails/batch_send.py, up to 1,000 recipients per SendGrid request; every
-other row gets its own job (emails/send_job.py). Without SENDGRID_API_KEY every row takes
-the single path and stays in the outbox.
+row is queued and again when it is sent (emails/delivery/suppression.py); a row that may
+not go is kept as ``suppressed`` with the reason, so the merchant can see why a message
+did not leave. Rows of mass flows (emails/delivery/batch.py BATCHABLE_FLOWS) with a stored
+context carry a ``batch_key`` (their template variant); emails/delivery/scheduling.py
+sends what is due.
 """
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.db import insert_ignoring_conflicts
-from plugin.logs import get_logger
-from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
-from plugin.models.email import OUTBOX, QUEUED, SENDING, SENT, SUPPRESSED, UNKNOWN
-
-from emails.delivery.batch import BATCHABLE_FLOWS, variant_key
 from emails.content.flows import get_flow
 from emails.content.locale import choose_locale
 from emails.content.render import RenderedEmail, render_email
-from emails.delivery.settings import EmailSettings
 from emails.content.shop_context import common_context, loyalty_context
 from emails.content.stored_context import decode_context, encode_context
-from emails.delivery.tokens import UNSUBSCRIBE, make_token
+from emails.delivery.batch import BATCHABLE_FLOWS, variant_key
+from emails.delivery.settings import EmailSettings
+from emails.delivery.suppression import suppression_reason
+from emails.delivery.unsubscribe import unsubscribe_url
+from plugin.app_state import state
+from plugin.config import Config
+from plugin.db import insert_ignoring_conflicts
+from plugin.logs import get_logger
+from plugin.models import Customer, OutboxMessage, Shop, utcnow
+from plugin.models.email import QUEUED, SUPPRESSED
 
 log = get_logger("emails.delivery.outbox")
-SEND_JOB = "emails.delivery.send_job.send_outbox_message_job"
-BATCH_JOB = "emails.delivery.batch_send.send_outbox_batch_job"
-MAX_BATCH_JOBS_PER_TICK = 100   # x 1,000 recipients
-DUE_BATCH = 500
-COUNTS_FOR_CAP = (SENT, SENDING, OUTBOX, UNKNOWN)
 
 
 def message_id_for(shop_domain: str, message_key: str) -> str:
@@ -55,87 +48,33 @@ def message_id_for(shop_domain: str, message_key: str) -> str:
     return hashlib.sha256(f"{shop_domain}\n{message_key}".encode()).hexdigest()[:32]
 
 
-def _config():
-    return state().config
-
-
-def unsubscribe_url(config, shop: Shop, customer: Customer) -> str:
-    token = make_token(config.secret_key, UNSUBSCRIBE, {"s": shop.id, "c": customer.id})
-    return f"{config.app_url.rstrip('/')}/emails/unsubscribe/{token}"
-
-
-def suppression_reason(session: Session, shop: Shop, customer: Customer | None, to_email: str | None,
-                       marketing: bool, at: datetime, settings: EmailSettings,
-                       exclude_id: int | None = None, flow: str | None = None) -> str | None:
-    """Why this message may not go now, or None. Shared by queue and send time."""
-    def blocked(email: str) -> str | None:
-        return session.execute(select(EmailSuppression.reason).where(
-            EmailSuppression.shop_id == shop.id, EmailSuppression.email == email)).scalar()
-
-    return decide_suppression(customer, to_email, marketing, flow, blocked,
-                              lambda: cap_reached(session, customer.id, at, settings, exclude_id))
-
-
-def decide_suppression(customer: Customer | None, to_email: str | None, marketing: bool, flow: str | None,
-                       blocked, cap_hit) -> str | None:
-    """The rule, with the lookups passed in (``blocked(email)``, ``cap_hit()``) so the batch
-    sender can answer them from one query per batch."""
-    if customer is not None and customer.redacted_at is not None:
-        return "redacted"
-    if not to_email:
-        return "no_address"
-    if marketing and (customer is None or customer.marketing_state != "SUBSCRIBED"):
-        return "no_consent"
-    reason = blocked(to_email.strip().lower())
-    if reason:
-        return reason
-    if marketing and customer is not None and flow not in SERIES_FOLLOW_UPS and cap_hit():
-        return "frequency_cap"
-    return None
-
-
-# Later steps of a series the shopper started (and the merchant configured) are not held
-# back by the cap; they still count against it for every other marketing flow.
-SERIES_FOLLOW_UPS = frozenset({"abandoned_checkout_2", "abandoned_checkout_3"})
-
-
-def cap_reached(session: Session, customer_id: int, at: datetime, settings: EmailSettings,
-                exclude_id: int | None = None) -> bool:
-    since = at - timedelta(hours=settings.frequency_window_hours)
-    query = select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.customer_id == customer_id, OutboxMessage.marketing.is_(True),
-        OutboxMessage.status.in_(COUNTS_FOR_CAP),
-        func.coalesce(OutboxMessage.sent_at, OutboxMessage.claimed_at) > since)
-    if exclude_id is not None:
-        query = query.where(OutboxMessage.id != exclude_id)
-    return session.execute(query).scalar_one() >= settings.frequency_cap
-
-
 def _full_context(session, shop, customer, flow, marketing, context, now, config) -> dict:
     ctx = common_context(shop, customer)
     if flow.loyalty and customer is not None:
         ctx.update(loyalty_context(session, shop, customer, now))
     if (marketing or flow.marketing) and customer is not None:
-        ctx["unsubscribe_url"] = unsubscribe_url(config, shop, customer)
+        ctx["unsubscribe_url"] = unsubscribe_url(config.secret_key, config.app_url, shop, customer)
     ctx.update(context)
     return ctx
 
 
 def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to_email: str,
                 context: dict, customer: Customer | None = None, locale: str | None = None,
-                send_after: datetime | None = None, marketing: bool | None = None) -> int | None:
+                send_after: datetime | None = None, marketing: bool | None = None,
+                config: Config | None = None) -> int | None:
     """Store one outbox row; returns its id, or None when ``message_key`` was queued before.
 
-    ``context`` holds the flow's own keys (emails/context.py); shop name/URL, the greeting,
+    ``context`` holds the flow's own keys (emails/content/context.py); shop name/URL, the greeting,
     the loyalty block and the unsubscribe link are filled in when missing.
-    ``marketing`` overrides the flow's kind (the merchant's choice for notices)."""
+    ``marketing`` overrides the flow's kind (the merchant's choice for notices).
+    ``config`` (secret, app URL, default sender): the running app's when not given."""
     the_flow = get_flow(flow)
     message_id = message_id_for(shop.domain, message_key)
     exists = session.execute(select(OutboxMessage.id).where(
         OutboxMessage.shop_id == shop.id, OutboxMessage.message_id == message_id)).scalar()
     if exists is not None:
         return None
-    config = _config()
+    config = config or state().config
     settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
     now = utcnow()
     due = max(send_after, now) if send_after else now
@@ -201,58 +140,9 @@ def _with_region(lang: str, locale: str | None, customer: Customer | None, shop:
     return lang
 
 
-def _due(now: datetime):
+def due_filter(now: datetime) -> tuple:
+    """Conditions of a queued row whose time (and retry time) has come."""
     return (OutboxMessage.status == QUEUED, OutboxMessage.send_after <= now,
             func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.send_after) <= now)
 
 
-def due_message_ids(session: Session, now: datetime, limit: int = DUE_BATCH,
-                    single_only: bool = False) -> list[tuple[int, str]]:
-    """Queued rows whose time has come, most important flow first (the cap keeps the winner).
-    ``single_only``: leave out rows the batch sender takes (they have a batch_key)."""
-    query = select(OutboxMessage.id, OutboxMessage.message_id).where(*_due(now))
-    if single_only:
-        query = query.where(OutboxMessage.batch_key.is_(None))
-    rows = session.execute(query.order_by(OutboxMessage.priority, OutboxMessage.send_after, OutboxMessage.id)
-                           .limit(limit))
-    return [(row.id, row.message_id) for row in rows]
-
-
-def due_batches(session: Session, now: datetime) -> list[tuple[int, int, str, str, int]]:
-    """(priority, shop_id, flow, batch_key, rows due) for every template variant with due rows."""
-    rows = session.execute(
-        select(OutboxMessage.priority, OutboxMessage.shop_id, OutboxMessage.flow, OutboxMessage.batch_key,
-               func.count(OutboxMessage.id))
-        .where(*_due(now), OutboxMessage.batch_key.is_not(None))
-        .group_by(OutboxMessage.priority, OutboxMessage.shop_id, OutboxMessage.flow, OutboxMessage.batch_key))
-    return sorted(tuple(r) for r in rows)
-
-
-def send_due_messages(app_state, now: datetime) -> dict:
-    """Tick task: enqueue one send job per due single row (job id from our message_id +
-    attempt) and one batch job per 1,000 due rows of a template variant, most important
-    flow first; then park rows stuck in 'sending' after a crash (see emails/send_job.py)."""
-    from emails.delivery.batch_send import BATCH_SIZE
-    from emails.delivery.send_job import park_stale_sending
-    batching = bool(app_state.config.sendgrid_api_key)
-    with app_state.db.transaction() as session:
-        due = due_message_ids(session, now, single_only=batching)
-        info = dict((r.id, (r.attempts, r.priority)) for r in session.execute(
-            select(OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.priority)
-            .where(OutboxMessage.id.in_([i for i, _ in due]))))
-        batches = due_batches(session, now) if batching else []
-    parked = park_stale_sending(app_state, now)
-    work = [(info[row_id][1], 0, SEND_JOB, (row_id, now.isoformat()),
-             f"email-{message_id}-{info[row_id][0]}") for row_id, message_id in due]
-    budget, stamp, batch_rows = MAX_BATCH_JOBS_PER_TICK, int(now.timestamp()), 0
-    for priority, shop_id, flow, key, count in batches:
-        for index in range(min(-(-count // BATCH_SIZE), budget)):
-            work.append((priority, 1, BATCH_JOB, (shop_id, flow, key, now.isoformat()),
-                         f"email-batch-{shop_id}-{key}-{stamp}-{index}"))
-            budget -= 1
-        batch_rows += count
-    enqueued = 0
-    for _priority, _kind, func_path, args, job_id in sorted(work, key=lambda w: (w[0], w[1])):
-        if app_state.queue.enqueue(func_path, *args, job_id=job_id):
-            enqueued += 1
-    return {"due": len(due) + batch_rows, "enqueued": enqueued, "parked": parked}

@@ -20,18 +20,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
+from emails.content.context import MissingContextError
+from emails.content.flows import get_flow
+from emails.delivery.outbox import render_at_send
+from emails.delivery.settings import EmailSettings
+from emails.delivery.suppression import suppression_reason
+from emails.sendgrid.client import SendGridSender, SendResult, backoff
+from emails.sendgrid.mail_request import MailRequestError, OutgoingMessage, build_single
 from plugin.app_state import state
 from plugin.db import lock_row
 from plugin.logs import get_logger
 from plugin.models import Customer, OutboxMessage, Shop, utcnow
-from plugin.models.email import FAILED, OUTBOX, QUEUED, SENDING, SENT, SUPPRESSED, UNKNOWN  # noqa: F401
-
-from emails.content.context import MissingContextError
-from emails.content.flows import get_flow
-from emails.sendgrid.mail_request import MailRequestError, OutgoingMessage, build_single
-from emails.delivery.outbox import render_at_send, suppression_reason
-from emails.sendgrid.client import SendGridSender, SendResult, backoff
-from emails.delivery.settings import EmailSettings
+from plugin.models.email import FAILED, OUTBOX, QUEUED, SENDING, SENT, SUPPRESSED, UNKNOWN
 
 log = get_logger("emails.send")
 MAX_ATTEMPTS = 8

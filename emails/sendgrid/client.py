@@ -92,9 +92,4 @@ def backoff(attempts: int, asked: timedelta | None) -> timedelta:
     return max(wait, asked or timedelta(0))
 
 
-def wait_seconds(result: SendResult, attempt: int) -> float:
-    """For synchronous batch senders (bench): seconds to sleep before retrying."""
-    return backoff(attempt, result.retry_after).total_seconds()
-
-
 __all__ = ["SendGridSender", "SendResult", "backoff", "rate_limit_wait"]

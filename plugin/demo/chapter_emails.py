@@ -18,7 +18,7 @@ from plugin.demo.stage import DEMO_SHOP
 def _email_tick(stage, now) -> None:
     """Just the email tick tasks (the whole tick also runs the other areas' schedules)."""
     from plugin.lifecycle.dispatch import dispatch_events
-    from emails.delivery.outbox import send_due_messages
+    from emails.delivery.scheduling import send_due_messages
     with stage.app.app_context():
         dispatch_events(stage.app_state, now)
         send_due_messages(stage.app_state, now)

@@ -1,6 +1,6 @@
 """The feedback loop: a survey score (one per order, later clicks update it), a comment,
 complaint cases for low scores (merchant notified by email) and a referral invitation
-for promoters. Called by the survey pages (emails/views.py), the admin API and the CLI."""
+for promoters. Called by the survey pages (plugin/feedback/survey_pages.py), the admin API and the CLI."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -34,7 +34,7 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("checkout_steps", "plugin.recovery.steps.send_due_recovery_steps"),
     ("win_back", "plugin.feedback.win_back.send_win_backs"),
     ("email_dispatch", "plugin.lifecycle.dispatch.dispatch_events"),
-    ("email_send", "emails.delivery.outbox.send_due_messages"),
+    ("email_send", "emails.delivery.scheduling.send_due_messages"),
 ]
 
 

@@ -1,10 +1,9 @@
 """Batch flows: many recipients, ≤ 1,000 personalizations per schema-valid request."""
 from __future__ import annotations
 
-
 from emails.delivery.batch import batch_template, recipients_for, send_batch
 from emails.sendgrid.client import SendGridSender
-from tests.integration.email_support import mail_send_validator, sink, validate_all  # noqa: F401
+from tests.integration.emails.conftest import validate_all
 
 
 def test_2500_birthdays_go_in_three_schema_valid_requests(sink, mail_send_validator):

@@ -7,11 +7,11 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from plugin.models import Customer, OutboxMessage, Shop, utcnow
-from emails.delivery.outbox import message_id_for, queue_email, send_due_messages
+from emails.delivery.outbox import message_id_for, queue_email
+from emails.delivery.scheduling import send_due_messages
 from emails.delivery.send_job import send_outbox_message
-from tests.integration.email_support import (  # noqa: F401  (fixtures)
-    add_customer, make_app, mail_send_validator, setup_shop, sg_app, sink, validate_all)
+from plugin.models import Customer, OutboxMessage, Shop, utcnow
+from tests.integration.emails.conftest import add_customer, make_app, setup_shop, validate_all
 from tests.shopify_requests import SHOP
 
 

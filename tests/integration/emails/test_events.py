@@ -1,5 +1,5 @@
-"""SendGrid's signed Event Webhook (real vector and our own key) and the survey →
-complaint loop, through HTTP as SendGrid and shoppers reach us."""
+"""SendGrid's signed Event Webhook (real vector and our own key), through HTTP as SendGrid
+reaches us."""
 from __future__ import annotations
 
 import base64
@@ -13,13 +13,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from plugin.lifecycle.dispatch import dispatch_events
-from plugin.feedback.survey_links import survey_token
-from emails.delivery.outbox import message_id_for, queue_email, send_due_messages
-from plugin.models import (Complaint, Customer, CustomerEvent, EmailEvent, EmailSuppression, OutboxMessage, Shop,
-                           SurveyResponse, utcnow)
-from tests.integration.email_support import add_customer, make_app, setup_shop
-from tests.integration.test_admin_session import bearer, session_token
+from emails.delivery.outbox import message_id_for, queue_email
+from emails.delivery.scheduling import send_due_messages
+from plugin.models import Customer, EmailEvent, EmailSuppression, OutboxMessage, Shop, utcnow
+from tests.integration.emails.conftest import add_customer, make_app, setup_shop
 from tests.shopify_requests import SHOP
 
 FIXTURES = Path("/work/shared/fixtures/sendgrid")
@@ -118,77 +115,3 @@ def test_bounce_suppresses_and_unsubscribe_withdraws_consent(signed_app):
     send_due_messages(app_state, utcnow() + timedelta(seconds=1))
     with app_state.db.transaction() as session:
         assert session.execute(select(OutboxMessage.status)).scalar_one() == "suppressed"
-
-
-def _survey(app_state, shop_id, customer_id, order_id="555", kind="nps", expires_in=timedelta(days=30)):
-    with app_state.db.transaction() as session:
-        shop, customer = session.get(Shop, shop_id), session.get(Customer, customer_id)
-        return survey_token(app_state.config.secret_key, shop, customer, order_id, "#1042", kind,
-                            utcnow() + expires_in)
-
-
-def test_low_score_opens_one_complaint_notifies_merchant_and_admin_answers(app, client):
-    app_state = app.extensions["embajador"]
-    shop_id = setup_shop(app_state)
-    customer_id = add_customer(app_state, shop_id)
-    token = _survey(app_state, shop_id, customer_id)
-    page = client.get(f"/survey/{token}?score=3")
-    assert page.status_code == 200 and "¡Gracias por tu respuesta!" in page.get_data(as_text=True)
-    assert client.get(f"/survey/{token}?score=2").status_code == 200  # later click updates
-    comment = client.post(f"/survey/{token}/comment", data={"comment": "Llegó roto"})
-    assert comment.status_code == 200
-    with app_state.db.transaction() as session:
-        (response,) = session.execute(select(SurveyResponse)).scalars().all()
-        assert (response.score, response.comment) == (2, "Llegó roto")
-        (complaint,) = session.execute(select(Complaint)).scalars().all()
-        assert (complaint.status, complaint.comment) == ("open", "Llegó roto")
-        (mail,) = session.execute(select(OutboxMessage)).scalars().all()
-        assert (mail.flow, mail.to_email) == ("complaint_opened", "dueña@tienda.test")
-        assert "Valentina Rojas" in mail.subject
-    auth = bearer(session_token())
-    listed = client.get("/api/complaints", headers=auth).get_json()["complaints"]
-    assert [c["status"] for c in listed] == ["open"]
-    answered = client.post(f"/api/complaints/{complaint.id}/answer", json={"answer": "Te enviamos otro"},
-                           headers=auth)
-    assert answered.get_json()["complaint"]["status"] == "answered"
-    assert client.post(f"/api/complaints/{complaint.id}/close", headers=auth).get_json()["complaint"]["status"] \
-        == "closed"
-    assert client.post(f"/api/complaints/{complaint.id}/answer", json={"answer": "x"}, headers=auth).status_code == 409
-    assert client.post("/api/complaints/999/close", headers=auth).status_code == 404
-
-
-def test_promoter_score_records_a_referral_invite_and_no_complaint(app, client):
-    app_state = app.extensions["embajador"]
-    shop_id = setup_shop(app_state)
-    customer_id = add_customer(app_state, shop_id)
-    with app_state.db.transaction() as session:
-        session.get(Customer, customer_id).referral_code = "VALE42"
-    assert client.get(f"/survey/{_survey(app_state, shop_id, customer_id)}?score=10").status_code == 200
-    dispatch_events(app_state, utcnow())
-    with app_state.db.transaction() as session:
-        assert session.execute(select(Complaint)).scalars().all() == []
-        assert session.execute(select(CustomerEvent.kind)).scalars().all() == ["referral_invite"]
-        (mail,) = session.execute(select(OutboxMessage)).scalars().all()
-        assert mail.flow == "referral_invite" and "https://embajador.test/r/VALE42" in mail.html
-
-
-@pytest.mark.parametrize("mutate, status", [(lambda t: t[:-3] + "abc", 404), (None, 410)])
-def test_bad_or_expired_survey_links_record_nothing(app, client, mutate, status):
-    app_state = app.extensions["embajador"]
-    shop_id = setup_shop(app_state)
-    customer_id = add_customer(app_state, shop_id)
-    if mutate:
-        token = mutate(_survey(app_state, shop_id, customer_id))
-    else:
-        token = _survey(app_state, shop_id, customer_id, expires_in=timedelta(seconds=-1))
-    assert client.get(f"/survey/{token}?score=1").status_code == status
-    with app_state.db.transaction() as session:
-        assert session.execute(select(SurveyResponse)).scalars().all() == []
-
-
-def test_out_of_scale_score_is_rejected(app, client):
-    app_state = app.extensions["embajador"]
-    shop_id = setup_shop(app_state)
-    token = _survey(app_state, shop_id, add_customer(app_state, shop_id), kind="csat")
-    assert client.get(f"/survey/{token}?score=0").status_code == 400
-    assert client.get(f"/survey/{token}?score=5").status_code == 200

@@ -21,11 +21,13 @@ def _context(context_for, flow, lang):
     ctx.pop("country")  # the country comes from the locale tag in these cases
     if lang == "pt":  # a Brazilian shop: BRL amounts
         from decimal import Decimal
+
         from emails.content.formatting import Money
         if "next_tier_remaining" in ctx:
             ctx["next_tier_remaining"] = Money(Decimal("45000"), "BRL")
     if lang == "en":
         from decimal import Decimal
+
         from emails.content.formatting import Money
         if "next_tier_remaining" in ctx:
             ctx["next_tier_remaining"] = Money(Decimal("45000"), "USD")

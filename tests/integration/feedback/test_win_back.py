@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from emails.delivery.outbox import message_id_for, send_due_messages
+from emails.delivery.outbox import message_id_for
+from emails.delivery.scheduling import send_due_messages
 from plugin.feedback.win_back import send_win_backs
+from plugin.jobs.tick import TICK_TASKS
 from plugin.models import LedgerEntry, LoyaltyOrder, OutboxMessage, utcnow
 from plugin.models.email import WinBackOffer
-from plugin.jobs.tick import TICK_TASKS
-from tests.integration.email_support import (  # noqa: F401  (fixtures)
-    add_customer, mail_send_validator, setup_shop, sg_app, sink, validate_all)
+from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
 from tests.integration.loyalty_support import fake_admin  # noqa: F401  (fixture)
 from tests.shopify_requests import SHOP
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from emails.delivery.outbox import message_id_for, queue_email, send_due_messages
+from emails.delivery.outbox import message_id_for, queue_email
+from emails.delivery.scheduling import send_due_messages
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
-from tests.integration.email_support import (  # noqa: F401  (fixtures)
-    add_customer, mail_send_validator, setup_shop, sg_app, sink, validate_all)
+from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
 from tests.shopify_requests import SHOP
 
 

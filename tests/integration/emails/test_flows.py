@@ -7,12 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from emails.delivery.scheduling import send_due_messages
 from plugin.lifecycle.dispatch import dispatch_events
-from emails.delivery.outbox import send_due_messages
-from plugin.models import CustomerEvent, EmailSuppression, OutboxMessage, utcnow
 from plugin.loyalty.balances import record_event
-from tests.integration.email_support import (  # noqa: F401  (fixtures)
-    add_customer, mail_send_validator, setup_shop, sg_app, sink, validate_all)
+from plugin.models import CustomerEvent, EmailSuppression, OutboxMessage, utcnow
+from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
 
 EVENTS = {
     "welcome": {"signup_points": 100},

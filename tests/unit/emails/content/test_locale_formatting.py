@@ -3,9 +3,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from emails.content.flows import FLOWS, get_flow, may_send, pick_within_cap, UnknownFlowError
+from emails.content.flows import FLOWS, UnknownFlowError, get_flow, may_send, pick_within_cap
 from emails.content.formatting import Discount, format_date, format_discount, format_money, format_points
 from emails.content.locale import babel_locale, choose_locale
 

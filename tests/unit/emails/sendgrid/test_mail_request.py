@@ -6,9 +6,16 @@ import itertools
 import pytest
 
 from emails.content.flows import get_flow
-from emails.sendgrid.mail_request import (BatchTemplate, MailRequestError, OutgoingMessage, Recipient,
-                                 build_batches, build_single, unique_chunks)
 from emails.content.render import recipient_substitutions, render_batch_email, render_email
+from emails.sendgrid.mail_request import (
+    BatchTemplate,
+    MailRequestError,
+    OutgoingMessage,
+    Recipient,
+    build_batches,
+    build_single,
+    unique_chunks,
+)
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 SHOP = "cafe-altiplano.myshopify.com"

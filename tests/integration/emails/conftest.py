@@ -1,6 +1,7 @@
-"""Shared arrangements for the email tests: a local SendGrid sink (the SDK uses urllib,
-which `responses` cannot intercept), an app configured for SendGrid, a shop with an es
-customer, and the Mail Send schema check applied to every recorded request."""
+"""Fixtures of the email tests: a local SendGrid sink (the SDK uses urllib, which
+`responses` cannot intercept), an app configured for SendGrid and the Mail Send schema
+validator; helpers for a shop with an es customer and the schema check applied to every
+recorded request. tests/integration/feedback/conftest.py shares them."""
 from __future__ import annotations
 
 import json

@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import select
 
-from emails.delivery.outbox import unsubscribe_url
+from emails.delivery.unsubscribe import unsubscribe_url
 from plugin.models import Customer, Shop
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import fixture_payload, post_webhook
@@ -19,7 +19,7 @@ def subscribed_customer(client, app_state):
     with app_state.db.transaction() as session:
         shop = session.execute(select(Shop)).scalar_one()
         customer = session.execute(select(Customer)).scalar_one()
-        return unsubscribe_url(app_state.config, shop, customer).split("embajador.test", 1)[1]
+        return unsubscribe_url(app_state.config.secret_key, app_state.config.app_url, shop, customer).split("embajador.test", 1)[1]
 
 
 def consent(app_state) -> str:

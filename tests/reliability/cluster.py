@@ -30,8 +30,8 @@ from plugin.jobs.tick import run_tick
 from plugin.models import utcnow
 from tests.conftest import base_env
 from tests.e2e.processes import ROOT, free_port, gunicorn, process_env, wait_until
-from tests.integration.email_support import SendGridSink
-from tests.integration.email_support import _handler as sendgrid_handler
+from tests.integration.emails.conftest import SendGridSink
+from tests.integration.emails.conftest import _handler as sendgrid_handler
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake Shopify's access lines
 APP_NAME = "embajador-chaos"  # application_name of every app connection: what a fault terminates

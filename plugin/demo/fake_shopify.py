@@ -17,7 +17,7 @@ from typing import Any
 
 OPERATIONS = ("shopLocales", "shop", "webhookSubscriptions", "webhookSubscriptionCreate",
               "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "metafieldsSet",
-              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode")
+              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode", "orders")
 
 
 @dataclass
@@ -36,6 +36,7 @@ class FakeShopify:
     discounts: list[dict] = field(default_factory=list)
     metafields: list[dict] = field(default_factory=list)
     abandoned_checkouts: list[dict] = field(default_factory=list)
+    orders: list[dict] = field(default_factory=list)
     bulk_results: list[dict] = field(default_factory=list)
     bulk_url: str | None = None
     refuse: set[str] = field(default_factory=set)
@@ -180,6 +181,9 @@ class FakeShopify:
         nodes = list(self.abandoned_checkouts)
         return {"nodes": nodes, "edges": [{"node": n, "cursor": str(i)} for i, n in enumerate(nodes)],
                 "pageInfo": {"hasNextPage": False, "endCursor": None}}
+
+    def _op_orders(self, _):
+        return {"nodes": list(self.orders), "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
     def _op_bulkOperationRunQuery(self, _):
         return {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}

@@ -90,7 +90,7 @@ def test_win_back_reaches_exactly_the_lapsed_subscribed_customers_once(sg_app, s
         assert send_win_backs(app_state, later) == {"opened": 0}
     assert len(fake_admin.discounts) == 2 and len(_outbox(app_state)) == 2
 
-    send_due_messages(app_state, now + timedelta(seconds=1))
+    send_due_messages(app_state, utcnow() + timedelta(seconds=1))  # rows are due from when they were queued
     validate_all(sink, mail_send_validator)
     assert len(sink.requests) == 1
     body = sink.requests[0]["body"]

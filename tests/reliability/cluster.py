@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -228,11 +229,10 @@ class Cluster:
         for _ in range(rq_workers):
             self.workers.start()
 
-    def tick(self, ahead_seconds: float = 0) -> dict:
-        """One run of ``embajador tick`` (the clock process), at the clock plus ``ahead``."""
-        from datetime import timedelta
+    def tick(self, at: datetime | None = None) -> dict:
+        """One run of ``embajador tick`` (the clock process), at ``at`` (default: the clock)."""
         with self.app.app_context():
-            return run_tick(self.app_state, utcnow() + timedelta(seconds=ahead_seconds))
+            return run_tick(self.app_state, at or utcnow())
 
     def post(self, session: requests.Session, body: bytes, headers: dict) -> int:
         return session.post(f"{self.web_base}/webhooks", data=body, headers=headers, timeout=10).status_code

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -139,7 +139,12 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
     total = len(plan.deliveries)
     stop = threading.Event()
     fault_thread = threading.Thread(target=_inject_faults, args=(cluster, sending, total, figures, stop), daemon=True)
-    clock_thread = threading.Thread(target=_clock, args=(cluster, stop), daemon=True)
+    # One instant for every tick of the run, past the longest retry backoff: the sweeper then
+    # re-enqueues anything pending at once (more racing duplicate jobs), and a job that RQ
+    # re-enqueues under the same id (it keeps the first arguments while the result lives)
+    # always carries the same ``now``.
+    at = time_now() + timedelta(seconds=RETRY_AHEAD)
+    clock_thread = threading.Thread(target=_clock, args=(cluster, stop, at), daemon=True)
     started = time.monotonic()
     if faults:
         fault_thread.start()
@@ -156,7 +161,7 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
     figures.statuses = sending.statuses
     drain_started = time.monotonic()
     try:
-        drain(cluster, timeout=drain_timeout)
+        drain(cluster, at, timeout=drain_timeout)
     except AssertionError as exc:
         figures.drain_error = str(exc)
     figures.drain_seconds = time.monotonic() - drain_started
@@ -191,11 +196,11 @@ def _wait_progress(sending: _Senders, total: int, fraction: float, stop: threadi
     return False
 
 
-def _clock(cluster: Cluster, stop: threading.Event) -> None:
+def _clock(cluster: Cluster, stop: threading.Event, at: datetime) -> None:
     """The Procfile ``clock``: tick every five seconds (every minute in production)."""
     while not stop.wait(5.0):
         try:
-            cluster.tick()
+            cluster.tick(at)
         except Exception:  # noqa: BLE001 - a tick hit by an injected fault; the next one runs
             continue
 
@@ -206,9 +211,8 @@ def inbox_counts(cluster: Cluster) -> Counter:
     return Counter({status: n for status, n in rows})
 
 
-def _outbox_unsent(cluster: Cluster) -> int:
-    """Emails due within the drain's horizon (as the outbox decides "due") not sent yet."""
-    horizon = time_now() + timedelta(seconds=RETRY_AHEAD)
+def _outbox_unsent(cluster: Cluster, horizon: datetime) -> int:
+    """Emails due by ``horizon`` (as the outbox decides "due") not sent yet."""
     due = (OutboxMessage.status == QUEUED) & (
         func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.send_after) <= horizon)
     with cluster.app_state.db.transaction() as session:
@@ -225,14 +229,14 @@ def outbox_summary(cluster: Cluster) -> str:
     return "; ".join(f"{r[0]}/{r[1]}/{r[2]}/attempts={r[3]}: {r[4]}" for r in rows)
 
 
-def drain(cluster: Cluster, timeout: float) -> None:
+def drain(cluster: Cluster, at: datetime, timeout: float) -> None:
     """Tick ahead of the clock until every delivery is settled and every email left, twice
     in a row (the last deliveries' events become emails on the next tick)."""
     deadline, calm, left = time.monotonic() + timeout, 0, "nothing checked yet"
     while time.monotonic() < deadline:
         try:
-            cluster.tick(ahead_seconds=RETRY_AHEAD)
-            pending, unsent = inbox_counts(cluster).get(PENDING, 0), _outbox_unsent(cluster)
+            cluster.tick(at)
+            pending, unsent = inbox_counts(cluster).get(PENDING, 0), _outbox_unsent(cluster, at)
             left = f"{pending} deliveries pending, {unsent} emails unsent"
             calm = calm + 1 if pending == 0 and unsent == 0 else 0
         except Exception as exc:  # noqa: BLE001 - keep polling; the deadline bounds it

@@ -45,8 +45,10 @@ def _register_hooks(app_state: AppState) -> None:
     from emails.content.shop_context import register_loyalty_block  # noqa: PLC0415 - see above
     from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
+    from plugin.loyalty.status import ensure_program  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
     register_loyalty_block(loyalty_block)
+    app_state.shop_setup.append(ensure_program)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,24 +1,11 @@
-"""The webhook topics we subscribe to, and which of them Shopify mandates for privacy."""
+"""Which handler module runs each topic we receive (subscribed ones and the compliance ones)."""
 from __future__ import annotations
 
 import re
 
-SUBSCRIBED_TOPICS = (
-    "app/uninstalled",
-    "customers/create",
-    "customers/update",
-    "orders/create",
-    "orders/paid",
-    "orders/updated",
-    "orders/cancelled",
-    "orders/fulfilled",
-    "refunds/create",
-    "checkouts/create",
-    "checkouts/update",
-)
-# Declared in shopify.app.toml only (the API cannot subscribe to them).
-COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
-KNOWN_TOPICS = frozenset(SUBSCRIBED_TOPICS + COMPLIANCE_TOPICS)
+from plugin.shopify.webhook_subscriptions import COMPLIANCE_TOPICS, SUBSCRIBED_TOPICS
+
+KNOWN_TOPICS = frozenset(SUBSCRIBED_TOPICS) | COMPLIANCE_TOPICS
 _TOPIC = re.compile(r"^[a-z_]+/[a-z_]+$")
 
 

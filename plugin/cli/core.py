@@ -66,7 +66,7 @@ def shop():
 @click.option("--sync/--no-sync", default=False, help="fetch the shop profile and register webhooks via the Admin API")
 def shop_add(domain, token, currency, locale, name, sync):
     """Register an installed shop without OAuth (custom apps, tests)."""
-    from plugin.shops.onboarding import complete_installation, ensure_program
+    from plugin.shops.onboarding import complete_installation, prepare_new_shop
     from plugin.shops.tokens import install_shop
 
     app_state = state()
@@ -86,7 +86,7 @@ def shop_add(domain, token, currency, locale, name, sync):
             added.primary_locale = locale[:16]
         if name:
             added.name = name
-        ensure_program(added)
+        prepare_new_shop(app_state, added)
     click.echo(f"shop {normalized} installed")
 
 

@@ -7,6 +7,6 @@ from plugin.models.privacy import CustomerDataExport  # noqa: F401
 from plugin.models.ledger import CustomerEvent, LedgerEntry  # noqa: F401
 from plugin.models.email import EmailEvent, EmailSuppression, OutboxMessage  # noqa: F401
 from plugin.models.referrals import CustomerFingerprint, Referral, ReferralClick  # noqa: F401
-from plugin.models.rewards import LoyaltyOrder, Redemption  # noqa: F401
+from plugin.models.rewards import LoyaltyOrder, LoyaltyRefund, Redemption  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401
 from plugin.models.feedback import Complaint, SurveyResponse  # noqa: F401

@@ -8,10 +8,25 @@ through the API: they live in ``shopify.app.toml``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from plugin.shopify.graphql import AdminClient
 
+SUBSCRIBED_TOPICS = (
+    "app/uninstalled",
+    "customers/create",
+    "customers/update",
+    "orders/create",
+    "orders/paid",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/fulfilled",
+    "refunds/create",
+    "checkouts/create",
+    "checkouts/update",
+)
+# Declared in shopify.app.toml only (the API cannot subscribe to them).
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 _TOPIC = re.compile(r"[a-z_]+/[a-z_]+")
 

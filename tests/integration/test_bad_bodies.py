@@ -6,8 +6,8 @@ import json
 import pytest
 
 from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.test_loyalty_redemption import JON, proxy_params, shopper_with
-from tests.integration.loyalty_support import fake_admin, setup_shop  # noqa: F401
+from tests.integration.loyalty.test_loyalty_redemption import JON, proxy_params, shopper_with
+from tests.integration.loyalty.conftest import fake_admin, setup_shop  # noqa: F401
 
 NOT_OBJECTS = ["[1, 2]", "42", '"text"', "null", "{not json"]
 

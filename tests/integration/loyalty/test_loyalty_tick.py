@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.integration.loyalty_support import assert_no_drift, customer, entries, events, fake_admin, payable, \
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, events, fake_admin, payable, \
     recently, run_tick, send, setup_shop  # noqa: F401  (fixture)
 
 JON = "115310627314723954"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rq import Queue, SimpleWorker
 
 from plugin.jobs.queue import QUEUE_NAME
-from tests.integration.loyalty_support import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
     setup_shop
 
 JON = "115310627314723954"
@@ -96,7 +96,7 @@ def test_program_earning_on_orders_create_awards_there_and_not_on_paid(client, a
 
 
 def test_signup_points_once_per_customer_with_a_welcome_event(client, app_state):
-    from tests.integration.loyalty_support import events
+    from tests.integration.loyalty.conftest import events
     from tests.shopify_requests import fixture_payload
     setup_shop(app_state)
     payload = fixture_payload("customers__create.json")
@@ -124,7 +124,7 @@ def test_orders_paid_through_a_real_rq_worker(rq_app):
 
 
 def test_fulfilment_records_the_event_the_feedback_email_waits_for(client, app_state):
-    from tests.integration.loyalty_support import events
+    from tests.integration.loyalty.conftest import events
     setup_shop(app_state)
     order = payable(at=recently(), customer_locale="es-CL", closed_at="2026-11-20T10:00:00-03:00")
     send(client, "orders/fulfilled", order, event_id="f1")

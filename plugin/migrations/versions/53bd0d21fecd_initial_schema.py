@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 2dbb490cbd27
+Revision ID: 53bd0d21fecd
 Revises: 
-Create Date: 2026-11-23 14:11:58.129496
+Create Date: 2026-11-29 23:00:44.044251
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '2dbb490cbd27'
+revision = '53bd0d21fecd'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -128,6 +128,21 @@ def upgrade() -> None:
     sa.UniqueConstraint('shop_id', 'email', name=op.f('uq_email_suppressions_shop_id_email'))
     )
     op.create_index(op.f('ix_email_suppressions_shop_id'), 'email_suppressions', ['shop_id'], unique=False)
+    op.create_table('loyalty_refunds',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('refund_id', sa.String(length=32), nullable=False),
+    sa.Column('order_id', sa.String(length=32), nullable=False),
+    sa.Column('merchandise', sa.Numeric(precision=20, scale=6), nullable=False),
+    sa.Column('tax', sa.Numeric(precision=20, scale=6), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('created_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_loyalty_refunds_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_loyalty_refunds')),
+    sa.UniqueConstraint('shop_id', 'refund_id', name=op.f('uq_loyalty_refunds_shop_id_refund_id'))
+    )
+    op.create_index('ix_loyalty_refunds_order', 'loyalty_refunds', ['shop_id', 'order_id'], unique=False)
+    op.create_index(op.f('ix_loyalty_refunds_shop_id'), 'loyalty_refunds', ['shop_id'], unique=False)
     op.create_table('webhook_deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('shop_domain', sa.String(length=255), nullable=False),
@@ -543,6 +558,9 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_webhook_deliveries_shop_id'), table_name='webhook_deliveries')
     op.drop_index('ix_webhook_deliveries_due', table_name='webhook_deliveries')
     op.drop_table('webhook_deliveries')
+    op.drop_index(op.f('ix_loyalty_refunds_shop_id'), table_name='loyalty_refunds')
+    op.drop_index('ix_loyalty_refunds_order', table_name='loyalty_refunds')
+    op.drop_table('loyalty_refunds')
     op.drop_index(op.f('ix_email_suppressions_shop_id'), table_name='email_suppressions')
     op.drop_table('email_suppressions')
     op.drop_index(op.f('ix_customers_shop_id'), table_name='customers')

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import select
 
 from plugin.cli import embajador
 from plugin.models import Shop, utcnow
 from plugin.referrals.attribution import on_order_refunded
-from tests.integration.referral_support import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
+from tests.integration.referrals.conftest import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
                                                 friend_code_from, land, pay, referral_entries, referrals,
                                                 refund_payload, shop_fake)  # noqa: F401
 from tests.integration.test_admin_session import bearer, session_token
@@ -84,9 +83,9 @@ def test_a_refund_after_the_pending_window_keeps_the_reward(client, app_state, s
     payload = pay(client, FRIEND, codes=[friend_code_from(land(client, link["code"], FRIEND))])
     with app_state.db.transaction() as session:
         shop = session.execute(select(Shop).where(Shop.domain == SHOP)).scalar_one()
-        late = SimpleNamespace(session=session, shop=shop, delivery=SimpleNamespace(id=0),
-                               now=utcnow() + timedelta(days=15))
-        assert on_order_refunded(late, str(payload["id"]))["referral_status"] == "successful"
+        late = utcnow() + timedelta(days=15)
+        outcome = on_order_refunded(session, shop, str(payload["id"]), late, "delivery:0")
+        assert outcome["referral_status"] == "successful"
     assert [e.kind for e in referral_entries(app_state, link["customer_id"])] == ["referral"]
     post_webhook(client, "refunds/create", refund_payload(payload["id"]))  # within the window: cancelled
     assert referrals(app_state)[0].status == "cancelled"

@@ -10,7 +10,7 @@ from plugin.loyalty.actions import adjust_points
 from plugin.loyalty.redemption import ShopifyRefused, redeem_reward
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET
-from tests.integration.loyalty_support import assert_no_drift, customer, entries, fake_admin, payable, recently, \
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, fake_admin, payable, recently, \
     send, setup_shop  # noqa: F401  (fixture)
 from tests.shopify_requests import SHOP
 
@@ -170,7 +170,7 @@ def test_unused_expired_code_gives_points_back_when_the_reward_says_so(client, a
     from datetime import timedelta
 
     from plugin.loyalty.rules.program import default_program, dump_program
-    from tests.integration.loyalty_support import run_tick
+    from tests.integration.loyalty.conftest import run_tick
     rewards = dump_program(default_program("USD"))["rewards"]
     rewards[0].update(refund_points_on_expiry=True, expires_in_days=7)
     shop_id = setup_shop(app_state, rewards=rewards)

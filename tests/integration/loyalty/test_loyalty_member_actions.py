@@ -14,7 +14,7 @@ from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import OutboxMessage, Shop
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET
-from tests.integration.loyalty_support import ADMIN_ORIGIN, assert_no_drift, customer, entries, events, \
+from tests.integration.loyalty.conftest import ADMIN_ORIGIN, assert_no_drift, customer, entries, events, \
     fake_admin, payable, recently, run_tick, send, setup_shop  # noqa: F401  (fixture)
 from tests.integration.test_admin_session import bearer, session_token
 from tests.integration.test_webhook_ingress import add_shop

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.integration.loyalty_support import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
+import pytest
+
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
     setup_shop
 from tests.shopify_requests import fixture_payload
 
@@ -119,3 +121,62 @@ def test_refund_lowers_the_spend_tiers_count(client, app_state):
         jon = session.execute(select(Customer)).scalar_one()
         status = customer_status(session, session.execute(select(Shop)).scalar_one(), jon, utcnow())
         assert status.metrics["spend"] == Decimal("269.98")  # net of the refund
+
+
+def full_refund_after_the_first_line() -> dict:
+    full = fixture_payload("refunds__create.json")
+    full["id"] = 890088186047892320
+    return full
+
+
+def ledger_of_the_order(app_state) -> list[tuple]:
+    return [(e.key, e.kind, e.pending, e.available) for e in entries(app_state)]
+
+
+PARTIAL_LEDGER = [("order:820982911946154508:earn", "earn", 359, 0),
+                  ("customer:1:tier_bonus:Plata", "tier_bonus", 0, 100),
+                  ("refund:890088186047892319:clawback", "clawback", -89, 0)]
+
+
+@pytest.mark.parametrize("arrival", ["paid_first", "refund_first"])
+def test_a_partial_refund_counts_in_either_order_of_arrival(client, app_state, arrival):
+    setup_shop(app_state)
+    paid = ("orders/paid", payable(at=recently()), "paid")
+    refund = ("refunds/create", refund_of_first_line(), "refund")
+    for topic, payload, event_id in ([paid, refund] if arrival == "paid_first" else [refund, paid]):
+        send(client, topic, payload, event_id=event_id)
+    assert ledger_of_the_order(app_state) == PARTIAL_LEDGER
+    jon = customer(app_state, JON)
+    assert (jon.points_pending, jon.points_available) == (270, 100)
+    assert_no_drift(app_state)
+
+
+@pytest.mark.parametrize("arrival", ["paid_first", "refunds_first", "paid_between"])
+def test_a_full_refund_counts_in_any_order_of_arrival_and_replays_change_nothing(client, app_state, arrival):
+    setup_shop(app_state)
+    paid = ("orders/paid", payable(at=recently()), "paid")
+    first = ("refunds/create", refund_of_first_line(), "r1")
+    full = ("refunds/create", full_refund_after_the_first_line(), "r2")
+    sequence = {"paid_first": [paid, first, full], "refunds_first": [first, full, paid],
+                "paid_between": [first, paid, full]}[arrival]
+    for topic, payload, event_id in sequence:
+        send(client, topic, payload, event_id=event_id)
+    for topic, payload, event_id in sequence:  # Shopify redelivers: nothing changes
+        send(client, topic, payload, event_id=f"{event_id}-again")
+    order_points = [e.pending + e.available for e in entries(app_state) if e.order_id == "820982911946154508"]
+    assert sum(order_points) == 0 and len(order_points) == 3
+    assert [e.key for e in entries(app_state, "clawback")] == ["refund:890088186047892319:clawback",
+                                                               "refund:890088186047892320:clawback"]
+    assert customer(app_state, JON).points_pending == 0
+    assert_no_drift(app_state)
+
+
+def test_a_cancellation_before_the_paid_order_and_its_refund_leave_no_points(client, app_state):
+    setup_shop(app_state, currency="CAD")
+    order = payable(at=recently(), currency="CAD", id=5992405729560)
+    send(client, "refunds/create", fixture_payload("refunds__create.cancel_cad_real.json"))
+    send(client, "orders/cancelled", dict(order, cancelled_at=recently(0).isoformat()))
+    send(client, "orders/paid", order)
+    assert entries(app_state, "earn") == [] and entries(app_state, "clawback") == []
+    assert customer(app_state, JON).points_pending == 0
+    assert outcomes(app_state, "orders/paid")[0][1]["reason"] == "cancelled"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from plugin.referrals.rules.fraud import VELOCITY_LIMIT
-from tests.integration.referral_support import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
+from tests.integration.referrals.conftest import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
                                                 friend_code_from, land, pay, referral_entries, referrals,
                                                 shop_fake)  # noqa: F401
 from tests.shopify_requests import post_webhook

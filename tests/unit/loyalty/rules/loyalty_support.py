@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 WEBHOOKS = REPO.parent / "shared" / "fixtures" / "shopify" / "webhooks"
 
 

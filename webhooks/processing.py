@@ -8,21 +8,19 @@ until it becomes a dead letter.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.app_state import AppState
+from plugin.app_state import AppState, state
 from plugin.config import Config
 from plugin.db import lock_row
 from plugin.logs import get_logger
 from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, UNHANDLED
-
 from webhooks.inbox import SWEEP_AFTER, MalformedPayload, parse_payload
 from webhooks.topics import handler_module
 

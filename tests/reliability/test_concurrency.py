@@ -14,8 +14,8 @@ from plugin.loyalty.rules.ledger import InsufficientPoints
 from plugin.models import Customer, CustomerEvent, LedgerEntry, WebhookDelivery, utcnow
 from tests.conftest import base_env
 from tests.e2e.processes import ROOT, process_env
-from tests.integration.loyalty_support import assert_no_drift, entries, setup_shop
-from tests.integration.test_loyalty_redemption import shopper_with
+from tests.integration.loyalty.conftest import assert_no_drift, entries, setup_shop
+from tests.integration.loyalty.test_loyalty_redemption import shopper_with
 from tests.reliability.history import chaos_program, expected_state, generate
 from tests.shopify_requests import SHOP, fixture_body, post_webhook
 from webhooks.processing import process_delivery

@@ -14,7 +14,7 @@ from plugin.loyalty.rules.earning import order_facts_from_payload, points_for_or
 from plugin.loyalty.rules.program import default_program
 from plugin.models import LedgerEntry, WebhookDelivery, utcnow
 from plugin.shopify.orders import MAX_QUERY_COST, requested_cost
-from tests.integration.loyalty_support import (
+from tests.integration.loyalty.conftest import (
     customer,
     payable,
     recently,

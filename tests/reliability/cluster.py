@@ -154,7 +154,7 @@ class Workers:
 
 
 def _kill_tree(pid: int) -> None:
-    for child in _children(pid):
+    for child in children(pid):
         _kill_tree(child)
     try:
         os.kill(pid, signal.SIGKILL)
@@ -162,7 +162,7 @@ def _kill_tree(pid: int) -> None:
         pass
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     try:
         found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:

@@ -10,6 +10,7 @@ import copy
 import json
 import random
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,7 +96,7 @@ class History:
 def person(index: int, tag: str = "") -> Person:
     return Person(index=index, shopify_id=CUSTOMER_BASE + index, email=f"chaos{tag}{index}@shopper.example",
                   first_name=f"Nombre{tag}{index}x", last_name=f"Apellido{tag}{index}y",
-                  phone=f"+5691{index:07d}", address1=f"Calle Falsa {index}{tag} Depto 9")
+                  phone=f"+569{zlib.crc32(tag.encode()) % 1000:03d}{index:05d}", address1=f"Calle Falsa {index}{tag} Depto 9")
 
 
 def customer_payload(p: Person, at: datetime) -> dict[str, Any]:

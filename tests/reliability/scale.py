@@ -18,12 +18,13 @@ class Scale:
 
 
 SCALES = {
-    "fast": Scale("fast", customers=25, orders_per_customer=2, senders=4, fuzz_examples=30, soak_seconds=0,
-                  drain_timeout=240),
-    "ci": Scale("ci", customers=150, orders_per_customer=3, senders=6, fuzz_examples=400, soak_seconds=90,
+    "fast": Scale("fast", customers=8, orders_per_customer=2, senders=4, fuzz_examples=30, soak_seconds=0,
+                  drain_timeout=420),
+    "ci": Scale("ci", customers=30, orders_per_customer=2, senders=6, fuzz_examples=60, soak_seconds=90,
                 drain_timeout=600),
-    "full": Scale("full", customers=750, orders_per_customer=3, senders=8, fuzz_examples=1500, soak_seconds=600,
-                  drain_timeout=1500),
+    # ≥ 10,000 deliveries (≈ 13 per customer with duplicates) and ≥ 10,000 hostile inputs (5 × 2,000).
+    "full": Scale("full", customers=800, orders_per_customer=3, senders=8, fuzz_examples=2000, soak_seconds=600,
+                  drain_timeout=3600),
 }
 
 

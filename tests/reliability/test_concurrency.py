@@ -125,3 +125,21 @@ def test_paid_and_refund_racing_for_the_same_order_converge_in_either_order(app,
                  for c in session.execute(select(Customer).where(Customer.shop_id == shop_id)).scalars()}
     assert found == expected.points, json.dumps({"found": found, "rules": expected.points}, default=str)
     assert_no_drift(app_state)
+
+
+def test_a_balance_loaded_before_its_lock_is_refreshed_so_no_update_is_lost(client, app_state):
+    from plugin.loyalty.balances import balance_drift, lock_customer, post_entry
+    from plugin.loyalty.rules.ledger import Entry
+    setup_shop(app_state)
+    assert post_webhook(client, "customers/create", fixture_body("customers__create.json")).status_code == 200
+    with app_state.db.transaction() as first:
+        seen = first.execute(select(Customer)).scalar_one()  # loaded without the lock, as handlers do
+        with app_state.db.transaction() as second:  # another worker changes the balance meanwhile
+            post_entry(second, lock_customer(second, seen.id), Entry("adjust:other", "adjust", 7, 0),
+                       reason="other worker", source="test", occurred_at=utcnow())
+        post_entry(first, lock_customer(first, seen.id), Entry("adjust:mine", "adjust", 5, 0),
+                   reason="this worker", source="test", occurred_at=utcnow())
+    with app_state.db.transaction() as session:
+        customer = session.execute(select(Customer)).scalar_one()
+        drift = balance_drift(session, customer)
+        assert (drift.available, drift.pending) == (0, 0)

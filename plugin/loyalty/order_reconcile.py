@@ -40,23 +40,25 @@ def reconcile_paid_orders(app_state, now: datetime) -> dict:
     with app_state.db.transaction() as session:
         shop_ids = list(session.execute(select(Shop.id).where(Shop.installed.is_(True),
                                                               Shop.access_token_enc.is_not(None))).scalars())
-    result = {"shops": 0, "orders_seen": 0, "awarded_late": 0, "errors": 0}
-    for shop_id in shop_ids:
-        since = _claim_run(app_state, shop_id, now)
-        if since is None:
-            continue
-        result["shops"] += 1
-        try:
-            seen, queued = _reconcile_shop(app_state, shop_id, since, now)
-        except Exception as exc:  # noqa: BLE001 - one shop's outage must not stop the others
-            result["errors"] += 1
-            log.warning("order reconciliation failed: %s", type(exc).__name__, extra={"shop": str(shop_id)})
-            _finish_run(app_state, shop_id, None)
-            continue
-        result["orders_seen"] += seen
-        result["awarded_late"] += queued
-        _finish_run(app_state, shop_id, now)
-    return result
+    runs = [_run_for_shop(app_state, shop_id, now) for shop_id in shop_ids]
+    done = [run for run in runs if run is not None]
+    return {"shops": len(done), "orders_seen": sum(r[0] for r in done if r[0] >= 0),
+            "awarded_late": sum(r[1] for r in done), "errors": sum(1 for r in done if r[0] < 0)}
+
+
+def _run_for_shop(app_state, shop_id: int, now: datetime) -> tuple[int, int] | None:
+    """(orders seen, deliveries queued); (-1, 0) when Shopify failed; None when not due."""
+    since = _claim_run(app_state, shop_id, now)
+    if since is None:
+        return None
+    try:
+        seen, queued = _reconcile_shop(app_state, shop_id, since, now)
+    except Exception as exc:  # noqa: BLE001 - one shop's outage must not stop the others
+        log.warning("order reconciliation failed: %s", type(exc).__name__, extra={"shop": str(shop_id)})
+        _finish_run(app_state, shop_id, None)
+        return -1, 0
+    _finish_run(app_state, shop_id, now)
+    return seen, queued
 
 
 def _claim_run(app_state, shop_id: int, now: datetime) -> datetime | None:

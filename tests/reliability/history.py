@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from plugin.loyalty.rules.clawback import clawed_total, refunded_merchandise
@@ -270,17 +271,11 @@ def expected_state(history: History, program: Program) -> Expected:
             continue
         earned = points_for_order(facts.merchandise, program, Decimal(1)).points
         refunded = sum((refunded_merchandise(r, CURRENCY).amount for r in order.refunds), Decimal(0))
-        record = _EarnRecord(earned, facts.merchandise)
+        record = SimpleNamespace(points=earned, base=facts.merchandise)  # what clawback's EarnRecord reads
         points[order.person.shopify_id] += earned - clawed_total(record, Money(refunded, CURRENCY))
         net[order.person.shopify_id] += max(facts.merchandise.amount - refunded, Decimal(0))
     return Expected(points=points, tier_floor={k: _tier_for(program, v) for k, v in net.items()},
                     tier_ceiling={k: _tier_for(program, v) for k, v in gross.items()})
-
-
-@dataclass(frozen=True)
-class _EarnRecord:
-    points: int
-    base: Money
 
 
 @dataclass(frozen=True)

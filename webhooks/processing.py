@@ -43,7 +43,9 @@ class HandlerContext:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def enqueue_after_commit(self, func_path: str, *args, job_id: str) -> None:
-        self.after_commit.append(lambda: self.app_state.queue.enqueue(func_path, *args, job_id=job_id))
+        def enqueue() -> None:
+            self.app_state.queue.enqueue(func_path, *args, job_id=job_id)
+        self.after_commit.append(enqueue)
 
 
 def enqueue_delivery(queue, delivery_id: int, attempts: int, sweep: str = "") -> bool:

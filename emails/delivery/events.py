@@ -4,6 +4,10 @@ bounces and spam reports suppress the address, unsubscribes withdraw marketing c
 and any sign of life confirms a row a crash left as 'sending'/'unknown'."""
 from __future__ import annotations
 
+from typing import Any, cast
+
+from sqlalchemy.engine import CursorResult
+
 import hashlib
 import json
 from datetime import datetime, timezone
@@ -85,5 +89,6 @@ def unsubscribe(session: Session, shop_id: int, customer_id: int | None, email: 
     when = datetime.fromtimestamp(ts, timezone.utc) if ts else datetime.now(timezone.utc)
     query = update(Customer).where(Customer.shop_id == shop_id)
     query = query.where(Customer.id == customer_id) if customer_id else query.where(Customer.email == email)
-    return session.execute(query.values(marketing_state="UNSUBSCRIBED",
-                                        marketing_state_updated_at=when)).rowcount or 0
+    result = cast(CursorResult[Any], session.execute(query.values(marketing_state="UNSUBSCRIBED",
+                                                                  marketing_state_updated_at=when)))
+    return result.rowcount or 0

@@ -4,6 +4,8 @@ SendGrid request; every other row gets its own job (emails/delivery/send_job.py)
 Without SENDGRID_API_KEY every row takes the single path and stays in the outbox."""
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -55,7 +57,7 @@ def send_due_messages(app_state: AppState, now: datetime) -> dict:
             .where(OutboxMessage.id.in_([i for i, _ in due]))))
         batches = due_batches(session, now) if batching else []
     parked = park_stale_sending(app_state, now)
-    work = [(info[row_id][1], 0, SEND_JOB, (row_id, now.isoformat()),
+    work: list[tuple[Any, int, str, tuple[Any, ...], str]] = [(info[row_id][1], 0, SEND_JOB, (row_id, now.isoformat()),
              f"email-{message_id}-{info[row_id][0]}") for row_id, message_id in due]
     budget, stamp, batch_rows = MAX_BATCH_JOBS_PER_TICK, int(now.timestamp()), 0
     for priority, shop_id, flow, key, count in batches:

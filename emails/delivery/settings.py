@@ -1,6 +1,8 @@
 """A shop's email settings (``shop.settings["emails"]``) with the defaults the issue names."""
 from __future__ import annotations
 
+from typing import Literal
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,7 +19,7 @@ class EmailSettings:
     survey_type: str = "nps"            # nps | csat | ces
     survey_expiry_days: int = 30
     win_back_days: int = 90
-    win_back_discount_type: str = "percentage"   # percentage | fixed_amount (shop currency)
+    win_back_discount_type: Literal["percentage", "fixed_amount"] = "percentage"  # fixed_amount: shop currency
     win_back_discount_value: Decimal = Decimal("10")
     win_back_code_days: int = 14
     merchant_email: str | None = None
@@ -38,7 +40,8 @@ class EmailSettings:
             survey_type=str(raw.get("survey_type", "nps")).lower(),
             survey_expiry_days=int(raw.get("survey_expiry_days", 30)),
             win_back_days=int(raw.get("win_back_days", 90)),
-            win_back_discount_type=str(raw.get("win_back_discount_type", "percentage")),
+            win_back_discount_type="fixed_amount" if raw.get("win_back_discount_type") == "fixed_amount"
+            else "percentage",
             win_back_discount_value=Decimal(str(raw.get("win_back_discount_value", "10"))),
             win_back_code_days=int(raw.get("win_back_code_days", 14)),
             merchant_email=raw.get("merchant_email") or (shop.settings or {}).get("email"),

@@ -113,7 +113,7 @@ class FakeShopify:
             return 400, {"error": "invalid_request", "error_description": "The authorization code was not found or was already used"}
         self.calls.append(("oauth:" + grant.rsplit(":", 1)[-1], {k: v for k, v in form.items() if "secret" not in k}))
         token = self.issue_token(shop)
-        answer = {"access_token": token, "scope": "read_customers,write_customers,read_orders,write_discounts"}
+        answer: dict[str, Any] = {"access_token": token, "scope": "read_customers,write_customers,read_orders,write_discounts"}
         if self.token_lifetime and form.get("expiring") == "1" or grant == "refresh_token":
             refresh = "shprt_" + secrets.token_hex(12)
             self.refresh_tokens[refresh] = shop

@@ -12,7 +12,8 @@ from typing import Callable
 
 import click
 import requests
-from werkzeug.serving import make_server
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.demo.fake_shopify import FakeShopify
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
@@ -22,7 +23,7 @@ DEMO_SHOP = "tienda-embajador.myshopify.com"
 
 @dataclass
 class Stage:
-    app: object
+    app: Flask
     base_url: str
     fake: FakeShopify
     now: datetime
@@ -70,7 +71,7 @@ class Stage:
             return run_tick(self.app_state, self.now)
 
 
-def serve(app) -> tuple[str, object]:
+def serve(app: Flask) -> tuple[str, BaseWSGIServer]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server

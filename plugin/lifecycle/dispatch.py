@@ -95,8 +95,9 @@ def referral_invite(ev, shop, customer, s, now) -> Built:
     if not customer.referral_code:
         return None
     referral = shop_program(shop).referral
-    friend = Discount(referral.friend.type, referral.friend.value or 0, shop.currency) \
-        if referral.friend.type == "fixed_amount" else Discount("percentage", referral.friend.value or 0)
+    value = referral.friend.value or Decimal(0)
+    friend = Discount("fixed_amount", value, shop.currency) if referral.friend.type == "fixed_amount" \
+        else Discount("percentage", value)
     app_url = state().config.app_url.rstrip("/")
     return "referral_invite", {"referral_url": f"{app_url}/r/{customer.referral_code}",
                                "friend_reward": friend, "advocate_points": referral.advocate_points}, None

@@ -6,6 +6,10 @@ A payload older than what we hold (``updated_at``) changes nothing.
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
+from sqlalchemy.engine import CursorResult
+
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -94,7 +98,7 @@ def plan_series(session: Session, shop: Shop, checkout: AbandonedCheckout, rebas
 
 def cancel_scheduled(session: Session, checkout: AbandonedCheckout, reason: str) -> int:
     """A purchase ends the series: every step not sent yet is cancelled."""
-    result = session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
+    result = cast(CursorResult[Any], session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
                                                         RecoveryStep.status == SCHEDULED)
-                             .values(status=CANCELLED, skip_reason=reason))
+                             .values(status=CANCELLED, skip_reason=reason)))
     return result.rowcount or 0

@@ -94,7 +94,7 @@ def decide(paid_order: _PaidOrder, referral: Referral) -> None:
     advocate = session.get(Customer, referral.advocate_id)
     click = session.get(ReferralClick, referral.click_id) if referral.click_id else None
     friend = friend_party(secret, customer, paid_order.order, paid_order.signals)
-    referral.ip_hash = next((h for kind, h in friend.fingerprints if kind == "ip"), None) or (click and click.ip_hash)
+    referral.ip_hash = next((h for kind, h in friend.fingerprints if kind == "ip"), None) or (click.ip_hash if click else None)
     reasons = fraud_reasons(ReferralFacts(
         advocate=advocate_party(session, secret, advocate),
         friend=friend,

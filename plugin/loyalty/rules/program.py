@@ -34,7 +34,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -55,6 +55,10 @@ class ProgramError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+DiscountType = Literal["fixed_amount", "percentage", "free_shipping"]
+"""What a reward or a given-away discount takes off (the schema allows exactly these)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ class Tier:
 class Discount:
     """A discount given away (referral friend, checkout incentive)."""
 
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
 
@@ -100,7 +104,7 @@ class Reward:
     id: str
     name: str
     cost: int
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
     expires_in_days: int = 30

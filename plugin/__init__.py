@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from flask import Flask
 
@@ -21,7 +21,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     except ConfigError as exc:
         if env is None:  # started by `flask` or gunicorn: one line, no traceback
             sys.stderr.write(f"embajador: configuration error: {exc}\n")
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         raise
 
     configure_logging(config.log_format)

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import limits
+from cryptography.fernet import Fernet
 
 DEFAULT_API_VERSION = "2025-10"
 DEFAULT_SCOPES = "read_customers,write_customers,read_orders,write_discounts"
@@ -142,7 +143,6 @@ def load_config(env=None, mode: str | None = None) -> Config:
     if not enc:
         if mode == "production":
             raise ConfigError("ENCRYPTION_KEY", "is required in production")
-        from cryptography.fernet import Fernet
         enc = _demo_secret("ENCRYPTION_KEY", lambda: Fernet.generate_key().decode())
     encryption_keys = tuple(_check_fernet_key(k.strip()) for k in enc.split(",") if k.strip())
     if not encryption_keys:

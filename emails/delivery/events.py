@@ -4,15 +4,13 @@ bounces and spam reports suppress the address, unsubscribes withdraw marketing c
 and any sign of life confirms a row a crash left as 'sending'/'unknown'."""
 from __future__ import annotations
 
-from typing import Any, cast
-
-from sqlalchemy.engine import CursorResult
-
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from emails.sendgrid.event_signature import Event
@@ -46,7 +44,7 @@ def record_events(session: Session, events: list[Event]) -> dict:
     for event in events:
         row = _row_for(session, event)
         shop_id = row.shop_id if row else _shop_id(session, event.shop)
-        occurred = datetime.fromtimestamp(event.timestamp, timezone.utc) if event.timestamp else None
+        occurred = datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None
         new_id = insert_ignoring_conflicts(session, EmailEvent, dict(
             sg_event_id=_event_key(event), shop_id=shop_id, outbox_id=row.id if row else None,
             message_id=event.message_id and event.message_id[:64], event=event.type[:32] or "unknown",
@@ -86,7 +84,7 @@ def _apply(session: Session, event: Event, row: OutboxMessage | None, shop_id: i
 
 def unsubscribe(session: Session, shop_id: int, customer_id: int | None, email: str | None, ts=None) -> int:
     """Withdraw marketing consent (the customer row, or every customer with that address)."""
-    when = datetime.fromtimestamp(ts, timezone.utc) if ts else datetime.now(timezone.utc)
+    when = datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
     query = update(Customer).where(Customer.shop_id == shop_id)
     query = query.where(Customer.id == customer_id) if customer_id else query.where(Customer.email == email)
     result = cast(CursorResult[Any], session.execute(query.values(marketing_state="UNSUBSCRIBED",

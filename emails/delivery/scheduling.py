@@ -4,9 +4,8 @@ SendGrid request; every other row gets its own job (emails/delivery/send_job.py)
 Without SENDGRID_API_KEY every row takes the single path and stays in the outbox."""
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -1,10 +1,9 @@
 """A shop's email settings (``shop.settings["emails"]``) with the defaults the issue names."""
 from __future__ import annotations
 
-from typing import Literal
-
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class EmailSettings:
     notices_need_consent: bool = False  # merchant's choice for transactional-type loyalty notices
 
     @classmethod
-    def for_shop(cls, shop, default_from: str | None) -> "EmailSettings":
+    def for_shop(cls, shop, default_from: str | None) -> EmailSettings:
         raw = dict((shop.settings or {}).get("emails") or {})
         group = raw.get("asm_group_id")
         return cls(

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.models import Customer, Shop
-
 from plugin.demo.stage import DEMO_SHOP
+from plugin.models import Customer, Shop
 
 SHOPPERS = [
     {"id": 7390000000000001, "email": "valentina@example.cl", "first_name": "Valentina", "last_name": "Rojas",

@@ -5,10 +5,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 import click
 import requests
@@ -16,6 +16,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.demo.fake_shopify import FakeShopify
+from plugin.jobs.tick import run_tick
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 
 DEMO_SHOP = "tienda-embajador.myshopify.com"
@@ -66,7 +67,6 @@ class Stage:
         return requests.request(method, f"{self.base_url}/proxy{path}", params=params, json=json_body, timeout=30)
 
     def tick(self) -> dict:
-        from plugin.jobs.tick import run_tick
         with self.app.app_context():
             return run_tick(self.app_state, self.now)
 

@@ -10,14 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_ignoring_conflicts
-from plugin.models import Complaint, Customer, OutboxMessage, Shop, SurveyResponse
-from plugin.models.feedback import ANSWERED, CLOSED, OPEN
-from plugin.loyalty.balances import record_event
-
-from plugin.feedback.survey_links import survey_scale
 from emails.delivery.outbox import queue_email
 from emails.delivery.settings import EmailSettings
+from plugin.db import insert_ignoring_conflicts
+from plugin.feedback.survey_links import survey_scale
+from plugin.loyalty.balances import record_event
+from plugin.models import Complaint, Customer, OutboxMessage, Shop, SurveyResponse
+from plugin.models.feedback import ANSWERED, CLOSED, OPEN
 
 # Below these a customer is unhappy (NPS detractor, CSAT 1–2, CES 1–3 "hard"); at or
 # above the promoter line we invite them to refer friends.

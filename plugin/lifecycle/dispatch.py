@@ -7,23 +7,22 @@ listed here are touched: events other parts consume stay unhandled for them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.logs import get_logger
-from plugin.models import Customer, CustomerEvent, Shop
-from plugin.loyalty.status import shop_program
-
-from plugin.feedback.survey_links import survey_urls
 from emails.content.formatting import Discount
+from emails.content.shop_context import shop_url
 from emails.delivery.outbox import queue_email
 from emails.delivery.settings import EmailSettings
-from emails.content.shop_context import shop_url
+from plugin.app_state import state
+from plugin.feedback.survey_links import survey_urls
+from plugin.logs import get_logger
+from plugin.loyalty.status import shop_program
+from plugin.models import Customer, CustomerEvent, Shop
 
 log = get_logger("plugin.lifecycle.dispatch")
 BATCH = 500

@@ -6,21 +6,18 @@ A payload older than what we hold (``updated_at``) changes nothing.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy.engine import CursorResult
-
-from datetime import datetime
-
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from plugin.customers.profiles import find_customer
 from plugin.db import insert_ignoring_conflicts
+from plugin.loyalty.status import shop_program
 from plugin.models import Shop
 from plugin.models.checkouts import CANCELLED, SCHEDULED, AbandonedCheckout, RecoveryStep
-from plugin.loyalty.status import shop_program
-
 from plugin.recovery.facts import CheckoutFacts
 from plugin.recovery.rules.series import plan_steps
 

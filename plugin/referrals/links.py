@@ -7,7 +7,6 @@ two concurrent first uses agree on one code.
 from __future__ import annotations
 
 import re
-
 import secrets
 
 from sqlalchemy import func, select, update

@@ -6,8 +6,9 @@ email is under ``customer { email }`` (there is no top-level email), the recover
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from plugin.shopify.graphql import AdminClient
 

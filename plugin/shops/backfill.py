@@ -7,7 +7,7 @@ Existing rows are updated in place (the same upsert as customers/update), so a r
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from plugin.customers.profiles import upsert_customer
 from plugin.models import Shop

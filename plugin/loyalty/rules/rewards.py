@@ -6,10 +6,11 @@ so ``percentage`` is already divided by 100.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Iterable, Literal
+from typing import Literal
 
 from plugin.loyalty.rules.money import quantize
 from plugin.loyalty.rules.program import Discount, Reward

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import UTC, datetime, timedelta
 
-import pytest
-import responses
 from sqlalchemy import select
 
-from plugin.demo.fake_shopify import FakeShopify, install_into_responses
-from plugin.loyalty.rules.program import default_program, dump_program
-from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop, WebhookDelivery
+from plugin.loyalty.actions import adjust_points
 from plugin.loyalty.balances import balance_drift
-from tests.conftest import API_KEY, API_SECRET
-from tests.integration.test_webhook_ingress import add_shop
+from plugin.loyalty.rules.program import default_program, dump_program
+from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop, WebhookDelivery, utcnow
+from plugin.shopify.signatures import sign_app_proxy
+from tests.conftest import API_SECRET
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP, fixture_payload, post_webhook
 
 ADMIN_ORIGIN = "https://admin.shopify.test"
@@ -33,7 +33,7 @@ def setup_shop(app_state, currency="USD", **program_changes) -> int:
 
 
 def recently(days_ago: float = 1) -> datetime:
-    return (datetime.now(timezone.utc) - timedelta(days=days_ago)).replace(microsecond=0)
+    return (datetime.now(UTC) - timedelta(days=days_ago)).replace(microsecond=0)
 
 
 def payable(fixture="orders__paid.json", at: datetime | None = None, currency: str | None = None, **changes) -> dict:
@@ -97,17 +97,6 @@ def assert_no_drift(app_state) -> None:
             assert (drift.available, drift.pending) == (0, 0), f"customer {row.id} drifts by {drift}"
 
 
-@pytest.fixture
-def fake_admin():
-    """Shopify's Admin API answered by the fake, for every shop, through ``responses``."""
-    fake = FakeShopify(api_key=API_KEY, api_secret=API_SECRET)
-    fake.issue_token(SHOP)
-    fake.tokens["shpat_test"] = SHOP
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        install_into_responses(fake, rsps, ADMIN_ORIGIN)
-        yield fake
-
-
 def deep(value):
     return copy.deepcopy(value)
 
@@ -118,3 +107,27 @@ def run_tick(app_state, now):
     from plugin.jobs.queue import resolve
     from plugin.jobs.tick import TICK_TASKS
     return {name: resolve(path)(app_state, now) for name, path in TICK_TASKS}
+
+
+JON = "115310627314723954"
+
+
+def shopper_with(app_state, client, points: int) -> int:
+    """Jon, known from his customers/create, with exactly ``points`` available."""
+    send(client, "customers/create", {"id": int(JON), "email": "jon@example.com", "first_name": "Jon",
+                                      "locale": "es-CL", "updated_at": recently(3).isoformat()})
+    with app_state.db.transaction() as session:
+        from sqlalchemy import select
+
+        from plugin.models import Customer, Shop
+        shop = session.execute(select(Shop)).scalar_one()
+        jon = session.execute(select(Customer)).scalar_one()
+        adjust_points(session, shop, jon, points - jon.points_available, "test balance", "test", utcnow())
+        return jon.id
+
+
+def proxy_params(customer_id: str = "", shop: str = SHOP, age: int = 0, secret: str = API_SECRET) -> dict:
+    params = {"shop": shop, "path_prefix": "/apps/embajador", "timestamp": str(int(time.time()) - age),
+              "logged_in_customer_id": customer_id}
+    params["signature"] = sign_app_proxy(params, secret)
+    return params

@@ -7,9 +7,8 @@ from sqlalchemy import update
 
 from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Customer
+from tests.integration.conftest import add_shop, bearer, session_token
 from tests.integration.loyalty.conftest import assert_no_drift, entries, payable, recently, send, setup_shop
-from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import SHOP
 
 JON = "115310627314723954"

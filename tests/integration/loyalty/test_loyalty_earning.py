@@ -4,8 +4,7 @@ from __future__ import annotations
 from rq import Queue, SimpleWorker
 
 from plugin.jobs.queue import QUEUE_NAME
-from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
-    setup_shop
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, setup_shop
 
 JON = "115310627314723954"
 
@@ -143,8 +142,9 @@ def test_data_request_export_carries_the_ledger_and_redact_keeps_the_points(clie
     request = fixture_payload("customers__data_request.json")
     request["customer"].update(id=int(JON), email="jon@example.com")
     send(client, "customers/data_request", request)
-    from plugin.models import CustomerDataExport
     from sqlalchemy import select
+
+    from plugin.models import CustomerDataExport
     with app_state.db.transaction() as session:
         export = session.execute(select(CustomerDataExport)).scalar_one()
         kinds = [row["kind"] for row in export.data["ledger"]]

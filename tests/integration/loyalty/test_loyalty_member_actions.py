@@ -4,7 +4,7 @@ shop's language — all through signed webhooks, the App Proxy, the CLI and the 
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import responses
 from rq import Queue, SimpleWorker
@@ -14,10 +14,19 @@ from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import OutboxMessage, Shop
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET
-from tests.integration.loyalty.conftest import ADMIN_ORIGIN, assert_no_drift, customer, entries, events, \
-    fake_admin, payable, recently, run_tick, send, setup_shop  # noqa: F401  (fixture)
-from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop, bearer, session_token
+from tests.integration.loyalty.conftest import (
+    ADMIN_ORIGIN,
+    assert_no_drift,
+    customer,
+    entries,
+    events,
+    payable,
+    recently,
+    run_tick,
+    send,
+    setup_shop,
+)
 from tests.shopify_requests import SHOP, fixture_payload
 
 BOB = "706405506930370084"
@@ -148,16 +157,16 @@ def test_birthday_points_arrive_once_a_year_on_the_shops_local_date(client, app_
     _birthday_shop(app_state, client, "1990-05-17")
     before = customer(app_state, BOB).points_available
     # 17 May 02:00 UTC is still 16 May in Santiago (UTC-4)
-    assert run_tick(app_state, datetime(2026, 5, 17, 2, 0, tzinfo=timezone.utc))["birthdays"] == {"birthdays": 0}
+    assert run_tick(app_state, datetime(2026, 5, 17, 2, 0, tzinfo=UTC))["birthdays"] == {"birthdays": 0}
     assert customer(app_state, BOB).points_available == before
-    local_morning = datetime(2026, 5, 17, 13, 0, tzinfo=timezone.utc)
+    local_morning = datetime(2026, 5, 17, 13, 0, tzinfo=UTC)
     assert run_tick(app_state, local_morning)["birthdays"] == {"birthdays": 1}
     assert run_tick(app_state, local_morning)["birthdays"] == {"birthdays": 0}
     # 18 May 03:30 UTC is still the 17th in Santiago: no second award the same year
-    assert run_tick(app_state, datetime(2026, 5, 18, 3, 30, tzinfo=timezone.utc))["birthdays"] == {"birthdays": 0}
+    assert run_tick(app_state, datetime(2026, 5, 18, 3, 30, tzinfo=UTC))["birthdays"] == {"birthdays": 0}
     assert customer(app_state, BOB).points_available == before + 200
     assert [e.data for e in events(app_state, "birthday")] == [{"birthday_points": 200}]
-    run_tick(app_state, datetime(2027, 5, 17, 13, 0, tzinfo=timezone.utc))
+    run_tick(app_state, datetime(2027, 5, 17, 13, 0, tzinfo=UTC))
     assert customer(app_state, BOB).points_available == before + 400
     assert [e.key.rsplit(":", 1)[1] for e in events(app_state, "birthday")] == ["2026", "2027"]
     with app_state.db.transaction() as session:
@@ -168,10 +177,10 @@ def test_birthday_points_arrive_once_a_year_on_the_shops_local_date(client, app_
 
 def test_a_29_february_birthday_is_celebrated_on_28_february_in_common_years(client, app_state, fake_admin):
     _birthday_shop(app_state, client, "2000-02-29", "UTC")
-    assert run_tick(app_state, datetime(2027, 2, 28, 12, tzinfo=timezone.utc))["birthdays"] == {"birthdays": 1}
-    assert run_tick(app_state, datetime(2027, 3, 1, 12, tzinfo=timezone.utc))["birthdays"] == {"birthdays": 0}
-    assert run_tick(app_state, datetime(2028, 2, 28, 12, tzinfo=timezone.utc))["birthdays"] == {"birthdays": 0}
-    assert run_tick(app_state, datetime(2028, 2, 29, 12, tzinfo=timezone.utc))["birthdays"] == {"birthdays": 1}
+    assert run_tick(app_state, datetime(2027, 2, 28, 12, tzinfo=UTC))["birthdays"] == {"birthdays": 1}
+    assert run_tick(app_state, datetime(2027, 3, 1, 12, tzinfo=UTC))["birthdays"] == {"birthdays": 0}
+    assert run_tick(app_state, datetime(2028, 2, 28, 12, tzinfo=UTC))["birthdays"] == {"birthdays": 0}
+    assert run_tick(app_state, datetime(2028, 2, 29, 12, tzinfo=UTC))["birthdays"] == {"birthdays": 1}
     birthday_bonuses = [(e.key.rsplit(":", 1)[1], e.available) for e in entries(app_state, "action")
                         if ":birthday:" in e.key]
     assert birthday_bonuses == [("2027", 200), ("2028", 200)]
@@ -241,7 +250,7 @@ def test_a_throttled_shop_pauses_per_customer_syncs_and_leaves_them_to_the_tick(
         assert len(rsps.calls) == 1  # one try, no retry loop inside the webhook's job
         with app_state.db.transaction() as session:
             paused = session.execute(select(Shop)).scalar_one().settings["metafields_paused_until"]
-        assert datetime.fromisoformat(paused) > datetime.now(timezone.utc)
+        assert datetime.fromisoformat(paused) > datetime.now(UTC)
         assert cli(app, "points", "adjust", "--shop", SHOP, "--customer", JON, "--points", "5",
                    "--reason", "goodwill").exit_code == 0
         assert len(rsps.calls) == 1  # paused: Shopify is not asked again

@@ -2,45 +2,28 @@
 from __future__ import annotations
 
 import threading
-import time
 
+from plugin.loyalty.redemption import ShopifyRefused, redeem_reward
 from plugin.loyalty.rules.ledger import InsufficientPoints
 from plugin.models import Redemption, utcnow
-from plugin.loyalty.actions import adjust_points
-from plugin.loyalty.redemption import ShopifyRefused, redeem_reward
-from plugin.shopify.signatures import sign_app_proxy
-from tests.conftest import API_SECRET
-from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, fake_admin, payable, recently, \
-    send, setup_shop  # noqa: F401  (fixture)
-from tests.shopify_requests import SHOP
-
-JON = "115310627314723954"
-
-
-def shopper_with(app_state, client, points: int) -> int:
-    """Jon, known from his customers/create, with exactly ``points`` available."""
-    send(client, "customers/create", {"id": int(JON), "email": "jon@example.com", "first_name": "Jon",
-                                      "locale": "es-CL", "updated_at": recently(3).isoformat()})
-    with app_state.db.transaction() as session:
-        from plugin.models import Customer, Shop
-        from sqlalchemy import select
-        shop = session.execute(select(Shop)).scalar_one()
-        jon = session.execute(select(Customer)).scalar_one()
-        adjust_points(session, shop, jon, points - jon.points_available, "test balance", "test", utcnow())
-        return jon.id
+from tests.integration.loyalty.conftest import (
+    JON,
+    assert_no_drift,
+    customer,
+    entries,
+    payable,
+    proxy_params,
+    recently,
+    send,
+    setup_shop,
+    shopper_with,
+)
 
 
 def redemptions(app_state):
     with app_state.db.transaction() as session:
         from sqlalchemy import select
         return session.execute(select(Redemption).order_by(Redemption.id)).scalars().all()
-
-
-def proxy_params(customer_id: str = "", shop: str = SHOP, age: int = 0, secret: str = API_SECRET) -> dict:
-    params = {"shop": shop, "path_prefix": "/apps/embajador", "timestamp": str(int(time.time()) - age),
-              "logged_in_customer_id": customer_id}
-    params["signature"] = sign_app_proxy(params, secret)
-    return params
 
 
 def test_fifty_simultaneous_redemptions_for_one_reward_give_one_code(client, app_state, fake_admin):
@@ -185,8 +168,8 @@ def test_unused_expired_code_gives_points_back_when_the_reward_says_so(client, a
 
 def _crash_after_reserving(app_state, shop_id, customer_id, create_code: bool):
     """What a killed web worker leaves behind: transaction 1 committed, transaction 2 never ran."""
-    from plugin.models import Customer, Shop
     from plugin.loyalty.redemption import _create_in_shopify, reserve
+    from plugin.models import Customer, Shop
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         redemption = reserve(session, shop, customer_id, "5off", utcnow())

@@ -5,8 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
-    setup_shop
+from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, outcomes, payable, recently, send, setup_shop
 from tests.shopify_requests import fixture_payload
 
 JON = "115310627314723954"
@@ -94,8 +93,8 @@ def test_refund_of_spent_points_stops_at_zero_and_records_the_shortfall(client, 
     setup_shop(app_state, earn=earn, tiers=[])
     send(client, "orders/paid", payable(at=recently()))
     with app_state.db.transaction() as session:  # the shopper spent most of it already
-        from plugin.loyalty.rules.ledger import Entry
         from plugin.loyalty.balances import lock_customer, post_entry
+        from plugin.loyalty.rules.ledger import Entry
         jon = lock_customer(session, customer(app_state, JON).id)
         post_entry(session, jon, Entry("test:spend", "redeem", available=-300), reason="spent", source="test",
                    occurred_at=recently())
@@ -109,15 +108,15 @@ def test_refund_of_spent_points_stops_at_zero_and_records_the_shortfall(client, 
 
 
 def test_refund_lowers_the_spend_tiers_count(client, app_state):
-    from plugin.models import Shop
     from plugin.loyalty.status import customer_status
-    from plugin.models import utcnow
+    from plugin.models import Shop, utcnow
     setup_shop(app_state)
     send(client, "orders/paid", payable(at=recently()))
     send(client, "refunds/create", refund_of_first_line())
     with app_state.db.transaction() as session:
-        from plugin.models import Customer
         from sqlalchemy import select
+
+        from plugin.models import Customer
         jon = session.execute(select(Customer)).scalar_one()
         status = customer_status(session, session.execute(select(Shop)).scalar_one(), jon, utcnow())
         assert status.metrics["spend"] == Decimal("269.98")  # net of the refund

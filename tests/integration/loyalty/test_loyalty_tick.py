@@ -3,8 +3,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.integration.loyalty.conftest import assert_no_drift, customer, entries, events, fake_admin, payable, \
-    recently, run_tick, send, setup_shop  # noqa: F401  (fixture)
+from tests.integration.loyalty.conftest import (
+    assert_no_drift,
+    customer,
+    entries,
+    events,
+    payable,
+    recently,
+    run_tick,
+    send,
+    setup_shop,
+)
 
 JON = "115310627314723954"
 

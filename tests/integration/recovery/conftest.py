@@ -5,9 +5,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from plugin.jobs.tick import run_tick
 from plugin.models import OutboxMessage, Shop
 from plugin.models.checkouts import AbandonedCheckout, RecoveryStep
-from plugin.jobs.tick import run_tick
 from tests.shopify_requests import SHOP, fixture_payload, post_webhook
 
 SHOPPER_ID = 7400000000000001

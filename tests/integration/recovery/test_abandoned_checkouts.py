@@ -6,15 +6,23 @@ from datetime import timedelta
 import pytest
 import responses
 
-from plugin.recovery.analytics import recovery_stats
 from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Shop, utcnow
+from plugin.recovery.analytics import recovery_stats
 from tests.conftest import API_KEY, API_SECRET
+from tests.integration.conftest import add_shop, bearer, session_token
 from tests.integration.recovery.conftest import (
-    SHOPPER_EMAIL, checkout_payload, checkout_row, customer_payload, order_payload, recovery_emails,
-    send_checkout, set_email_settings, steps_of, tick)
-from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.test_webhook_ingress import add_shop
+    SHOPPER_EMAIL,
+    checkout_payload,
+    checkout_row,
+    customer_payload,
+    order_payload,
+    recovery_emails,
+    send_checkout,
+    set_email_settings,
+    steps_of,
+    tick,
+)
 from tests.shopify_requests import SHOP, post_webhook
 
 ADMIN_ORIGIN = "https://admin.shopify.test"
@@ -241,7 +249,7 @@ def test_customers_redact_wipes_the_checkout_email(client, app_state, subscribed
 
 
 def test_series_survives_a_redis_flush_and_runs_through_the_rq_worker(rq_app, t0):
-    from tests.integration.webhooks.test_rq_pipeline import run_worker
+    from tests.integration.conftest import run_worker
     app_state, client = rq_app.extensions["embajador"], rq_app.test_client()
     add_shop(app_state)
     set_email_settings(app_state, frequency_cap=3)

@@ -8,11 +8,10 @@ import responses
 from sqlalchemy import select
 
 from plugin.demo.fake_shopify import FakeShopify, install_into_responses
-
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Referral, ReferralClick
 from plugin.referrals.links import referral_link
 from tests.conftest import API_KEY, API_SECRET
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP, fixture_payload, post_webhook
 
 _ORDER_IDS = itertools.count(6100000000000001)

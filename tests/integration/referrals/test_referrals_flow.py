@@ -5,11 +5,22 @@ import hashlib
 import hmac
 from urllib.parse import parse_qs, urlsplit
 
-from plugin.models import LedgerEntry
 from plugin.loyalty.status import customer_status
-from tests.integration.referrals.conftest import (ADVOCATE, FRIEND, advocate_with_history, clicks, customer, events,
-                                                friend_code_from, land, pay, referral_entries,
-                                                referrals, refund_payload, shop_fake)  # noqa: F401
+from plugin.models import LedgerEntry
+from tests.integration.referrals.conftest import (
+    ADVOCATE,
+    FRIEND,
+    advocate_with_history,
+    clicks,
+    customer,
+    events,
+    friend_code_from,
+    land,
+    pay,
+    referral_entries,
+    referrals,
+    refund_payload,
+)
 from tests.shopify_requests import SHOP, post_webhook
 
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 import pytest
 
 from plugin.referrals.rules.fraud import VELOCITY_LIMIT
-from tests.integration.referrals.conftest import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
-                                                friend_code_from, land, pay, referral_entries, referrals,
-                                                shop_fake)  # noqa: F401
+from tests.integration.referrals.conftest import (
+    ADVOCATE,
+    FRIEND,
+    advocate_with_history,
+    customer,
+    events,
+    friend_code_from,
+    land,
+    pay,
+    referral_entries,
+    referrals,
+)
 from tests.shopify_requests import post_webhook
 
 OTHER_ADDRESS = {"address1": "Los Aromos 9", "city": "Concepción", "zip": "4030000", "country_code": "CL"}

@@ -8,10 +8,20 @@ from sqlalchemy import select
 from plugin.cli import embajador
 from plugin.models import Shop, utcnow
 from plugin.referrals.attribution import on_order_refunded
-from tests.integration.referrals.conftest import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
-                                                friend_code_from, land, pay, referral_entries, referrals,
-                                                refund_payload, shop_fake)  # noqa: F401
-from tests.integration.test_admin_session import bearer, session_token
+from tests.integration.conftest import bearer, session_token
+from tests.integration.referrals.conftest import (
+    ADVOCATE,
+    FRIEND,
+    advocate_with_history,
+    customer,
+    events,
+    friend_code_from,
+    land,
+    pay,
+    referral_entries,
+    referrals,
+    refund_payload,
+)
 from tests.shopify_requests import SHOP, post_webhook
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import responses
 from sqlalchemy import select
 
-from plugin.shops.backfill import import_customers
 from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Customer
+from plugin.shops.backfill import import_customers
 from tests.conftest import API_KEY, API_SECRET
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 
 
 def bulk_customer(n: int, state="SUBSCRIBED") -> dict:

@@ -10,8 +10,7 @@ from plugin import create_app
 from plugin.config import ConfigError, load_config
 from plugin.storefront.rate_limit import RedeemLimiter
 from tests.conftest import _truncate_all, base_env
-from tests.integration.loyalty.conftest import fake_admin, payable, recently, send, setup_shop  # noqa: F401
-from tests.integration.loyalty.test_loyalty_redemption import JON, proxy_params, shopper_with
+from tests.integration.loyalty.conftest import JON, payable, proxy_params, recently, send, setup_shop, shopper_with
 
 
 def test_member_sees_last_five_entries_newest_first_and_when_pending_points_release(client, app_state):

@@ -6,7 +6,7 @@ import json
 from sqlalchemy import func, select, text
 
 from plugin.models import Base, Customer, CustomerDataExport, Shop, WebhookDelivery
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP, fixture_body, fixture_payload, post_webhook
 
 CUSTOMER_ID = 191167  # the customer named in Shopify's compliance payload examples

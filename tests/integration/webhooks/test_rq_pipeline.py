@@ -3,21 +3,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import select
 
 from plugin import create_app
 from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import Customer, WebhookDelivery, utcnow
 from tests.conftest import base_env
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop, run_worker
 from tests.shopify_requests import fixture_body, post_webhook
 from webhooks.sweeper import sweep_inbox
-
-
-def run_worker(app_state) -> None:
-    connection = app_state.queue.connection
-    SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
 
 
 def statuses(app_state):

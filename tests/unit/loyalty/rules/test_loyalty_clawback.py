@@ -1,11 +1,16 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from loyalty_support import webhook
 
 from plugin.loyalty.rules.clawback import (
-    clawback_for_cancellation, clawback_for_refund, clawed_total, refunded_merchandise, split_clawback,
+    clawback_for_cancellation,
+    clawback_for_refund,
+    clawed_total,
+    refunded_merchandise,
+    split_clawback,
 )
 from plugin.loyalty.rules.earning import EarnDecision, OrderPayloadError, order_facts_from_payload, points_for_order
 from plugin.loyalty.rules.money import CurrencyMismatch, Money, money
@@ -125,7 +130,7 @@ def test_refunding_everything_returns_exactly_the_earned_points(points, cents, c
     earn = earned(points, Decimal(cents) / 100)
     bounds = sorted({c % cents for c in cuts} | {0, cents})
     refunded, total = Money.zero("USD"), 0
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
         now = money(Decimal(hi - lo) / 100, "USD")
         total += clawback_for_refund(earn, refunded, now)
         refunded += now

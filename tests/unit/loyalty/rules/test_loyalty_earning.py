@@ -5,11 +5,17 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from loyalty_support import WEBHOOKS, utc, webhook
 
 from plugin.loyalty.rules.earning import (
-    OrderPayloadError, available_at, earn_block_reason, order_facts_from_payload, parse_id, points_for_order,
+    OrderPayloadError,
+    available_at,
+    earn_block_reason,
+    order_facts_from_payload,
+    parse_id,
+    points_for_order,
 )
 from plugin.loyalty.rules.money import money
 from plugin.loyalty.rules.program import Earn, Program, default_program, load_program

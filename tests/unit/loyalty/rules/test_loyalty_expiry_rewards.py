@@ -3,7 +3,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from loyalty_support import utc
 
 from plugin.loyalty.rules.expiry import due_warnings, expiry_at, is_expired, warning_key

@@ -2,7 +2,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plugin.loyalty.rules import ledger as L
 from plugin.loyalty.rules.clawback import split_clawback

@@ -1,10 +1,17 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plugin.loyalty.rules.money import (
-    CurrencyMismatch, Money, format_money, minor_units, money, quantize, to_decimal,
+    CurrencyMismatch,
+    Money,
+    format_money,
+    minor_units,
+    money,
+    quantize,
+    to_decimal,
 )
 
 
@@ -56,7 +63,7 @@ def test_currencies_never_mix():
     with pytest.raises(CurrencyMismatch):
         money("1", "USD") + money("1", "CAD")
     with pytest.raises(CurrencyMismatch):
-        money("1", "USD") < money("2", "CAD")
+        _ = money("1", "USD") < money("2", "CAD")
     assert money("1", "USD") != money("1", "CAD")
 
 

@@ -4,10 +4,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plugin.loyalty.rules.program import (
-    ProgramError, default_program, dump_program, load_program, parse_duration, schema,
+    ProgramError,
+    default_program,
+    dump_program,
+    load_program,
+    parse_duration,
+    schema,
 )
 
 CONTRACT_EXAMPLE = """{

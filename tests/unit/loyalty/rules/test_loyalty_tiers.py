@@ -4,13 +4,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from loyalty_support import utc
 
 from plugin.loyalty.rules.money import money
 from plugin.loyalty.rules.program import default_program
 from plugin.loyalty.rules.tiers import (
-    Activity, evaluate_tier, metrics, multiplier_for, period_window, progress_to_next, qualifying_tier,
+    Activity,
+    evaluate_tier,
+    metrics,
+    multiplier_for,
+    period_window,
+    progress_to_next,
+    qualifying_tier,
 )
 
 SANTIAGO = ZoneInfo("America/Santiago")

@@ -1,17 +1,17 @@
 """The pure core of checkout recovery: payload facts, the schedule, the send decision, credit."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from plugin.loyalty.rules.program import default_program
 from plugin.recovery.facts import CheckoutPayloadError, facts_from_graphql, facts_from_webhook
 from plugin.recovery.rules.series import SendFacts, credited_step, decide_send, plan_steps
-from plugin.loyalty.rules.program import default_program
 from tests.shopify_requests import fixture_payload
 
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
@@ -23,7 +23,7 @@ def test_real_checkout_payload_becomes_decimal_facts_keyed_by_token():
     assert facts.line_items[0]["price"] == "199.00" and facts.line_items[0]["title"] == "IPod Nano - 8GB"
     assert facts.recovery_url.endswith("/checkouts/123123123/recover?key=example-secret-token")
     assert facts.consent_state is None and facts.completed_at is None
-    assert facts.updated_at == datetime(2022, 1, 1, 0, 0, tzinfo=timezone.utc)
+    assert facts.updated_at == datetime(2022, 1, 1, 0, 0, tzinfo=UTC)
 
 
 def test_2026_04_payload_without_id_is_still_keyed_by_token():

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.referrals.rules.fraud import VELOCITY_LIMIT, Party, ReferralFacts, canonical_email, fraud_reasons
 from plugin.referrals.hashing import keyed_hash
+from plugin.referrals.rules.fraud import VELOCITY_LIMIT, Party, ReferralFacts, canonical_email, fraud_reasons
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.loyalty.test_loyalty_redemption import JON, proxy_params, shopper_with
-from tests.integration.loyalty.conftest import fake_admin, setup_shop  # noqa: F401
+from tests.integration.conftest import bearer, session_token
+from tests.integration.loyalty.conftest import JON, proxy_params, setup_shop, shopper_with
 
 NOT_OBJECTS = ["[1, 2]", "42", '"text"', "null", "{not json"]
 

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import time
-import uuid
 
-import jwt
 import pytest
 import responses
 from sqlalchemy import select
@@ -12,20 +10,8 @@ from sqlalchemy import select
 from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Shop
 from tests.conftest import API_KEY, API_SECRET
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop, bearer, session_token
 from tests.shopify_requests import SHOP, fixture_body, post_webhook
-
-
-def session_token(shop=SHOP, secret=API_SECRET, aud=API_KEY, exp_in=60, **overrides) -> str:
-    now = int(time.time())
-    claims = {"iss": f"https://{shop}/admin", "dest": f"https://{shop}", "aud": aud, "sub": "42",
-              "exp": now + exp_in, "nbf": now - 5, "iat": now - 5, "jti": str(uuid.uuid4()), "sid": uuid.uuid4().hex}
-    claims.update(overrides)
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_valid_session_token_reads_its_own_shop(client, app_state):

@@ -7,19 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from plugin.models import Customer, Shop, WebhookDelivery, utcnow
-from plugin.shopify.oauth import TokenSet
-from plugin.shops.tokens import install_shop
-from tests.shopify_requests import SHOP, WEBHOOK_FIXTURES, fixture_body, post_webhook, topic_of, webhook_headers
-
-
-def add_shop(app_state, domain=SHOP, installed=True, currency="USD"):
-    with app_state.db.transaction() as session:
-        shop = install_shop(session, app_state.cipher, domain,
-                            TokenSet(access_token="shpat_test", scope="read_orders", expires_at=None), utcnow())
-        shop.installed = installed
-        shop.currency = currency
-        return shop.id
+from plugin.models import Customer, Shop, WebhookDelivery
+from tests.integration.conftest import add_shop
+from tests.shopify_requests import WEBHOOK_FIXTURES, fixture_body, post_webhook, topic_of, webhook_headers
 
 
 def shop_currency_of(body: bytes) -> str:

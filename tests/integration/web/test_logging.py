@@ -6,7 +6,7 @@ import json
 import logging
 
 from plugin.logs import JsonFormatter
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import SHOP, fixture_body, post_webhook
 
 

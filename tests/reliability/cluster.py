@@ -27,9 +27,10 @@ import requests
 from sqlalchemy import create_engine, text
 
 from plugin import create_app
+from plugin.demo.fake_shopify import FakeShopify
 from plugin.jobs.tick import run_tick
 from plugin.models import utcnow
-from tests.conftest import base_env
+from tests.conftest import API_KEY, API_SECRET, base_env
 from tests.e2e.processes import ROOT, free_port, gunicorn, process_env, wait_until
 from tests.integration.emails.conftest import SendGridSink
 from tests.integration.emails.conftest import _handler as sendgrid_handler
@@ -210,8 +211,6 @@ class Cluster:
         self.stack.callback(self.redis.stop)
         self.sendgrid, stop_sink = start_sendgrid_sink()
         self.stack.callback(stop_sink)
-        from plugin.demo.fake_shopify import FakeShopify
-        from tests.conftest import API_KEY, API_SECRET
         self.shopify = FakeShopify(API_KEY, API_SECRET)
         shopify_origin, shopify_server = self.shopify.serve()
         self.stack.callback(shopify_server.shutdown)

@@ -1,2 +1,2 @@
 """Fixtures the reliability suite shares with the integration tests."""
-from tests.integration.loyalty.conftest import fake_admin  # noqa: F401  (fixture)
+from tests.integration.conftest import fake_admin  # noqa: F401  (fixture)

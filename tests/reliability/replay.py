@@ -21,7 +21,7 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
-from plugin.loyalty.rules.program import Program, dump_program
+from plugin.loyalty.rules.program import Program, dump_program, load_program
 from plugin.models import Customer, OutboxMessage, Shop, WebhookDelivery, utcnow
 from plugin.models.email import QUEUED, SENDING
 from plugin.models.inbox import DEAD, FAILED, IGNORED, PENDING, PROCESSED, UNHANDLED
@@ -296,7 +296,6 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
 
 
 def _tiers(cluster: Cluster, domain: str):
-    from plugin.loyalty.rules.program import load_program
     with cluster.app_state.db.transaction() as session:
         doc = session.execute(select(Shop.program).where(Shop.domain == domain)).scalar_one()
     return load_program(doc).tiers

@@ -7,6 +7,7 @@ the pure rules compute from the de-duplicated, correctly ordered history.
 """
 from __future__ import annotations
 
+from tests.conftest import _truncate_all
 from tests.reliability.cluster import Cluster
 from tests.reliability.history import chaos_program, expected_state, generate, schedule
 from tests.reliability.replay import audit, install, run_replay
@@ -16,7 +17,6 @@ DOMAIN = "caos-uno.myshopify.com"
 
 
 def test_chaos_replay_loses_nothing_doubles_nothing_and_sends_each_email_once(migrated, pg_url, tmp_path):
-    from tests.conftest import _truncate_all
     scale = current()
     program = chaos_program()
     history = generate(scale.customers, scale.orders_per_customer)

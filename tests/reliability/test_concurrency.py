@@ -9,13 +9,14 @@ import threading
 
 from sqlalchemy import select
 
+from plugin.loyalty.balances import balance_drift, lock_customer, post_entry
 from plugin.loyalty.redemption import redeem_reward
-from plugin.loyalty.rules.ledger import InsufficientPoints
-from plugin.models import Customer, CustomerEvent, LedgerEntry, WebhookDelivery, utcnow
+from plugin.loyalty.rules.ledger import Entry, InsufficientPoints
+from plugin.loyalty.rules.program import dump_program
+from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop, WebhookDelivery, utcnow
 from tests.conftest import base_env
 from tests.e2e.processes import ROOT, process_env
-from tests.integration.loyalty.conftest import assert_no_drift, entries, setup_shop
-from tests.integration.loyalty.test_loyalty_redemption import shopper_with
+from tests.integration.loyalty.conftest import assert_no_drift, entries, setup_shop, shopper_with
 from tests.reliability.history import chaos_program, expected_state, generate
 from tests.shopify_requests import SHOP, fixture_body, post_webhook
 from webhooks.processing import process_delivery
@@ -101,8 +102,6 @@ def test_two_tick_processes_at_once_do_each_thing_once(migrated, pg_url, app_sta
 def test_paid_and_refund_racing_for_the_same_order_converge_in_either_order(app, client, app_state):
     shop_id = setup_shop(app_state)
     program = chaos_program()
-    from plugin.loyalty.rules.program import dump_program
-    from plugin.models import Shop
     with app_state.db.transaction() as session:
         session.get(Shop, shop_id).program = dump_program(program)
     history = generate(customers=6, orders_per_customer=2, seed=3, tag="race")
@@ -128,8 +127,6 @@ def test_paid_and_refund_racing_for_the_same_order_converge_in_either_order(app,
 
 
 def test_a_balance_loaded_before_its_lock_is_refreshed_so_no_update_is_lost(client, app_state):
-    from plugin.loyalty.balances import balance_drift, lock_customer, post_entry
-    from plugin.loyalty.rules.ledger import Entry
     setup_shop(app_state)
     assert post_webhook(client, "customers/create", fixture_body("customers__create.json")).status_code == 200
     with app_state.db.transaction() as first:

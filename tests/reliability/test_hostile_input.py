@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from plugin.models import Base
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 from tests.conftest import API_SECRET, SHARED
+from tests.integration.conftest import bearer, session_token
 from tests.integration.emails.conftest import make_app
 from tests.integration.loyalty.conftest import setup_shop
-from tests.integration.test_admin_session import bearer, session_token
 from tests.reliability.scale import current
 from tests.shopify_requests import SHOP, fixture_body
 

@@ -16,7 +16,9 @@ from plugin.crypto import TokenCipher
 from plugin.jobs.queue import QUEUE_NAME
 from plugin.logs import JsonFormatter, TextFormatter
 from plugin.loyalty.rules.program import dump_program
-from plugin.models import Base, Shop
+from plugin.models import Base, Shop, utcnow
+from plugin.shopify.oauth import TokenSet
+from plugin.shops.tokens import install_shop
 from tests.reliability.history import chaos_program, generate, person
 from tests.shopify_requests import post_webhook
 
@@ -24,9 +26,6 @@ SHOP_A, SHOP_B = "privacidad-a.myshopify.com", "privacidad-b.myshopify.com"
 
 
 def install(app_state, domain: str, token: str) -> int:
-    from plugin.models import utcnow
-    from plugin.shopify.oauth import TokenSet
-    from plugin.shops.tokens import install_shop
     with app_state.db.transaction() as session:
         shop = install_shop(session, app_state.cipher, domain,
                             TokenSet(access_token=token, scope="read_orders", expires_at=None), utcnow())

@@ -13,12 +13,14 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select, text
 
+from plugin import create_app
 from plugin.cli import embajador
 from plugin.jobs.worker import work_until_stopped
 from plugin.logs import JsonFormatter
 from plugin.models import Customer, WebhookDelivery
+from tests.conftest import _truncate_all, base_env
 from tests.e2e.processes import ROOT, process_env, wait_until
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.reliability.cluster import OwnRedis
 from tests.shopify_requests import fixture_body, post_webhook
 from webhooks.processing import process_delivery
@@ -123,8 +125,6 @@ def test_worker_loop_waits_and_reconnects_instead_of_exiting():
 
 
 def test_worker_process_survives_redis_restarting_empty_and_keeps_working(migrated, pg_url, tmp_path):
-    from plugin import create_app
-    from tests.conftest import _truncate_all, base_env
     own = OwnRedis(tmp_path)
     own.start()
     env = base_env(pg_url, REDIS_URL=own.url)

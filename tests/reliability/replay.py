@@ -142,12 +142,11 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
     total = len(plan.deliveries)
     stop = threading.Event()
     fault_thread = threading.Thread(target=_inject_faults, args=(cluster, sending, total, figures, stop), daemon=True)
-    # One instant for every tick of the run, past the longest retry backoff: the sweeper then
-    # re-enqueues anything pending at once (more racing duplicate jobs), and a job that RQ
-    # re-enqueues under the same id (it keeps the first arguments while the result lives)
-    # always carries the same ``now``.
-    at = time_now() + timedelta(seconds=RETRY_AHEAD)
-    clock_thread = threading.Thread(target=_clock, args=(cluster, stop, at), daemon=True)
+    # Ticks run RETRY_AHEAD past the clock, beyond the longest retry backoff: the sweeper then
+    # re-enqueues anything pending at once (more racing duplicate jobs), and every retry is due.
+    # The instant moves with the clock, so the sweeper's job ids change from tick to tick as
+    # they do in production.
+    clock_thread = threading.Thread(target=_clock, args=(cluster, stop), daemon=True)
     started = time.monotonic()
     if faults:
         fault_thread.start()
@@ -164,7 +163,7 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
     figures.statuses = sending.statuses
     drain_started = time.monotonic()
     try:
-        drain(cluster, at, timeout=drain_timeout)
+        drain(cluster, timeout=drain_timeout)
     except AssertionError as exc:
         figures.drain_error = str(exc)
     figures.drain_seconds = time.monotonic() - drain_started
@@ -199,11 +198,15 @@ def _wait_progress(sending: _Senders, total: int, fraction: float, stop: threadi
     return False
 
 
-def _clock(cluster: Cluster, stop: threading.Event, at: datetime) -> None:
+def ahead() -> datetime:
+    return time_now() + timedelta(seconds=RETRY_AHEAD)
+
+
+def _clock(cluster: Cluster, stop: threading.Event) -> None:
     """The Procfile ``clock``: tick every five seconds (every minute in production)."""
     while not stop.wait(5.0):
         try:
-            cluster.tick(at)
+            cluster.tick(ahead())
         except Exception:  # noqa: BLE001 - a tick hit by an injected fault; the next one runs
             continue
 
@@ -238,14 +241,14 @@ def outbox_summary(cluster: Cluster) -> str:
     return "; ".join(f"{r[0]}/{r[1]}/{r[2]}/attempts={r[3]}: {r[4]}" for r in rows)
 
 
-def drain(cluster: Cluster, at: datetime, timeout: float) -> None:
+def drain(cluster: Cluster, timeout: float) -> None:
     """Tick until every delivery is settled and no email is mid-send, twice in a row (the last
     deliveries' events become emails on the next tick). Emails still queued afterwards are
     counted by ``audit`` (``emails_unsent``), not waited for."""
     deadline, calm, left = time.monotonic() + timeout, 0, "nothing checked yet"
     while time.monotonic() < deadline:
         try:
-            cluster.tick(at)
+            cluster.tick(ahead())
             pending, sending = inbox_counts(cluster).get(PENDING, 0), _outbox_sending(cluster)
             left = f"{pending} deliveries pending, {sending} emails being sent"
             calm = calm + 1 if pending == 0 and sending == 0 else 0
@@ -290,7 +293,7 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
     figures.inbox = inbox_counts(cluster)
     figures.dead_without_reason = dead
     figures.verify_exit = points_verify(cluster, domain)
-    figures.emails_unsent = _outbox_unsent(cluster, time_now() + timedelta(seconds=RETRY_AHEAD))
+    figures.emails_unsent = _outbox_unsent(cluster, ahead())
     figures.outbox = outbox_summary(cluster)
     return figures
 

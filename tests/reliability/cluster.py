@@ -205,6 +205,13 @@ class Cluster:
 
     def __init__(self, pg_url: str, workdir: Path, web_workers: int = 2, rq_workers: int = 2) -> None:
         self.stack = ExitStack()
+        try:
+            self._start(pg_url, workdir, web_workers, rq_workers)
+        except BaseException:
+            self.stack.close()  # nothing we started outlives a failed start (our redis-server)
+            raise
+
+    def _start(self, pg_url: str, workdir: Path, web_workers: int, rq_workers: int) -> None:
         self.workdir = workdir
         self.redis = OwnRedis(workdir)
         self.redis.start()

@@ -144,8 +144,9 @@ def test_worker_process_survives_redis_restarting_empty_and_keeps_working(migrat
                                 fixture_body("customers__create.json")).status_code == 200
         wait_until(lambda: _delivery(app_state).status == "processed", timeout=90,
                    what="the worker to reconnect and process the delivery")
+        # Alive and working. (Whether RQ's own dequeue retry or our reconnect loop rode the
+        # outage out depends on where the outage caught the worker; the loop is tested above.)
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-2000:]
-        assert b"redis unavailable, reconnecting" in (tmp_path / "worker.log").read_bytes()
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint setup setup-test chromium services bench bench-widget worker web clean audit constraints
+.PHONY: demo test lint setup setup-test chromium services bench bench-widget reliability worker web clean audit constraints
 
 demo: setup
 	$(PY) -m flask --app plugin embajador demo --serve
@@ -47,6 +47,16 @@ node_modules/.installed: package.json package-lock.json
 
 services:
 	@bash scripts/services.sh
+
+# The reliability suite at full size (SCALE=full: ≥ 10,000 chaos deliveries, 10 min soak);
+# SCALE=ci is the bounded form .ci/run uses; `make test` runs SCALE=fast. See docs/RELIABILITY.md.
+SCALE ?= full
+SOAK_SECONDS_full := 600
+SOAK_SECONDS_ci := 90
+SOAK_SECONDS_fast := 30
+reliability: setup-test services
+	SCALE=$(SCALE) $(PY) -m pytest tests/reliability -q -s $(PYTEST_ARGS)
+	$(PY) bench/soak.py --seconds $(SOAK_SECONDS_$(SCALE))
 
 bench: setup-test services
 	$(PY) bench/webhook_ingress.py

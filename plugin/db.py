@@ -122,5 +122,10 @@ def _insert_ignoring(dialect, table, given: tuple, conflict_columns) -> _CachedI
 
 
 def lock_row(session: Session, model, row_id):
-    """SELECT … FOR UPDATE (a no-op on SQLite, whose writers are serialised anyway)."""
-    return session.execute(select(model).where(model.id == row_id).with_for_update()).scalar_one_or_none()
+    """SELECT … FOR UPDATE (a no-op on SQLite, whose writers are serialised anyway).
+
+    ``populate_existing``: a row this session loaded before taking the lock keeps its old
+    values in the identity map otherwise, and ``balance += n`` would then write a sum based
+    on a value another transaction has since changed (a lost update the chaos replay found)."""
+    return session.execute(select(model).where(model.id == row_id).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from plugin.app_state import AppState, state
@@ -61,11 +62,16 @@ def process_delivery_job(delivery_id: int) -> str:
 def process_delivery(app_state: AppState, delivery_id: int, now: datetime | None = None) -> str:
     now = now or utcnow()
     after_commit: list[Callable[[], None]] = []
-    with app_state.db.transaction() as session:
-        delivery = lock_row(session, WebhookDelivery, delivery_id)
-        if delivery is None or delivery.status != PENDING:
-            return delivery.status if delivery else "missing"
-        status = _run_handler(session, app_state, delivery, now, after_commit)
+    try:
+        with app_state.db.transaction() as session:
+            delivery = lock_row(session, WebhookDelivery, delivery_id)
+            if delivery is None or delivery.status != PENDING:
+                return delivery.status if delivery else "missing"
+            status = _run_handler(session, app_state, delivery, now, after_commit)
+    except DBAPIError as exc:
+        # The database connection itself failed (terminated backend, failover): the unit of
+        # work rolled back, so record the attempt on a fresh connection and let it be retried.
+        return _record_lost_attempt(app_state, delivery_id, now, exc)
     for callback in after_commit:
         callback()
     log.info("webhook processed", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
@@ -102,14 +108,12 @@ def _run_handler(session, app_state, delivery, now, after_commit) -> str:
         return _finish(delivery, REJECTED, now, error=str(exc))
     except Exception as exc:  # a bug or a transient failure: keep it, retry later
         after_commit.clear()
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise  # this session is gone with its connection: recorded on a new one
         delivery.attempts = attempts
-        log.exception("handler failed", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
-                                               "delivery_id": delivery.id})
-        if delivery.attempts >= MAX_ATTEMPTS:
-            return _finish(delivery, DEAD, now, error=_describe(exc))
-        delivery.last_error = _describe(exc)
-        delivery.next_attempt_at = now + min(timedelta(minutes=2 ** delivery.attempts), timedelta(hours=4))
-        return PENDING
+        log.exception("handler failed: %s", describe_error(exc), extra={
+            "shop": delivery.shop_domain, "topic": delivery.topic, "delivery_id": delivery.id})
+        return _schedule_retry(delivery, now, exc)
     delivery.attempts = attempts
     delivery.outcome = outcome if isinstance(outcome, dict) else None
     return _finish(delivery, PROCESSED, now)
@@ -123,9 +127,45 @@ def _finish(delivery: WebhookDelivery, status: str, now: datetime, error: str | 
     return status
 
 
-def _describe(exc: Exception) -> str:
-    """Exception type and message, cut short: enough to act on, no payload dump."""
-    return f"{type(exc).__name__}: {exc}"[:500]
+def _schedule_retry(delivery: WebhookDelivery, now: datetime, exc: BaseException) -> str:
+    if delivery.attempts >= MAX_ATTEMPTS:
+        return _finish(delivery, DEAD, now, error=describe_error(exc))
+    delivery.last_error = describe_error(exc)
+    delivery.next_attempt_at = now + min(timedelta(minutes=2 ** delivery.attempts), timedelta(hours=4))
+    return PENDING
+
+
+def _record_lost_attempt(app_state: AppState, delivery_id: int, now: datetime, exc: DBAPIError) -> str:
+    """The attempt that died with its connection, written on a new one (best effort: if the
+    database is still away the row stays pending and the sweeper brings it back)."""
+    error = describe_error(exc)
+    try:
+        with app_state.db.transaction() as session:
+            delivery = lock_row(session, WebhookDelivery, delivery_id)
+            if delivery is None or delivery.status != PENDING:
+                return delivery.status if delivery else "missing"
+            delivery.attempts += 1
+            status = _schedule_retry(delivery, now, exc)
+            shop, topic = delivery.shop_domain, delivery.topic
+    except DBAPIError as again:
+        log.error("delivery failed and could not be recorded: %s (then %s)", error, describe_error(again),
+                  extra={"delivery_id": delivery_id})
+        return PENDING
+    log.error("delivery failed: %s", error, extra={"shop": shop, "topic": topic, "delivery_id": delivery_id,
+                                                   "status": status})
+    return status
+
+
+def describe_error(exc: BaseException) -> str:
+    """Exception class and the first line of its message, cut short: enough to act on.
+
+    For a database error this is the driver's exception (e.g. ``OperationalError:
+    terminating connection due to administrator command``), never SQLAlchemy's text with
+    the statement, nor the driver's DETAIL line, which can quote a customer's values.
+    """
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")[:300]
 
 
 def _load_handler(module_path: str):
@@ -138,5 +178,5 @@ def _load_handler(module_path: str):
     return getattr(module, "handle", None)
 
 
-__all__ = ["HandlerContext", "process_delivery", "process_delivery_job", "enqueue_delivery",
+__all__ = ["HandlerContext", "process_delivery", "process_delivery_job", "enqueue_delivery", "describe_error",
            "MAX_ATTEMPTS", "SWEEP_AFTER"]

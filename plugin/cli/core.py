@@ -1,4 +1,4 @@
-"""Foundation commands: database, shops, tick and the webhook inbox."""
+"""Foundation commands: database, shops, tick, import (the inbox lives in plugin/cli/inbox.py)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from plugin.app_state import state
 from plugin.jobs.tick import run_tick
 from plugin.migrations.runner import upgrade
-from plugin.models import Shop, WebhookDelivery, utcnow
+from plugin.models import Shop, utcnow
 from plugin.orders.backfill import import_orders
 from plugin.shopify.errors import ShopifyError
 from plugin.shopify.oauth import TokenSet
@@ -23,7 +23,6 @@ def register(group) -> None:
     group.add_command(db)
     group.add_command(shop)
     group.add_command(tick)
-    group.add_command(inbox)
     group.add_command(import_command)
 
 
@@ -102,27 +101,6 @@ def tick(now_text):
     results = run_tick(state(), parse_now(now_text))
     for name, result in results.items():
         click.echo(f"{name}: {result}")
-
-
-@click.command()
-@click.option("--shop", "domain", default=None)
-@click.option("--status", default=None, help="pending, processed, unhandled, ignored, failed, dead")
-@click.option("--limit", default=50, show_default=True)
-def inbox(domain, status, limit):
-    """List webhook deliveries, newest first."""
-    with state().db.transaction() as session:
-        query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
-        if domain:
-            query = query.where(WebhookDelivery.shop_domain == normalize_shop_domain(domain))
-        if status:
-            query = query.where(WebhookDelivery.status == status)
-        rows = session.execute(query).scalars().all()
-        for row in rows:
-            error = f"  ({row.last_error})" if row.last_error else ""
-            click.echo(f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M:%S}  {row.shop_domain:32} "
-                       f"{row.topic:24} {row.status:10} attempts={row.attempts}{error}")
-        if not rows:
-            click.echo("inbox is empty")
 
 
 def _with_progress(label: str, failures: tuple, run):

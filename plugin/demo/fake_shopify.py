@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 OPERATIONS = ("shopLocales", "shop", "webhookSubscriptions", "webhookSubscriptionCreate",
               "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "metafieldsSet",
-              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode")
+              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode", "orders")
 
 
 @dataclass
@@ -40,6 +40,7 @@ class FakeShopify:
     discounts: list[dict] = field(default_factory=list)
     metafields: list[dict] = field(default_factory=list)
     abandoned_checkouts: list[dict] = field(default_factory=list)
+    orders: list[dict] = field(default_factory=list)
     bulk_results: list[dict] = field(default_factory=list)
     bulk_url: str | None = None
     refuse: set[str] = field(default_factory=set)
@@ -184,6 +185,9 @@ class FakeShopify:
         nodes = list(self.abandoned_checkouts)
         return {"nodes": nodes, "edges": [{"node": n, "cursor": str(i)} for i, n in enumerate(nodes)],
                 "pageInfo": {"hasNextPage": False, "endCursor": None}}
+
+    def _op_orders(self, _):
+        return {"nodes": list(self.orders), "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
     def _op_bulkOperationRunQuery(self, _):
         return {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}

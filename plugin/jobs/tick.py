@@ -20,6 +20,7 @@ TICK_LOCK = "embajador-tick"
 # Order matters: inbox first (late webhooks), then balances, then the emails they trigger.
 TICK_TASKS: list[tuple[str, str]] = [
     ("webhook_inbox", "webhooks.sweeper.sweep_inbox"),
+    ("orders_reconcile", "plugin.loyalty.order_reconcile.reconcile_paid_orders"),  # daily: paid orders we missed
     ("checkout_order_intake", "plugin.recovery.purchases.collect_checkout_orders"),  # before the purge
     ("inbox_retention", "webhooks.retention.purge_processed_payloads"),
     ("points_release", "plugin.loyalty.release.release_pending_points"),

@@ -9,8 +9,12 @@ connections it inherited, so parent and child never share a socket.
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
 from rq.job import Job
 from rq.worker import HerokuWorker
@@ -18,6 +22,13 @@ from rq.worker import HerokuWorker
 from plugin import create_app
 from plugin.config import ConfigError, load_config
 from plugin.jobs.queue import QUEUE_NAME, redis_connection
+from plugin.logs import get_logger
+
+log = get_logger("worker")
+# Waits between reconnection attempts after Redis went away: 0.5 s doubling to 30 s.
+RECONNECT_FIRST_WAIT = 0.5
+RECONNECT_MAX_WAIT = 30.0
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 class AppWorker(HerokuWorker):
@@ -47,10 +58,41 @@ def main() -> int:
         sys.stderr.write("embajador: configuration error: REDIS_URL: is required to run a worker\n")
         return 2
     app = create_app()
-    connection = redis_connection(config.redis_url)
-    worker = AppWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app)
-    worker.work(with_scheduler=True, burst="--burst" in sys.argv)
+    burst = "--burst" in sys.argv
+
+    def work_once() -> None:
+        connection = redis_connection(config.redis_url)
+        worker = AppWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app)
+        worker.work(with_scheduler=True, burst=burst)
+
+    work_until_stopped(work_once, sleep=time.sleep)
     return 0
+
+
+def work_until_stopped(work_once: Callable[[], None], sleep: Callable[[float], None],
+                       max_outages: int | None = None) -> int:
+    """Run the worker; when Redis goes away, wait (growing pauses) and start a fresh one.
+
+    A lost Redis loses no work: the inbox in Postgres keeps every delivery and the sweeper
+    re-enqueues it. Exiting instead would make the host restart the dyno with a growing
+    cooldown. Returns how many outages were ridden out (``max_outages`` bounds it in tests).
+    """
+    outages, wait = 0, RECONNECT_FIRST_WAIT
+    while True:
+        started = time.monotonic()
+        try:
+            work_once()
+            return outages
+        except REDIS_DOWN as exc:
+            outages += 1
+            if time.monotonic() - started > RECONNECT_MAX_WAIT:  # it had been working: a new outage
+                wait = RECONNECT_FIRST_WAIT
+            if max_outages is not None and outages > max_outages:
+                raise
+            log.warning("redis unavailable, reconnecting in %.1fs: %s", wait, type(exc).__name__,
+                        extra={"status": "reconnecting"})
+            sleep(wait)
+            wait = min(wait * 2, RECONNECT_MAX_WAIT)
 
 
 if __name__ == "__main__":

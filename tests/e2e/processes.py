@@ -55,7 +55,7 @@ def running(args: list[str], env: dict, log_path: Path):
 
 
 @contextmanager
-def gunicorn(env: dict, tmp_path: Path, workers: int = 2, access_log: bool = False):
+def gunicorn(env: dict, tmp_path: Path, workers: int = 2, access_log: bool = False, timeout: float = 30.0):
     port = free_port()
     env = dict(env, PORT=str(port), WEB_CONCURRENCY=str(workers), ACCESS_LOG="1" if access_log else "0")
     with running([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "plugin:create_app()"], env,
@@ -69,7 +69,7 @@ def gunicorn(env: dict, tmp_path: Path, workers: int = 2, access_log: bool = Fal
                 return requests.get(f"{base}/healthz", timeout=1).status_code == 200
             except requests.ConnectionError:
                 return False
-        wait_until(healthy, what="gunicorn /healthz")
+        wait_until(healthy, timeout=timeout, what="gunicorn /healthz")
         yield base
 
 

@@ -1,0 +1,2 @@
+"""Fixtures the reliability suite shares with the integration tests."""
+from tests.integration.conftest import fake_admin  # noqa: F401  (fixture)

@@ -1,0 +1,310 @@
+"""Chaos replay: a store history through POST /webhooks under faults, then the audit.
+
+``run_replay`` sends the schedule from several concurrent senders while a fault thread
+SIGKILLs a worker, takes Redis away (restarting it empty) and terminates the app's
+Postgres connections; a clock thread runs ``tick`` like the Procfile's ``clock``. Then it
+drains (tick runs ahead of the clock so retries come due) and ``audit`` compares every
+customer with what the pure rules compute from the history.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+
+from plugin.loyalty.rules.program import Program, dump_program, load_program
+from plugin.models import Customer, OutboxMessage, Shop, WebhookDelivery, utcnow
+from plugin.models.email import QUEUED, SENDING
+from plugin.models.inbox import DEAD, FAILED, IGNORED, PENDING, PROCESSED, UNHANDLED
+from plugin.shopify.oauth import TokenSet
+from plugin.shops.tokens import install_shop
+from tests.e2e.processes import ROOT, process_env
+from tests.reliability.cluster import Cluster, emails_sent, terminate_app_connections
+from tests.reliability.history import Expected, History, Schedule, units
+from tests.shopify_requests import webhook_headers
+
+TERMINAL = (PROCESSED, UNHANDLED, IGNORED, FAILED, DEAD)
+RETRY_AHEAD = 5 * 3600  # past the longest retry backoff (4 h), so every retry is due
+
+
+@dataclass
+class Figures:
+    """What a run did and found; printed by the bench and written to docs/RELIABILITY.md."""
+
+    deliveries_sent: int = 0
+    events: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    faults: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    drain_seconds: float = 0.0
+    customers: int = 0
+    points_lost: int = 0
+    points_doubled: int = 0
+    customers_wrong: int = 0
+    tier_outside_bounds: int = 0
+    emails_sent: int = 0
+    emails_twice: int = 0
+    inbox: Counter = field(default_factory=Counter)
+    dead_without_reason: int = 0
+    verify_exit: int | None = None
+    worker_crashes: list[int] = field(default_factory=list)
+    wrong_examples: list[str] = field(default_factory=list)
+    drain_error: str | None = None
+    emails_unsent: int = 0
+    outbox: str = ""
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    def lines(self) -> list[str]:
+        return [
+            f"deliveries sent: {self.deliveries_sent} ({self.events} events, {self.duplicates} duplicates,"
+            f" {self.reordered} out of order)",
+            f"responses: {dict(sorted(self.statuses.items()))}; 5xx seen: {self.server_errors}",
+            f"faults injected: {'; '.join(self.faults) or 'none'}",
+            f"replay {self.seconds:.1f} s, drain {self.drain_seconds:.1f} s {self.drain_error or ''}".rstrip(),
+            f"customers: {self.customers}; wrong balance: {self.customers_wrong}; points lost: {self.points_lost};"
+            f" points doubled: {self.points_doubled}; tier out of bounds: {self.tier_outside_bounds}",
+            f"emails sent: {self.emails_sent}; sent twice: {self.emails_twice}; due but still queued:"
+            f" {self.emails_unsent} (outbox: {self.outbox})",
+            f"inbox: {dict(sorted(self.inbox.items()))}; dead/failed without a reason: {self.dead_without_reason}",
+            f"points verify exit code: {self.verify_exit}; workers that died on their own: {self.worker_crashes}",
+        ]
+
+
+def install(cluster: Cluster, domain: str, program: Program) -> int:
+    token = cluster.shopify.issue_token(domain)
+    with cluster.app_state.db.transaction() as session:
+        shop = install_shop(session, cluster.app_state.cipher, domain,
+                            TokenSet(access_token=token, scope="read_customers,read_orders", expires_at=None),
+                            time_now())
+        shop.currency, shop.primary_locale, shop.name = program.currency, "es", "Tienda Caos"
+        shop.program = dump_program(program)
+        return shop.id
+
+
+def time_now():
+    return utcnow()
+
+
+class _Senders:
+    def __init__(self, cluster: Cluster, domain: str) -> None:
+        self.cluster, self.domain = cluster, domain
+        self.local = threading.local()
+        self.statuses: Counter = Counter()
+        self.lock = threading.Lock()
+        self.sent = 0
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
+
+    def send_one(self, delivery) -> None:
+        body = delivery.event.body()
+        headers = webhook_headers(body, delivery.event.topic, shop=self.domain, event_id=delivery.event_id)
+        try:
+            status = self.cluster.post(self._session(), body, headers)
+        except requests.RequestException:
+            status = 599  # the connection itself failed: counted as a server error
+        with self.lock:
+            self.statuses[status] += 1
+            self.sent += 1
+
+    def send_unit(self, unit) -> None:
+        if len(unit) == 1:
+            self.send_one(unit[0])
+            return
+        threads = [threading.Thread(target=self.send_one, args=(d,)) for d in unit]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, senders: int = 4,
+               faults: bool = True, drain_timeout: float = 300.0) -> Figures:
+    figures = Figures(deliveries_sent=len(plan.deliveries), events=len(history.events),
+                      duplicates=plan.duplicates, reordered=plan.reordered)
+    sending = _Senders(cluster, domain)
+    total = len(plan.deliveries)
+    stop = threading.Event()
+    fault_thread = threading.Thread(target=_inject_faults, args=(cluster, sending, total, figures, stop), daemon=True)
+    # Ticks run RETRY_AHEAD past the clock, beyond the longest retry backoff: the sweeper then
+    # re-enqueues anything pending at once (more racing duplicate jobs), and every retry is due.
+    # The instant moves with the clock, so the sweeper's job ids change from tick to tick as
+    # they do in production.
+    clock_thread = threading.Thread(target=_clock, args=(cluster, stop), daemon=True)
+    started = time.monotonic()
+    if faults:
+        fault_thread.start()
+    clock_thread.start()
+    try:
+        with ThreadPoolExecutor(max_workers=senders) as pool:
+            list(pool.map(sending.send_unit, units(plan.deliveries)))
+        if faults:
+            fault_thread.join(timeout=120)
+    finally:
+        stop.set()
+        clock_thread.join(timeout=60)
+    figures.seconds = time.monotonic() - started
+    figures.statuses = sending.statuses
+    drain_started = time.monotonic()
+    try:
+        drain(cluster, timeout=drain_timeout)
+    except AssertionError as exc:
+        figures.drain_error = str(exc)
+    figures.drain_seconds = time.monotonic() - drain_started
+    figures.worker_crashes = cluster.workers.died_on_their_own()
+    return figures
+
+
+def _inject_faults(cluster: Cluster, sending: _Senders, total: int, figures: Figures, stop: threading.Event) -> None:
+    plan = [(0.25, "sigkill"), (0.5, "redis"), (0.75, "postgres")]
+    for fraction, fault in plan:
+        if not _wait_progress(sending, total, fraction, stop):
+            return
+        if fault == "sigkill":
+            cluster.workers.sigkill_one()
+            figures.faults.append(f"worker SIGKILLed at {sending.sent}/{total}, another started")
+        elif fault == "redis":
+            took = cluster.redis.outage(3.0)
+            figures.faults.append(f"Redis killed at {sending.sent}/{total}, restarted empty after {took:.1f} s")
+        else:
+            killed = terminate_app_connections(cluster.admin_url)
+            figures.faults.append(f"{killed} app Postgres backends terminated at {sending.sent}/{total}")
+
+
+def _wait_progress(sending: _Senders, total: int, fraction: float, stop: threading.Event) -> bool:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if sending.sent >= total * fraction:
+            return True
+        if stop.is_set():
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def ahead() -> datetime:
+    return time_now() + timedelta(seconds=RETRY_AHEAD)
+
+
+def _clock(cluster: Cluster, stop: threading.Event) -> None:
+    """The Procfile ``clock``: tick every five seconds (every minute in production)."""
+    while not stop.wait(5.0):
+        try:
+            cluster.tick(ahead())
+        except Exception:  # noqa: BLE001 - a tick hit by an injected fault; the next one runs
+            continue
+
+
+def inbox_counts(cluster: Cluster) -> Counter:
+    with cluster.app_state.db.transaction() as session:
+        rows = session.execute(select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all()
+    return Counter({status: n for status, n in rows})
+
+
+def _outbox_sending(cluster: Cluster) -> int:
+    with cluster.app_state.db.transaction() as session:
+        return session.execute(select(func.count()).select_from(OutboxMessage)
+                               .where(OutboxMessage.status == SENDING)).scalar_one()
+
+
+def _outbox_unsent(cluster: Cluster, horizon: datetime) -> int:
+    """Emails due by ``horizon`` (as the outbox decides "due") not sent yet."""
+    due = (OutboxMessage.status == QUEUED) & (
+        func.coalesce(OutboxMessage.next_attempt_at, OutboxMessage.send_after) <= horizon)
+    with cluster.app_state.db.transaction() as session:
+        return session.execute(select(func.count()).select_from(OutboxMessage).where(
+            (OutboxMessage.status == SENDING) | due)).scalar_one()
+
+
+def outbox_summary(cluster: Cluster) -> str:
+    with cluster.app_state.db.transaction() as session:
+        rows = session.execute(select(OutboxMessage.status, OutboxMessage.flow, OutboxMessage.reason,
+                                      OutboxMessage.attempts, func.count())
+                               .group_by(OutboxMessage.status, OutboxMessage.flow, OutboxMessage.reason,
+                                         OutboxMessage.attempts)).all()
+    return "; ".join(f"{r[0]}/{r[1]}/{r[2]}/attempts={r[3]}: {r[4]}" for r in rows)
+
+
+def drain(cluster: Cluster, timeout: float) -> None:
+    """Tick until every delivery is settled and no email is mid-send, twice in a row (the last
+    deliveries' events become emails on the next tick). Emails still queued afterwards are
+    counted by ``audit`` (``emails_unsent``), not waited for."""
+    deadline, calm, left = time.monotonic() + timeout, 0, "nothing checked yet"
+    while time.monotonic() < deadline:
+        try:
+            cluster.tick(ahead())
+            pending, sending = inbox_counts(cluster).get(PENDING, 0), _outbox_sending(cluster)
+            left = f"{pending} deliveries pending, {sending} emails being sent"
+            calm = calm + 1 if pending == 0 and sending == 0 else 0
+        except Exception as exc:  # noqa: BLE001 - keep polling; the deadline bounds it
+            left, calm = f"tick failed: {type(exc).__name__}: {exc}"[:300], 0
+        if calm >= 2:
+            return
+        time.sleep(1.0)
+    raise AssertionError(f"drain: not settled after {timeout:.0f} s ({left}; outbox: {outbox_summary(cluster)})")
+
+
+def audit(cluster: Cluster, domain: str, history: History, expected: Expected, figures: Figures) -> Figures:
+    with cluster.app_state.db.transaction() as session:
+        shop_id = session.execute(select(Shop.id).where(Shop.domain == domain)).scalar_one()
+        rows = session.execute(select(Customer.shopify_id, Customer.points_available, Customer.points_pending,
+                                      Customer.tier_name).where(Customer.shop_id == shop_id)).all()
+        dead = session.execute(select(func.count()).select_from(WebhookDelivery).where(
+            WebhookDelivery.shop_id == shop_id, WebhookDelivery.status.in_((DEAD, FAILED)),
+            WebhookDelivery.last_error.is_(None))).scalar_one()
+    found: dict[int, Any] = {int(r.shopify_id): r for r in rows if r.shopify_id}
+    figures.customers = len(found)
+    order = [t.name for t in _tiers(cluster, domain)]
+    for shopify_id, points in expected.points.items():
+        row = found.get(shopify_id)
+        have = (row.points_available + row.points_pending) if row else 0
+        if have != points:
+            figures.customers_wrong += 1
+            figures.points_lost += max(points - have, 0)
+            figures.points_doubled += max(have - points, 0)
+            if len(figures.wrong_examples) < 10:
+                figures.wrong_examples.append(f"customer {shopify_id}: {have} points, rules say {points}")
+        tier = row.tier_name if row else None
+        low, high = order.index(expected.tier_floor[shopify_id]), order.index(expected.tier_ceiling[shopify_id])
+        if tier not in order or not low <= order.index(tier) <= high:
+            figures.tier_outside_bounds += 1
+    sent = emails_sent(cluster.sendgrid)
+    figures.emails_sent = len(sent)
+    per_message = Counter(message_id for message_id, _, _ in sent)
+    welcome = Counter(to for _, flow, to in sent if flow == "welcome")
+    figures.emails_twice = sum(n - 1 for n in per_message.values() if n > 1) + sum(n - 1 for n in welcome.values()
+                                                                                   if n > 1)
+    figures.inbox = inbox_counts(cluster)
+    figures.dead_without_reason = dead
+    figures.verify_exit = points_verify(cluster, domain)
+    figures.emails_unsent = _outbox_unsent(cluster, ahead())
+    figures.outbox = outbox_summary(cluster)
+    return figures
+
+
+def _tiers(cluster: Cluster, domain: str):
+    with cluster.app_state.db.transaction() as session:
+        doc = session.execute(select(Shop.program).where(Shop.domain == domain)).scalar_one()
+    return load_program(doc).tiers
+
+
+def points_verify(cluster: Cluster, domain: str) -> int:
+    command = [sys.executable, "-m", "flask", "--app", "plugin", "embajador", "points", "verify", "--shop", domain]
+    done = subprocess.run(command, cwd=ROOT, env=process_env(cluster.env), capture_output=True, text=True, timeout=120)
+    return done.returncode

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from datetime import date
 from typing import Mapping
 
 from flask import Flask, current_app
 
 from .config import Config, ConfigError, load_config
+from .logs import get_logger
+from .shopify.api_versions import version_status
 
 
 @dataclass
@@ -36,6 +39,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     from .logs import configure_logging
 
     configure_logging(config.log_format)
+    _warn_if_api_version_unsupported(config)
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=5 * 1024 * 1024,
                       JSON_SORT_KEYS=False, PREFERRED_URL_SCHEME="https")
@@ -47,6 +51,13 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     _register_blueprints(app)
     _register_commands(app)
     return app
+
+
+def _warn_if_api_version_unsupported(config: Config) -> None:
+    """One warning line at start when the pinned Admin API version left its support window."""
+    status = version_status(config.api_version, date.today())
+    if not status.supported:
+        get_logger("config").warning(status.describe())
 
 
 def _register_blueprints(app: Flask) -> None:

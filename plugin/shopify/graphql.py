@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 
 import requests
 
-from .errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyThrottled,
-                     ShopifyUnauthorized, ShopifyUserError, excerpt)
+from .errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyQueryTooCostly,
+                     ShopifyThrottled, ShopifyUnauthorized, ShopifyUserError, excerpt)
 from .shop_domain import normalize_shop_domain
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,10 @@ class AdminClient:
                 continue
             self._note_cost(cost)
             self._log(operation, status, cost)
+            if errors and _has_code(errors, "MAX_COST_EXCEEDED"):
+                log.error("shopify query too costly shop=%s operation=%s", self.shop, operation)
+                raise ShopifyQueryTooCostly(errors, operation=operation,
+                                            requested=(cost or {}).get("requestedQueryCost"))
             if errors:
                 raise ShopifyGraphQLError(errors)
             return body.get("data") or {}
@@ -214,7 +218,11 @@ def _strip_comments(query: str) -> str:
 
 
 def _is_throttled(errors: list[Mapping[str, Any]]) -> bool:
-    return any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+    return _has_code(errors, "THROTTLED")
+
+
+def _has_code(errors: list[Mapping[str, Any]], code: str) -> bool:
+    return any(isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == code for e in errors)
 
 
 def _wait_from_cost(cost: Mapping[str, Any] | None) -> float:

@@ -44,7 +44,7 @@ from .batch import batch_template, substituted_keys, variant_key
 from .context import MissingContextError
 from .flows import get_flow
 from .mail_request import MAX_PERSONALIZATIONS, MailRequestError, Recipient, build_batches
-from .outbox import COUNTS_FOR_CAP, _due, decide_suppression, send_time_context
+from .outbox import COUNTS_FOR_CAP, SHOP_UNINSTALLED, _due, decide_suppression, send_time_context
 from .render import recipient_substitutions
 from .send_job import apply_result
 from .sender import SendGridSender, SendResult
@@ -126,8 +126,9 @@ class _Claim:
 def _claim_row(session, claim: _Claim, row: OutboxMessage, now: datetime, config) -> None:
     """Re-check one row, build today's context, file it under its variant, mark it sending."""
     customer = claim.customers.get(row.customer_id)
-    reason = decide_suppression(customer, row.to_email, row.marketing, row.flow, claim.blocked.get,
-                                lambda: claim.recent[customer.id] >= claim.settings.frequency_cap)
+    reason = SHOP_UNINSTALLED if not claim.shop.installed else decide_suppression(
+        customer, row.to_email, row.marketing, row.flow, claim.blocked.get,
+        lambda: claim.recent[customer.id] >= claim.settings.frequency_cap)
     if reason:
         row.status, row.reason = SUPPRESSED, reason
         claim.counts[SUPPRESSED] += 1

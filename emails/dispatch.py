@@ -149,4 +149,4 @@ def handle_event(session: Session, event: CustomerEvent, now: datetime, default_
     locale = event.data.get("locale") if isinstance(event.data.get("locale"), str) else None
     return queue_email(session, shop=shop, flow=flow, message_key=f"{flow}:{event.key}", to_email=customer.email,
                        context=context, customer=customer, locale=locale, send_after=send_after,
-                       marketing=True if settings.notices_need_consent else None)
+                       marketing=True if settings.notices_need_consent else None, now=now)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
@@ -68,6 +68,9 @@ def suppression_reason(session: Session, shop: Shop, customer: Customer | None, 
                        marketing: bool, at: datetime, settings: EmailSettings,
                        exclude_id: int | None = None, flow: str | None = None) -> str | None:
     """Why this message may not go now, or None. Shared by queue and send time."""
+    if not shop.installed:
+        return SHOP_UNINSTALLED
+
     def blocked(email: str) -> str | None:
         return session.execute(select(EmailSuppression.reason).where(
             EmailSuppression.shop_id == shop.id, EmailSuppression.email == email)).scalar()
@@ -92,6 +95,19 @@ def decide_suppression(customer: Customer | None, to_email: str | None, marketin
     if marketing and customer is not None and flow not in SERIES_FOLLOW_UPS and cap_hit():
         return "frequency_cap"
     return None
+
+
+# Nothing leaves for a shop that uninstalled the app (app/uninstalled), whatever was queued.
+SHOP_UNINSTALLED = "shop_uninstalled"
+
+
+def suppress_queued_for_uninstalled_shop(session: Session, shop_id: int) -> int:
+    """app/uninstalled: every queued row becomes ``suppressed`` with the reason, so a reinstall
+    never sends stale mail. Returns the count."""
+    result = session.execute(update(OutboxMessage).where(OutboxMessage.shop_id == shop_id,
+                                                         OutboxMessage.status == QUEUED)
+                             .values(status=SUPPRESSED, reason=SHOP_UNINSTALLED))
+    return result.rowcount or 0
 
 
 # Later steps of a series the shopper started (and the merchant configured) are not held
@@ -123,12 +139,15 @@ def _full_context(session, shop, customer, flow, marketing, context, now, config
 
 def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to_email: str,
                 context: dict, customer: Customer | None = None, locale: str | None = None,
-                send_after: datetime | None = None, marketing: bool | None = None) -> int | None:
+                send_after: datetime | None = None, marketing: bool | None = None,
+                now: datetime | None = None) -> int | None:
     """Store one outbox row; returns its id, or None when ``message_key`` was queued before.
 
     ``context`` holds the flow's own keys (emails/context.py); shop name/URL, the greeting,
     the loyalty block and the unsubscribe link are filled in when missing.
-    ``marketing`` overrides the flow's kind (the merchant's choice for notices)."""
+    ``marketing`` overrides the flow's kind (the merchant's choice for notices).
+    ``now`` is the caller's clock (a tick's ``--now``), so a message queued by a tick is due
+    within that same tick; the wall clock only for callers outside scheduled work."""
     the_flow = get_flow(flow)
     message_id = message_id_for(shop.domain, message_key)
     exists = session.execute(select(OutboxMessage.id).where(
@@ -137,7 +156,7 @@ def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to
         return None
     config = _config()
     settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
-    now = utcnow()
+    now = now or utcnow()
     due = max(send_after, now) if send_after else now
     is_marketing = the_flow.marketing if marketing is None else bool(marketing)
     lang = choose_locale(locale or (customer.locale if customer else None), shop.primary_locale)

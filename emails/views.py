@@ -8,7 +8,7 @@ from plugin import state
 from plugin.models import Shop, utcnow
 
 from .event_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, EventPayloadError, parse_events, verify_event_signature
-from .events import record_events, unsubscribe
+from .events import enqueue_consent_push, record_events, unsubscribe
 from .feedback import FeedbackError, add_comment, record_score
 from .locale import choose_locale
 from .tokens import SURVEY, UNSUBSCRIBE, InvalidToken, read_token
@@ -64,6 +64,8 @@ def sendgrid_events():
         return jsonify(error=str(exc)), 400
     with app_state.db.transaction() as session:
         counts = record_events(session, events)
+    for shop_id in counts.pop("unsubscribed_shops", ()):
+        enqueue_consent_push(app_state.queue, shop_id, utcnow())
     return jsonify(counts), 200
 
 
@@ -138,4 +140,6 @@ def unsubscribe_link(token: str):
         if request.method == "GET":
             return _page(lang, shop.name or "", COPY[lang]["confirm"], action=request.path, confirm=True)
         unsubscribe(session, shop.id, payload["c"], None)
-        return _page(lang, shop.name or "", COPY[lang]["unsubscribed"])
+        page = _page(lang, shop.name or "", COPY[lang]["unsubscribed"])
+    enqueue_consent_push(state().queue, payload["s"], utcnow())
+    return page

@@ -18,7 +18,8 @@ from .inbox import Delivery, StoreResult, store_delivery
 from .processing import enqueue_delivery
 
 bp = Blueprint("webhooks", __name__)
-TOPIC_SHAPE = re.compile(r"[a-z_]{1,31}/[a-z_]{1,32}")
+# Resource parts reach 33 characters (customers_email_marketing_consent); the whole fits the 64-character column.
+TOPIC_SHAPE = re.compile(r"[a-z_]{1,40}/[a-z_]{1,23}")
 log = get_logger("webhooks")
 
 

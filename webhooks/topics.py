@@ -15,11 +15,17 @@ SUBSCRIBED_TOPICS = (
     "refunds/create",
     "checkouts/create",
     "checkouts/update",
+    # Consent left customers/* payloads in 2025-01; it has its own topic.
+    # https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-customers_email_marketing_consent/update
+    "customers_email_marketing_consent/update",
 )
+# Birthdays live in Shopify's standard customer metafield facts.birth_date; payloads carry it
+# only when the subscription names the namespace.
+METAFIELD_NAMESPACES = {"customers/create": ("facts",), "customers/update": ("facts",)}
 # Declared in shopify.app.toml only (the API cannot subscribe to them).
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 KNOWN_TOPICS = frozenset(SUBSCRIBED_TOPICS + COMPLIANCE_TOPICS)
-_TOPIC = re.compile(r"^[a-z_]+/[a-z_]+$")
+_TOPIC = re.compile(r"^[a-z_]+/[a-z_]+$")  # resource parts reach 33 characters
 
 
 def handler_module(topic: str) -> str | None:

@@ -8,6 +8,7 @@ stored on the entry for later clawbacks.
 from __future__ import annotations
 
 from plugin.customers import customer_for_order
+from plugin.customers.consent import opt_in_from_purchase, record_consent
 from plugin.loyalty.earning import OrderPayloadError, available_at, earn_block_reason, order_facts_from_payload, \
     points_for_order
 from plugin.loyalty.ledger import earn_entry
@@ -39,6 +40,9 @@ def _award(ctx, topic: str):
     program = shop_program(ctx.shop)
     facts = order_facts(ctx)
     customer = customer_for_order(ctx.session, ctx.shop, ctx.payload)
+    opt_in = opt_in_from_purchase(ctx.payload, "order")
+    if customer is not None and opt_in is not None:
+        record_consent(ctx.session, ctx.shop, customer, opt_in, ctx.now, f"delivery:{ctx.delivery.id}")
     order = remember_order(ctx.session, ctx.shop.id, facts, customer.id if customer else None)
     if order.cancelled_at is None and facts.cancelled_at is not None:
         order.cancelled_at = facts.cancelled_at

@@ -12,9 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
+from plugin.logs import get_logger
 from plugin.models import Customer, LedgerEntry, Referral, ReferralClick
 from plugin.models.referrals import CANCELLED, HELD, PENDING, REJECTED, SUCCESSFUL
 from plugin.points.status import shop_program
+from plugin.shopify.customer_facts import fetch_customer_facts
+from plugin.shopify.errors import ShopifyError
+from plugin.shops import ShopNotInstalled, admin_client
 
 from .fingerprints import advocate_party, device_hash, friend_party, order_fingerprints, record_fingerprints
 from .fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
@@ -24,6 +28,7 @@ from .links import advocate_by_code
 from .rewards import award_advocate, take_back_pending
 
 PAID_STATUSES = ("paid",)
+log = get_logger("referrals.attribution")
 
 
 def on_order_paid(ctx, customer, facts) -> dict | None:
@@ -82,7 +87,7 @@ def decide(ctx, program, referral: Referral, customer: Customer, facts) -> None:
         friend=friend,
         click_fingerprints=_click_fingerprints(secret, click),
         referrals_from_ip=_referrals_from_ip(session, referral, ctx.now),
-        earlier_paid_orders=_earlier_paid_orders(session, customer, facts, ctx.payload),
+        earlier_paid_orders=_earlier_paid_orders(session, customer, facts, _shopify_order_count(ctx, customer)),
     ))
     referral.hold_reasons = reasons
     if reasons:
@@ -153,15 +158,26 @@ def _referrals_from_ip(session, referral: Referral, now) -> int:
         Referral.created_at >= now - timedelta(days=VELOCITY_WINDOW_DAYS))).scalar_one()
 
 
-def _earlier_paid_orders(session, customer: Customer, facts, payload: dict) -> int:
-    """Earn entries for other orders, or Shopify's own count when the payload has it."""
+def _earlier_paid_orders(session, customer: Customer, facts, shopify_count: int | None) -> int:
+    """Earn entries for other orders, or Shopify's own count (which includes this order)."""
     earned = session.execute(select(func.count(func.distinct(LedgerEntry.order_id))).where(
         LedgerEntry.shop_id == customer.shop_id, LedgerEntry.customer_id == customer.id, LedgerEntry.kind == "earn",
         LedgerEntry.order_id.is_not(None), LedgerEntry.order_id != facts.order_id)).scalar_one()
-    embedded = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-    count = embedded.get("orders_count")
-    shopify_earlier = int(count) - 1 if isinstance(count, int) and not isinstance(count, bool) and count > 1 else 0
-    return max(earned, shopify_earlier)
+    return max(earned, (shopify_count or 1) - 1)
+
+
+def _shopify_order_count(ctx, customer: Customer) -> int | None:
+    """``Customer.numberOfOrders`` — order payloads lost ``orders_count`` in 2022-04, and only
+    Shopify knows the orders from before install. One call, only for a referral being decided;
+    on failure the local count decides (logged)."""
+    if customer.shopify_id is None:
+        return None
+    try:
+        found = fetch_customer_facts(admin_client(ctx.app_state, ctx.shop, max_retries=0), customer.shopify_id)
+    except (ShopifyError, ShopNotInstalled) as exc:
+        log.warning("order count lookup failed: %s", type(exc).__name__, extra={"shop": ctx.shop.domain})
+        return None
+    return found.number_of_orders if found else None
 
 
 __all__ = ["on_order_paid", "on_order_refunded"]

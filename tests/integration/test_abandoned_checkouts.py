@@ -11,7 +11,7 @@ from plugin.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Shop, utcnow
 from tests.conftest import API_KEY, API_SECRET
 from tests.integration.checkout_support import (
-    SHOPPER_EMAIL, checkout_payload, checkout_row, customer_payload, order_payload, recovery_emails,
+    SHOPPER_EMAIL, checkout_payload, checkout_row, order_payload, post_customer, recovery_emails,
     send_checkout, set_email_settings, steps_of, tick)
 from tests.integration.test_admin_session import bearer, session_token
 from tests.integration.test_webhook_ingress import add_shop
@@ -40,7 +40,7 @@ def t0():
 def subscribed_shop(client, app_state):
     add_shop(app_state)
     set_email_settings(app_state, frequency_cap=3)
-    assert post_webhook(client, "customers/create", customer_payload("subscribed")).status_code == 200
+    post_customer(client, "subscribed")
 
 
 def test_non_buyer_gets_three_emails_at_1h_24h_72h_and_none_earlier(client, app_state, subscribed_shop, fake, t0):
@@ -117,7 +117,7 @@ def test_out_of_order_updates_never_overwrite_newer_state(client, app_state, sub
 
 def test_no_consent_means_no_email(client, app_state, fake, t0):
     add_shop(app_state)
-    post_webhook(client, "customers/create", customer_payload("not_subscribed"))
+    post_customer(client, "not_subscribed")
     send_checkout(client, "checkouts/create", checkout_payload("tok-no", t0))
     send_checkout(client, "checkouts/create", checkout_payload("tok-guest", t0, customer_id=None,
                                                                email="guest@example.com"))
@@ -197,7 +197,7 @@ def test_incentive_code_used_days_later_is_credited_to_its_step(client, app_stat
 def test_default_frequency_cap_lets_the_configured_series_through(client, app_state, fake, t0):
     """Step 2 goes 23 h after step 1: the one-a-day cap must not eat the series the merchant set up."""
     add_shop(app_state)
-    post_webhook(client, "customers/create", customer_payload("subscribed"))
+    post_customer(client, "subscribed")
     send_checkout(client, "checkouts/create", checkout_payload("tok-cap", t0))
     for hours in (1, 24, 72):
         tick(app_state, t0 + hours * H)
@@ -245,7 +245,7 @@ def test_series_survives_a_redis_flush_and_runs_through_the_rq_worker(rq_app, t0
     app_state, client = rq_app.extensions["embajador"], rq_app.test_client()
     add_shop(app_state)
     set_email_settings(app_state, frequency_cap=3)
-    post_webhook(client, "customers/create", customer_payload("subscribed"))
+    post_customer(client, "subscribed")
     send_checkout(client, "checkouts/create", checkout_payload("tok-rq", t0))
     run_worker(app_state)
     assert sorted(steps_of(app_state, "tok-rq")) == [1, 2, 3]

@@ -230,7 +230,7 @@ def _push_one(app_state, shop_id: int, customer_id: int, now: datetime) -> str:
         outcome = "not_writable"
     else:
         try:
-            write_email_consent(admin_client(app_state, shop), shopify_id, state, at.isoformat())
+            write_email_consent(admin_client(app_state, shop, max_retries=0), shopify_id, state, at.isoformat())
         except ShopifyUserError as exc:
             log.warning("Shopify refused the consent write-back: %s", exc.codes or "userErrors",
                         extra={"shop": shop.domain})

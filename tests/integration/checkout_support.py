@@ -40,7 +40,7 @@ def checkout_payload(token: str, updated_at: datetime, *, email: str | None = SH
                    completed_at=completed_at.isoformat() if completed_at else None,
                    abandoned_checkout_url=f"https://{SHOP}/548380009/checkouts/{token}/recover?key=k-{token}")
     payload["line_items"] = payload["line_items"][:1]
-    payload["line_items"][0].update(quantity=quantity, image_url="https://cdn.shopify.com/ipod-pink.jpg")
+    payload["line_items"][0].update(quantity=quantity)
     payload["subtotal_price"] = str(199 * quantity) + ".00"
     if customer_id is None:
         payload.pop("customer")

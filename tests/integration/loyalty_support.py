@@ -42,7 +42,9 @@ def payable(fixture="orders__paid.json", at: datetime | None = None, currency: s
     if currency:
         text = text.replace('"USD"', f'"{currency}"')
     payload = json.loads(text)
-    payload.update(cancelled_at=None, financial_status="paid", cancel_reason=None)
+    # buyer_accepts_marketing (the fixture says true) would also subscribe and pay consent points;
+    # these tests are about earning, so the buyer declines unless a test says otherwise.
+    payload.update(cancelled_at=None, financial_status="paid", cancel_reason=None, buyer_accepts_marketing=False)
     if at is not None:
         payload["created_at"] = payload["processed_at"] = at.isoformat()
     payload.update(changes)

@@ -3,13 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup setup-test chromium services bench worker web clean
+.PHONY: demo test lint setup setup-test chromium services bench worker web clean
 
 demo: setup
 	$(PY) -m flask --app plugin embajador demo
 
 test: setup-test chromium services
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (style, imports at the top), mypy (strict on the pure rules and the Shopify client)
+# and import-linter (the layering in pyproject.toml).
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 setup: $(VENV)/.runtime
 
@@ -23,8 +30,8 @@ $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test: requirements.txt requirements-test.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -r requirements-test.txt
+$(VENV)/.test: requirements.txt requirements-test.txt requirements-dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-test.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
 chromium:
@@ -40,7 +47,7 @@ web: setup
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'plugin:create_app()'
 
 worker: setup
-	$(PY) -m plugin.worker
+	$(PY) -m plugin.jobs.worker
 
 clean:
 	rm -rf $(VENV) instance

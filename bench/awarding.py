@@ -51,10 +51,10 @@ def app_env(pg_url: str, redis_url: str) -> dict:
 
 def prepare(env: dict):
     from plugin import create_app
-    from plugin.loyalty.program import default_program, dump_program
+    from plugin.loyalty.rules.program import default_program, dump_program
     from plugin.models import Base, utcnow
     from plugin.shopify.oauth import TokenSet
-    from plugin.shops import install_shop
+    from plugin.shops.tokens import install_shop
     app = create_app(env)
     import logging
     logging.getLogger("embajador").setLevel(logging.WARNING)  # in-process part: no per-order log lines

@@ -46,10 +46,10 @@ def app_env(pg_url: str, redis_url: str) -> dict:
 def prepare_app(env: dict):
     """Migrate the scratch schema and install the shop with the app's own code."""
     from plugin import create_app
-    from plugin.migrate import upgrade
+    from plugin.migrations.runner import upgrade
     from plugin.models import utcnow
     from plugin.shopify.oauth import TokenSet
-    from plugin.shops import install_shop
+    from plugin.shops.tokens import install_shop
     app_state = create_app(env).extensions["embajador"]
     upgrade(app_state.db)
     with app_state.db.transaction() as session:

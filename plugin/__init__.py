@@ -2,25 +2,18 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
 
-from flask import Flask, current_app
+from flask import Flask
 
-from .config import Config, ConfigError, load_config
-from .logs import get_logger
-from .shopify.api_versions import version_status
-
-
-@dataclass
-class AppState:
-    """Everything the edges share, reachable as ``plugin.state()``."""
-
-    config: Config
-    db: "Database"  # noqa: F821
-    queue: "JobQueue"  # noqa: F821
-    cipher: "TokenCipher"  # noqa: F821
+from plugin.app_state import AppState
+from plugin.config import Config, ConfigError, load_config
+from plugin.crypto import TokenCipher
+from plugin.db import Database
+from plugin.jobs.queue import InlineQueue, RQQueue
+from plugin.logs import configure_logging, get_logger
+from plugin.shopify.api_versions import version_status
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
@@ -33,11 +26,6 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
             raise SystemExit(2)
         raise
 
-    from .crypto import TokenCipher
-    from .db import Database
-    from .jobs import InlineQueue, RQQueue
-    from .logs import configure_logging
-
     configure_logging(config.log_format)
     _warn_if_api_version_unsupported(config)
     app = Flask(__name__, instance_relative_config=False)
@@ -46,8 +34,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     queue = RQQueue(config.redis_url) if config.redis_url else InlineQueue()
     app.extensions["embajador"] = AppState(config=config, db=Database(config.database_url),
                                            queue=queue, cipher=TokenCipher(config.encryption_keys))
-    from .points.metafields import enqueue_syncs_after_commit
-    enqueue_syncs_after_commit(app.extensions["embajador"])
+    _register_hooks(app.extensions["embajador"])
     _register_blueprints(app)
     _register_commands(app)
     return app
@@ -60,35 +47,37 @@ def _warn_if_api_version_unsupported(config: Config) -> None:
         get_logger("config").warning(status.describe())
 
 
+# The factory imports the features inside these functions, as Flask's own tutorial does:
+# importing ``plugin.loyalty.rules.money`` must not build the whole web app, and the demo
+# and CLI modules import ``create_app`` themselves.
+
+def _register_hooks(app_state: AppState) -> None:
+    from emails.content.shop_context import register_loyalty_block  # noqa: PLC0415 - see above
+    from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
+    from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
+    enqueue_syncs_after_commit(app_state)
+    register_loyalty_block(loyalty_block)
+
+
 def _register_blueprints(app: Flask) -> None:
-    from webhooks.ingress import bp as webhooks_bp
+    from emails.delivery.events import record_events  # noqa: PLC0415 - see above
+    from emails.delivery.unsubscribe import bp as unsubscribe_bp  # noqa: PLC0415
+    from emails.sendgrid.event_webhook import event_webhook_blueprint  # noqa: PLC0415
+    from plugin.admin.views import bp as admin_bp  # noqa: PLC0415
+    from plugin.feedback.survey_pages import bp as survey_bp  # noqa: PLC0415
+    from plugin.referrals.routes import bp as referrals_bp  # noqa: PLC0415
+    from plugin.shops.install import bp as install_bp  # noqa: PLC0415
+    from plugin.storefront.views import bp as storefront_bp  # noqa: PLC0415
+    from plugin.web.health import bp as health_bp  # noqa: PLC0415
+    from webhooks.ingress import bp as webhooks_bp  # noqa: PLC0415
 
-    from .health import bp as health_bp
-    from .install import bp as install_bp
-
-    for bp in (health_bp, install_bp, webhooks_bp):
+    sendgrid_bp = event_webhook_blueprint(record_events)
+    for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, sendgrid_bp,
+               survey_bp, unsubscribe_bp):
         app.register_blueprint(bp)
-    for optional in ("plugin.storefront.views", "plugin.admin.views", "plugin.referral_views",
-                     "emails.views"):
-        _register_if_present(app, optional)
-
-
-def _register_if_present(app: Flask, module_path: str) -> None:
-    """Blueprints of capabilities that live in their own package register themselves here."""
-    import importlib
-    try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_path.startswith(exc.name):
-            return
-        raise
-    app.register_blueprint(module.bp)
 
 
 def _register_commands(app: Flask) -> None:
-    from .cli import embajador
+    from plugin.cli import embajador  # noqa: PLC0415 - see above
     app.cli.add_command(embajador)
 
-
-def state() -> AppState:
-    return current_app.extensions["embajador"]

@@ -47,7 +47,6 @@ class Config:
     sendgrid_from_email: str | None
     sendgrid_event_public_key: str | None
     log_format: str
-    extra: dict = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

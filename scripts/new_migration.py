@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from plugin.db import Database  # noqa: E402
-from plugin.migrate import autogenerate, upgrade  # noqa: E402
+from plugin.migrations.runner import autogenerate, upgrade  # noqa: E402
 
 BASE = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plugin.shopify.signatures import sign_webhook
 
-from .conftest import API_SECRET, SHARED
+from tests.conftest import API_SECRET, SHARED
 
 FIXTURES = SHARED / "fixtures"
 WEBHOOK_FIXTURES = FIXTURES / "shopify" / "webhooks"

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from plugin.models.base import UTCDateTime
 from plugin.models.inbox import FAILED, IGNORED, PENDING
 
-from .topics import COMPLIANCE_TOPICS
+from webhooks.topics import COMPLIANCE_TOPICS
 
 SWEEP_AFTER = timedelta(minutes=2)
 

@@ -6,16 +6,16 @@ import re
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
-from plugin import state
-from plugin.customers import parse_shopify_time
+from plugin.app_state import state
+from plugin.customers.profiles import parse_shopify_time
 from plugin.logs import get_logger
 from plugin.models import utcnow
 from plugin.models.inbox import PENDING
 from plugin.shopify.shop_domain import normalize_shop_domain
 from plugin.shopify.signatures import verify_webhook
 
-from .inbox import Delivery, StoreResult, store_delivery
-from .processing import enqueue_delivery
+from webhooks.inbox import Delivery, StoreResult, store_delivery
+from webhooks.processing import enqueue_delivery
 
 bp = Blueprint("webhooks", __name__)
 # Resource parts reach 33 characters (customers_email_marketing_consent); the whole fits the 64-character column.

@@ -14,15 +14,16 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from plugin import AppState
+from plugin.app_state import state
+from plugin.app_state import AppState
 from plugin.config import Config
 from plugin.db import lock_row
 from plugin.logs import get_logger
 from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, UNHANDLED
 
-from .inbox import SWEEP_AFTER, MalformedPayload, parse_payload
-from .topics import handler_module
+from webhooks.inbox import SWEEP_AFTER, MalformedPayload, parse_payload
+from webhooks.topics import handler_module
 
 log = get_logger("webhooks.processing")
 MAX_ATTEMPTS = 8
@@ -52,11 +53,8 @@ def enqueue_delivery(queue, delivery_id: int, attempts: int, sweep: str = "") ->
 
 
 def process_delivery_job(delivery_id: int) -> str:
-    """RQ entry point: builds (once per worker process) the app, then processes."""
-    from plugin.worker_context import job_app
-    app = job_app()
-    with app.app_context():
-        return process_delivery(app.extensions["embajador"], delivery_id)
+    """RQ entry point; the worker runs every job inside the app's context."""
+    return process_delivery(state(), delivery_id)
 
 
 def process_delivery(app_state: AppState, delivery_id: int, now: datetime | None = None) -> str:

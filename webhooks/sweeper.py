@@ -6,12 +6,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from plugin.jobs import InlineQueue
+from plugin.jobs.queue import InlineQueue
 from plugin.models import WebhookDelivery
 from plugin.models.inbox import PENDING
 
-from .inbox import SWEEP_AFTER
-from .processing import enqueue_delivery, process_delivery
+from webhooks.inbox import SWEEP_AFTER
+from webhooks.processing import enqueue_delivery, process_delivery
 
 BATCH = 500
 

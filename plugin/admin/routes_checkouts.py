@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from plugin import state
-from plugin.checkouts.analytics import recovery_stats
+from plugin.app_state import state
+from plugin.recovery.analytics import recovery_stats
 
-from . import bp
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 
 
 @bp.get("/api/analytics/abandoned-checkouts")

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Complaint, utcnow
-from plugin.request_body import json_object
+from plugin.web.json_body import json_object
 
-from . import bp
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 
 
 def _feedback():
-    from emails import feedback
+    from plugin.feedback import surveys as feedback
     return feedback
 
 

@@ -5,16 +5,16 @@ from decimal import Decimal
 
 from flask import g, jsonify, request
 
-from plugin import state
-from plugin.loyalty.program import ProgramError, dump_program, load_program
+from plugin.app_state import state
+from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.models import utcnow
-from plugin.points.actions import AdjustmentError, adjust_points
-from plugin.points.lookup import customer_by_reference, ledger_rows
-from plugin.points.status import shop_program
-from plugin.request_body import json_object
+from plugin.loyalty.actions import AdjustmentError, adjust_points
+from plugin.customers.lookup import customer_by_reference, ledger_rows
+from plugin.loyalty.status import shop_program
+from plugin.web.json_body import json_object
 
-from . import bp
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 
 
 @bp.get("/api/program")
@@ -84,8 +84,8 @@ def adjust(shopify_id: str):
 @require_session_token
 def set_customer_birthday(shopify_id: str):
     """The merchant sets or corrects a birthday (shoppers may only give it once)."""
-    from plugin.points.birthdays import BirthdayError, set_birthday
-    from plugin.points.tiers import shop_local
+    from plugin.loyalty.birthdays import BirthdayError, set_birthday
+    from plugin.loyalty.tier_sync import shop_local
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "birthday" not in body:
         return jsonify(error="birthday: required, written YYYY-MM-DD", field="birthday"), 400

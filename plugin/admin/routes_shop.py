@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import CustomerDataExport, WebhookDelivery
 
-from . import bp
-from .session import current_shop, require_session_token
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 
 
 @bp.get("/api/shop")

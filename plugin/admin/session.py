@@ -11,13 +11,13 @@ from functools import wraps
 from flask import g, jsonify
 from flask import request as flask_request
 
-from plugin import state
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Shop, utcnow
 from plugin.shopify.errors import ShopifyError
 from plugin.shopify.oauth import exchange_session_token
 from plugin.shopify.session_tokens import InvalidSessionToken, decode_session_token
-from plugin.shops import find_shop
+from plugin.shops.tokens import find_shop
 
 log = get_logger("admin")
 
@@ -64,7 +64,7 @@ def _installed_shop_id(app_state, claims) -> int | None:
     try:
         tokens = exchange_session_token(claims.shop, claims.token, config.api_key, config.api_secret,
                                         now=utcnow(), admin_origin=config.admin_origin)
-        from plugin.onboarding import complete_installation
+        from plugin.shops.onboarding import complete_installation
         shop = complete_installation(app_state, claims.shop, tokens, utcnow())
     except ShopifyError as exc:
         log.warning("token exchange failed: %s", type(exc).__name__, extra={"shop": claims.shop})

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from plugin import state
-from plugin.checkouts.analytics import recovery_stats
+from plugin.app_state import state
+from plugin.recovery.analytics import recovery_stats
 
-from .core import require_shop
+from plugin.cli.core import require_shop
 
 
 def register(group) -> None:

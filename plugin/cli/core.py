@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.shopify.oauth import TokenSet
 from plugin.shopify.shop_domain import normalize_shop_domain
@@ -49,7 +49,7 @@ def db():
 @db.command("upgrade")
 def db_upgrade():
     """Apply migrations (Procfile release phase)."""
-    from plugin.migrate import upgrade
+    from plugin.migrations.runner import upgrade
     upgrade(state().db)
     click.echo("database is at the latest migration")
 
@@ -74,9 +74,9 @@ def shop_add(domain, token, offline, currency, locale, name, sync):
     By default it asks Shopify for the shop's currency, locale and timezone, like an OAuth
     install, and subscribes the webhook topics through the Admin API (a custom app has no
     shopify.app.toml)."""
-    from plugin.onboarding import complete_installation, ensure_program
     from plugin.shopify.errors import ShopifyError
-    from plugin.shops import install_shop
+    from plugin.shops.onboarding import complete_installation, ensure_program
+    from plugin.shops.tokens import install_shop
 
     app_state = state()
     normalized = normalize_shop_domain(domain)
@@ -113,7 +113,7 @@ def shop_add(domain, token, offline, currency, locale, name, sync):
 @click.option("--now", "now_text", default=None, help="ISO-8601 instant to run at (default: the clock)")
 def tick(now_text):
     """Run every piece of scheduled work that is due (idempotent)."""
-    from plugin.tick import run_tick
+    from plugin.jobs.tick import run_tick
     results = run_tick(state(), parse_now(now_text))
     for name, result in results.items():
         click.echo(f"{name}: {result}")
@@ -144,9 +144,9 @@ def inbox(domain, status, limit):
 @click.option("--shop", "domain", required=True)
 def import_command(domain):
     """Backfill the shop's customers from Shopify (bulk operation) with a progress bar."""
-    from plugin.backfill import BackfillFailed, import_customers
+    from plugin.shops.backfill import BackfillFailed, import_customers
     from plugin.shopify.errors import ShopifyError
-    from plugin.shops import ShopNotInstalled
+    from plugin.shops.tokens import ShopNotInstalled
 
     app_state = state()
     with app_state.db.transaction() as session:

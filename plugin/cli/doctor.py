@@ -6,7 +6,7 @@ from datetime import date
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Shop
 from plugin.shopify.api_versions import version_status
 

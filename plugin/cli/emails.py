@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import Complaint, OutboxMessage, Shop, utcnow
 
-from .core import require_shop
+from plugin.cli.core import require_shop
 
 
 def register(group) -> None:
@@ -75,7 +75,7 @@ def complaints_close(shop_domain: str, complaint_id: int):
 
 
 def _feedback():
-    from emails import feedback
+    from plugin.feedback import surveys as feedback
     return feedback
 
 

@@ -7,15 +7,15 @@ from decimal import Decimal
 import click
 from sqlalchemy import select
 
-from plugin import state
-from plugin.loyalty.program import ProgramError, dump_program, load_program
+from plugin.app_state import state
+from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.models import Customer, utcnow
-from plugin.points.actions import AdjustmentError, adjust_points
-from plugin.points.ledger import balance_drift, lock_customer, rebuild_balance
-from plugin.points.lookup import customer_by_reference, ledger_rows
-from plugin.points.status import shop_program
+from plugin.loyalty.actions import AdjustmentError, adjust_points
+from plugin.loyalty.balances import balance_drift, lock_customer, rebuild_balance
+from plugin.customers.lookup import customer_by_reference, ledger_rows
+from plugin.loyalty.status import shop_program
 
-from .core import require_shop
+from plugin.cli.core import require_shop
 
 
 def register(group) -> None:
@@ -98,8 +98,8 @@ def points_adjust(domain, reference, amount, reason):
 @click.option("--date", "value", required=True, help="YYYY-MM-DD")
 def points_birthday(domain, reference, value):
     """Set or correct a customer's birthday (birthday points are paid once a year on it)."""
-    from plugin.points.birthdays import BirthdayError, set_birthday
-    from plugin.points.tiers import shop_local
+    from plugin.loyalty.birthdays import BirthdayError, set_birthday
+    from plugin.loyalty.tier_sync import shop_local
     with state().db.transaction() as session:
         shop = require_shop(session, domain)
         customer = _customer(session, shop, reference)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import click
 
-from plugin import state
+from plugin.app_state import state
 from plugin.models import utcnow
 from plugin.referrals.review import ReviewError, approve, list_referrals, reject
 
-from .core import require_shop
+from plugin.cli.core import require_shop
 
 
 def register(group) -> None:

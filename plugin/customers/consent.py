@@ -20,15 +20,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import Customer, Shop, utcnow
-from plugin.points.actions import award_marketing_consent_points
+from plugin.loyalty.actions import award_marketing_consent_points
 from plugin.shopify.customer_facts import WRITABLE_STATES, CustomerFacts, fetch_customer_facts, write_email_consent
 from plugin.shopify.errors import ShopifyError, ShopifyUserError
-from plugin.shops import ShopNotInstalled, admin_client
-from plugin.worker_context import job_app
+from plugin.shops.tokens import ShopNotInstalled, admin_client
 
-from . import _short, find_customer, normalize_email, parse_birthday, parse_shopify_time
+from .profiles import _short, find_customer, normalize_email, parse_birthday, parse_shopify_time
 
 log = get_logger("customers.consent")
 
@@ -211,9 +211,7 @@ def push_pending_consents(app_state, now: datetime, shop_id: int | None = None) 
 
 def push_pending_consents_job(shop_id: int) -> dict:
     """RQ entry point, enqueued right after an unsubscribe commits (emails/events.py)."""
-    app = job_app()
-    with app.app_context():
-        return push_pending_consents(app.extensions["embajador"], utcnow(), shop_id)
+    return push_pending_consents(state(), utcnow(), shop_id)
 
 
 def _push_one(app_state, shop_id: int, customer_id: int, now: datetime) -> str:

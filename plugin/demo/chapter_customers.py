@@ -9,7 +9,7 @@ from sqlalchemy import select
 from plugin.customers.consent import check_unseen_customers
 from plugin.models import Customer, Shop
 
-from .stage import DEMO_SHOP
+from plugin.demo.stage import DEMO_SHOP
 
 SHOPPERS = [
     {"id": 7390000000000001, "email": "valentina@example.cl", "first_name": "Valentina", "last_name": "Rojas",

@@ -8,7 +8,7 @@ import requests
 
 from plugin.shopify.signatures import sign_oauth_query
 
-from .stage import DEMO_SHOP
+from plugin.demo.stage import DEMO_SHOP
 
 
 def run(stage) -> None:

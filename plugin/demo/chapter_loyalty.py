@@ -11,7 +11,7 @@ from sqlalchemy import select
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop
 from plugin.shopify.signatures import sign_app_proxy
 
-from .stage import DEMO_SHOP
+from plugin.demo.stage import DEMO_SHOP
 
 ORDER_ID = 5550000000001001
 POS_ORDER_ID = 5550000000001002

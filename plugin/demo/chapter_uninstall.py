@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from plugin.models import Shop
 
-from .stage import DEMO_SHOP
+from plugin.demo.stage import DEMO_SHOP
 
 
 def run(stage) -> None:

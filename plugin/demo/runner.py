@@ -7,10 +7,10 @@ import os
 
 from sqlalchemy import select
 
-from plugin.fake_shopify import FakeShopify
+from plugin.demo.fake_shopify import FakeShopify
 from plugin.models import Shop, utcnow
 
-from .stage import DEMO_SHOP, Stage, serve
+from plugin.demo.stage import DEMO_SHOP, Stage, serve
 
 # Each capability adds its chapter here, in story order.
 CHAPTERS = (
@@ -27,8 +27,8 @@ CHAPTERS = (
 
 def run_demo(echo) -> None:
     from plugin import create_app
-    from plugin.migrate import upgrade
-    from plugin.privacy import erase_shop
+    from plugin.migrations.runner import upgrade
+    from plugin.customers.privacy import erase_shop
 
     fake = FakeShopify(api_key="", api_secret="", shop_name="Tienda Embajador", currency="CLP", locale="es")
     fake_origin, fake_server = fake.serve()

@@ -14,7 +14,7 @@ import click
 import requests
 from werkzeug.serving import make_server
 
-from plugin.fake_shopify import FakeShopify
+from plugin.demo.fake_shopify import FakeShopify
 from plugin.shopify.api_versions import LATEST_STABLE
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 
@@ -66,7 +66,7 @@ class Stage:
         return requests.request(method, f"{self.base_url}/proxy{path}", params=params, json=json_body, timeout=30)
 
     def tick(self) -> dict:
-        from plugin.tick import run_tick
+        from plugin.jobs.tick import run_tick
         with self.app.app_context():
             return run_tick(self.app_state, self.now)
 

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, ShopScoped, UTCDateTime, utcnow
 
 
 class Customer(ShopScoped, Base):

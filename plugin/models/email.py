@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
 
 QUEUED = "queued"          # waiting for send_after / next_attempt_at
 SENDING = "sending"        # claimed by a job; the HTTP call is in flight

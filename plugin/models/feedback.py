@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, ShopScoped, UTCDateTime, utcnow
 
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, JSONType, UTCDateTime, utcnow
 
 PENDING = "pending"        # stored, waiting for a worker (or the sweeper)
 PROCESSED = "processed"    # the topic handler committed its work

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
 
 
 class LedgerEntry(ShopScoped, Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
 
 
 class CustomerDataExport(ShopScoped, Base):

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
 
 PENDING, SUCCESSFUL, HELD, REJECTED, CANCELLED = "pending", "successful", "held", "rejected", "cancelled"
 REFERRAL_STATUSES = (PENDING, SUCCESSFUL, HELD, REJECTED, CANCELLED)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, ShopScoped, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, ShopScoped, UTCDateTime, utcnow
 
 RESERVED, ISSUED, FAILED, REFUNDED = "reserved", "issued", "failed", "refunded"
 

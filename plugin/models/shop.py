@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, JSONType, UTCDateTime, utcnow
+from plugin.models.base import Base, BigId, JSONType, UTCDateTime, utcnow
 
 
 class Shop(Base):

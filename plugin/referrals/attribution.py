@@ -15,17 +15,17 @@ from sqlalchemy import func, select
 from plugin.logs import get_logger
 from plugin.models import Customer, LedgerEntry, Referral, ReferralClick
 from plugin.models.referrals import CANCELLED, HELD, PENDING, REJECTED, SUCCESSFUL
-from plugin.points.status import shop_program
+from plugin.loyalty.status import shop_program
 from plugin.shopify.customer_facts import fetch_customer_facts
 from plugin.shopify.errors import ShopifyError
-from plugin.shops import ShopNotInstalled, admin_client
+from plugin.shops.tokens import ShopNotInstalled, admin_client
 
-from .fingerprints import advocate_party, device_hash, friend_party, order_fingerprints, record_fingerprints
-from .fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
-from .invites import maybe_record_invite
-from .landing import REF_PARAM
-from .links import advocate_by_code
-from .rewards import award_advocate, take_back_pending
+from plugin.referrals.fingerprints import advocate_party, device_hash, friend_party, order_fingerprints, record_fingerprints
+from plugin.referrals.rules.fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
+from plugin.referrals.invites import maybe_record_invite
+from plugin.referrals.landing import REF_PARAM
+from plugin.referrals.links import advocate_by_code
+from plugin.referrals.advocate_rewards import award_advocate, take_back_pending
 
 PAID_STATUSES = ("paid",)
 log = get_logger("referrals.attribution")

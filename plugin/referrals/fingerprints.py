@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import Customer, CustomerFingerprint
 
-from .fraud import Party, canonical_email
-from .hashing import address_text, full_name, keyed_hash
+from plugin.referrals.rules.fraud import Party, canonical_email
+from plugin.referrals.hashing import address_text, full_name, keyed_hash
 
 
 def device_hash(secret: str, ip_hash: str, ua_hash: str) -> str:

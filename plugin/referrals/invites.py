@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop
-from plugin.points.ledger import record_event
+from plugin.loyalty.balances import record_event
 
-from .links import referral_link
+from plugin.referrals.links import referral_link
 
 INVITE_AFTER_PAID_ORDERS = 2
 

@@ -16,15 +16,15 @@ from urllib.parse import quote
 from sqlalchemy import func, select, text
 
 from plugin.logs import get_logger
-from plugin.loyalty.rewards import discount_spec, generate_code
+from plugin.loyalty.rules.rewards import discount_spec, generate_code
 from plugin.models import Customer, ReferralClick, Shop
-from plugin.points.status import shop_program
+from plugin.loyalty.status import shop_program
 from plugin.shopify.discounts import create_discount_code
 from plugin.shopify.errors import ShopifyError
-from plugin.shops import ShopNotInstalled, admin_client
+from plugin.shops.tokens import ShopNotInstalled, admin_client
 
-from .hashing import keyed_hash
-from .links import advocate_by_code
+from plugin.referrals.hashing import keyed_hash
+from plugin.referrals.links import advocate_by_code
 
 log = get_logger("referrals")
 FRIEND_CODE_PREFIX = "AMIGO"

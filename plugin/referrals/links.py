@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from plugin.loyalty.rewards import generate_code
+from plugin.loyalty.rules.rewards import generate_code
 from plugin.models import Customer, Referral, Shop
 
 CODE_BYTES = 7          # 56 random bits -> 11 symbols

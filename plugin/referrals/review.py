@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from plugin.models import Customer, Referral, Shop
 from plugin.models.referrals import HELD, PENDING, REFERRAL_STATUSES, REJECTED, SUCCESSFUL
-from plugin.points.status import shop_program
+from plugin.loyalty.status import shop_program
 
-from .rewards import award_advocate, take_back_pending
+from plugin.referrals.advocate_rewards import award_advocate, take_back_pending
 
 
 class ReviewError(ValueError):

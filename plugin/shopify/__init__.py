@@ -2,22 +2,22 @@
 
 No Flask, no SQLAlchemy: web, worker and CLI pass configuration values in.
 """
-from .abandoned_checkouts import fetch_abandoned_checkouts
-from .bulk_operations import BulkOperation, bulk_operation_status, iter_bulk_results, start_bulk_query
-from .discounts import DiscountResult, create_discount_code
-from .errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyOAuthError,
+from plugin.shopify.abandoned_checkouts import fetch_abandoned_checkouts
+from plugin.shopify.bulk_operations import BulkOperation, bulk_operation_status, iter_bulk_results, start_bulk_query
+from plugin.shopify.discounts import DiscountResult, create_discount_code
+from plugin.shopify.errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyOAuthError,
                      ShopifyThrottled, ShopifyUnauthorized, ShopifyUserError)
-from .gids import customer_gid, gid, parse_gid
-from .graphql import AdminClient
-from .metafields import MetafieldInput, set_customer_metafields
-from .oauth import (TokenSet, authorize_url, exchange_code, exchange_session_token,
+from plugin.shopify.gids import customer_gid, gid, parse_gid
+from plugin.shopify.graphql import AdminClient
+from plugin.shopify.metafields import MetafieldInput, set_customer_metafields
+from plugin.shopify.oauth import (TokenSet, authorize_url, exchange_code, exchange_session_token,
                     refresh_access_token)
-from .session_tokens import InvalidSessionToken, SessionClaims, decode_session_token
-from .shop_domain import normalize_shop_domain
-from .shop_profile import ShopProfile, fetch_shop_profile
-from .signatures import (sign_app_proxy, sign_oauth_query, sign_webhook, verify_app_proxy,
+from plugin.shopify.session_tokens import InvalidSessionToken, SessionClaims, decode_session_token
+from plugin.shopify.shop_domain import normalize_shop_domain
+from plugin.shopify.shop_profile import ShopProfile, fetch_shop_profile
+from plugin.shopify.signatures import (sign_app_proxy, sign_oauth_query, sign_webhook, verify_app_proxy,
                          verify_oauth_query, verify_webhook)
-from .webhook_subscriptions import register_webhooks, topic_enum
+from plugin.shopify.webhook_subscriptions import register_webhooks, topic_enum
 
 __all__ = [
     "AdminClient", "BulkOperation", "DiscountResult", "InvalidSessionToken", "MetafieldInput",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator
 
-from .graphql import AdminClient
+from plugin.shopify.graphql import AdminClient
 
 PAGE_SIZE = 6
 LINES_PER_CHECKOUT = 10

@@ -12,8 +12,8 @@ from typing import Any, Iterator
 
 import requests
 
-from .errors import ShopifyHTTPError
-from .graphql import DEFAULT_TIMEOUT, AdminClient
+from plugin.shopify.errors import ShopifyHTTPError
+from plugin.shopify.graphql import DEFAULT_TIMEOUT, AdminClient
 
 RUN_MUTATION = """
 mutation StartBulkQuery($query: String!) {
@@ -52,7 +52,7 @@ class BulkOperation:
 def start_bulk_query(client: AdminClient, query: str) -> str:
     """Start a bulk query (one per shop at a time) and return its gid."""
     result = client.mutate(RUN_MUTATION, {"query": query}, "bulkOperationRunQuery")
-    return result["bulkOperation"]["id"]
+    return str(result["bulkOperation"]["id"])
 
 
 def bulk_operation_status(client: AdminClient, operation_gid: str) -> BulkOperation:

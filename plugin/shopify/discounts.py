@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Mapping
 
-from .gids import customer_gid as to_customer_gid
-from .graphql import AdminClient
+from plugin.shopify.gids import customer_gid as to_customer_gid
+from plugin.shopify.graphql import AdminClient
 
 DiscountKind = Literal["fixed_amount", "percentage", "free_shipping"]
 

@@ -14,9 +14,9 @@ from typing import Any, Callable, Mapping
 
 import requests
 
-from .errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyQueryTooCostly,
-                     ShopifyThrottled, ShopifyUnauthorized, ShopifyUserError, excerpt)
-from .shop_domain import normalize_shop_domain
+from plugin.shopify.errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyQueryTooCostly,
+                                   ShopifyThrottled, ShopifyUnauthorized, ShopifyUserError, excerpt)
+from plugin.shopify.shop_domain import normalize_shop_domain
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class AdminClient:
         user_errors = result.get("userErrors") or []
         if user_errors:
             raise ShopifyUserError(user_errors, operation=result_key)
-        return result
+        return dict(result)
 
     # -- internals -------------------------------------------------------------
 

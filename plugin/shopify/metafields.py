@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .graphql import AdminClient
+from plugin.shopify.graphql import AdminClient
 
 MAX_PER_CALL = 25
 

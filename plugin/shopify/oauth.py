@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from .errors import ShopifyHTTPError, ShopifyOAuthError, excerpt
-from .shop_domain import normalize_shop_domain
+from plugin.shopify.errors import ShopifyHTTPError, ShopifyOAuthError, excerpt
+from plugin.shopify.shop_domain import normalize_shop_domain
 
 log = logging.getLogger(__name__)
 

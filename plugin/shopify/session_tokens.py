@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from shopify import session_token
 
-from .shop_domain import normalize_shop_domain
+from plugin.shopify.shop_domain import normalize_shop_domain
 
 
 class InvalidSessionToken(Exception):

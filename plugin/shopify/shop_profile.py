@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ShopifyGraphQLError
-from .graphql import AdminClient
+from plugin.shopify.errors import ShopifyGraphQLError
+from plugin.shopify.graphql import AdminClient
 
 SHOP_QUERY = """
 query ShopProfile {

@@ -15,9 +15,9 @@ Payloads carry metafields only for the namespaces a subscription lists
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
-from .graphql import AdminClient
+from plugin.shopify.graphql import AdminClient
 
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 _TOPIC = re.compile(r"[a-z_]+/[a-z_]+")
@@ -78,7 +78,7 @@ def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[s
     return created
 
 
-def _subscriptions(client: AdminClient, topics: list[str]) -> Iterator[dict]:
+def _subscriptions(client: AdminClient, topics: list[str]) -> Iterator[dict[str, Any]]:
     after = None
     while True:
         page = client.execute(LIST_QUERY, {"topics": topics, "after": after})["webhookSubscriptions"]

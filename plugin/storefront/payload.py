@@ -4,10 +4,10 @@ from __future__ import annotations
 import importlib
 from datetime import datetime
 
-from plugin.loyalty.money import Money
-from plugin.loyalty.program import Program, dump_program
+from plugin.loyalty.rules.money import Money
+from plugin.loyalty.rules.program import Program, dump_program
 from plugin.models import Customer, Shop
-from plugin.points.status import customer_status, shop_program
+from plugin.loyalty.status import customer_status, shop_program
 
 
 def _number(value) -> str:

@@ -10,15 +10,15 @@ import time
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from plugin import state
-from plugin.loyalty.ledger import InsufficientPoints
+from plugin.app_state import state
+from plugin.loyalty.rules.ledger import InsufficientPoints
 from plugin.models import Customer, utcnow
-from plugin.points.redemption import ShopifyRefused, UnknownReward, redeem_reward
+from plugin.loyalty.redemption import ShopifyRefused, UnknownReward, redeem_reward
 from plugin.shopify.signatures import verify_app_proxy
-from plugin.shops import find_shop
-from plugin.request_body import json_object
+from plugin.shops.tokens import find_shop
+from plugin.web.json_body import json_object
 
-from .payload import customer_payload, explainer_payload
+from plugin.storefront.payload import customer_payload, explainer_payload
 
 bp = Blueprint("storefront", __name__, url_prefix="/proxy")
 
@@ -96,8 +96,8 @@ def redeem_view():
 @bp.post("/birthday")
 def birthday_view():
     """The shopper's birthday, once; a different date later needs the merchant (409)."""
-    from plugin.points.birthdays import BirthdayError, BirthdayLocked, set_birthday
-    from plugin.points.tiers import shop_local
+    from plugin.loyalty.birthdays import BirthdayError, BirthdayLocked, set_birthday
+    from plugin.loyalty.tier_sync import shop_local
     from plugin.models import Shop
     if g.proxy_customer_shopify_id is None:
         return jsonify(error="log in to your account to save your birthday"), 401

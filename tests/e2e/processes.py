@@ -75,5 +75,5 @@ def gunicorn(env: dict, tmp_path: Path, workers: int = 2):
 
 @contextmanager
 def rq_worker(env: dict, tmp_path: Path):
-    with running([sys.executable, "-m", "plugin.worker"], env, tmp_path / "worker.log") as proc:
+    with running([sys.executable, "-m", "plugin.jobs.worker"], env, tmp_path / "worker.log") as proc:
         yield proc

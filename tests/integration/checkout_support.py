@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from plugin.models import OutboxMessage, Shop
 from plugin.models.checkouts import AbandonedCheckout, RecoveryStep
-from plugin.tick import run_tick
+from plugin.jobs.tick import run_tick
 from tests.shopify_requests import SHOP, consent_payload, fixture_payload, post_webhook
 
 SHOPPER_ID = 7400000000000001

@@ -11,10 +11,10 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from plugin.fake_shopify import FakeShopify, install_into_responses
-from plugin.loyalty.program import default_program, dump_program
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
+from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop, WebhookDelivery
-from plugin.points.ledger import balance_drift
+from plugin.loyalty.balances import balance_drift
 from tests.conftest import API_KEY, API_SECRET
 from tests.integration.test_webhook_ingress import add_shop
 from tests.shopify_requests import SHOP, fixture_payload, post_webhook
@@ -117,6 +117,6 @@ def deep(value):
 def run_tick(app_state, now):
     """Every TICK_TASKS entry in order, as ``run_tick`` does, minus its advisory lock: that
     lock is per database, so another test run sharing this Postgres would make it skip."""
-    from plugin.jobs import resolve
-    from plugin.tick import TICK_TASKS
+    from plugin.jobs.queue import resolve
+    from plugin.jobs.tick import TICK_TASKS
     return {name: resolve(path)(app_state, now) for name, path in TICK_TASKS}

@@ -7,7 +7,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from plugin.fake_shopify import FakeShopify, install_into_responses
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Referral, ReferralClick
 from plugin.referrals.links import referral_link

@@ -9,7 +9,7 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from plugin.fake_shopify import FakeShopify, install_into_responses
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Shop
 from tests.conftest import API_KEY, API_SECRET
 from tests.integration.test_webhook_ingress import add_shop

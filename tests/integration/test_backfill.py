@@ -4,8 +4,8 @@ from __future__ import annotations
 import responses
 from sqlalchemy import select
 
-from plugin.backfill import import_customers
-from plugin.fake_shopify import FakeShopify, install_into_responses
+from plugin.shops.backfill import import_customers
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Customer
 from tests.conftest import API_KEY, API_SECRET
 from tests.integration.test_webhook_ingress import add_shop

@@ -108,7 +108,7 @@ def test_failed_deliveries_lose_their_payload_after_retention(client, app_state)
 
 def test_redact_reaches_emails_about_the_customer_and_their_delivery_events(client, app_state):
     """The merchant's complaint notice, the customer's own emails and SendGrid's bounce detail."""
-    from emails.outbox import queue_email
+    from emails.delivery.outbox import queue_email
     from plugin.models import EmailEvent, OutboxMessage, utcnow
     add_shop(app_state)
     create_customer(client)

@@ -8,7 +8,7 @@ import pytest
 import responses
 from sqlalchemy import func, select
 
-from plugin.fake_shopify import FakeShopify, install_into_responses
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import OAuthState, Shop
 from plugin.shopify.signatures import sign_oauth_query
 from tests.conftest import API_KEY, API_SECRET
@@ -145,7 +145,7 @@ def test_expiring_token_is_refreshed_before_use(client, app_state, fake):
     from datetime import timedelta
 
     from plugin.models import utcnow
-    from plugin.shops import admin_client
+    from plugin.shops.tokens import admin_client
     client.get("/auth/callback", query_string=callback_query(fake, start_install(client)))
     with app_state.db.transaction() as session:
         shop = session.execute(select(Shop)).scalar_one()

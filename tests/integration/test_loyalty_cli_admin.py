@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import update
 
-from plugin.loyalty.program import default_program, dump_program
+from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Customer
 from tests.integration.loyalty_support import assert_no_drift, entries, payable, recently, send, setup_shop
 from tests.integration.test_admin_session import bearer, session_token

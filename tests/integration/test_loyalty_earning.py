@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rq import Queue, SimpleWorker
 
-from plugin.jobs import QUEUE_NAME
+from plugin.jobs.queue import QUEUE_NAME
 from tests.integration.loyalty_support import assert_no_drift, customer, entries, outcomes, payable, recently, send, \
     setup_shop
 
@@ -85,7 +85,7 @@ def test_order_without_any_customer_is_ignored_with_a_reason(client, app_state):
 
 
 def test_program_earning_on_orders_create_awards_there_and_not_on_paid(client, app_state):
-    from plugin.loyalty.program import default_program, dump_program
+    from plugin.loyalty.rules.program import default_program, dump_program
     earn = dump_program(default_program("USD"))["earn"]
     setup_shop(app_state, earn=dict(earn, on="orders/create"))
     order = payable(at=recently())

@@ -10,7 +10,7 @@ import responses
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from plugin.jobs import QUEUE_NAME
+from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import OutboxMessage, Shop
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET

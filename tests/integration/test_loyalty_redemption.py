@@ -4,10 +4,10 @@ from __future__ import annotations
 import threading
 import time
 
-from plugin.loyalty.ledger import InsufficientPoints
+from plugin.loyalty.rules.ledger import InsufficientPoints
 from plugin.models import Redemption, utcnow
-from plugin.points.actions import adjust_points
-from plugin.points.redemption import ShopifyRefused, redeem_reward
+from plugin.loyalty.actions import adjust_points
+from plugin.loyalty.redemption import ShopifyRefused, redeem_reward
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET
 from tests.integration.loyalty_support import assert_no_drift, customer, entries, fake_admin, payable, recently, \
@@ -169,7 +169,7 @@ def test_proxy_redeem_answers_in_json_for_each_outcome(client, app_state, fake_a
 def test_unused_expired_code_gives_points_back_when_the_reward_says_so(client, app_state, fake_admin):
     from datetime import timedelta
 
-    from plugin.loyalty.program import default_program, dump_program
+    from plugin.loyalty.rules.program import default_program, dump_program
     from tests.integration.loyalty_support import run_tick
     rewards = dump_program(default_program("USD"))["rewards"]
     rewards[0].update(refund_points_on_expiry=True, expires_in_days=7)
@@ -186,7 +186,7 @@ def test_unused_expired_code_gives_points_back_when_the_reward_says_so(client, a
 def _crash_after_reserving(app_state, shop_id, customer_id, create_code: bool):
     """What a killed web worker leaves behind: transaction 1 committed, transaction 2 never ran."""
     from plugin.models import Customer, Shop
-    from plugin.points.redemption import _create_in_shopify, reserve
+    from plugin.loyalty.redemption import _create_in_shopify, reserve
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         redemption = reserve(session, shop, customer_id, "5off", utcnow())
@@ -199,7 +199,7 @@ def _crash_after_reserving(app_state, shop_id, customer_id, create_code: bool):
 def test_redemption_interrupted_before_shopify_gives_the_points_back(client, app_state, fake_admin):
     from datetime import timedelta
 
-    from plugin.points.redemption import recover_interrupted_redemptions
+    from plugin.loyalty.redemption import recover_interrupted_redemptions
     shop_id = setup_shop(app_state)
     customer_id = shopper_with(app_state, client, 500)
     _crash_after_reserving(app_state, shop_id, customer_id, create_code=False)
@@ -217,7 +217,7 @@ def test_redemption_interrupted_before_shopify_gives_the_points_back(client, app
 def test_redemption_interrupted_after_shopify_created_the_code_is_issued(client, app_state, fake_admin):
     from datetime import timedelta
 
-    from plugin.points.redemption import recover_interrupted_redemptions
+    from plugin.loyalty.redemption import recover_interrupted_redemptions
     shop_id = setup_shop(app_state)
     customer_id = shopper_with(app_state, client, 500)
     code = _crash_after_reserving(app_state, shop_id, customer_id, create_code=True)

@@ -43,7 +43,7 @@ def test_refund_of_everything_returns_the_order_to_zero_and_replays_change_nothi
 
 
 def test_clawback_uses_the_earn_rate_not_todays_program(client, app_state):
-    from plugin.loyalty.program import default_program, dump_program
+    from plugin.loyalty.rules.program import default_program, dump_program
     from plugin.models import Shop
     shop_id = setup_shop(app_state)
     send(client, "orders/paid", payable(at=recently()))
@@ -87,13 +87,13 @@ def test_cancelled_first_then_a_stale_paid_delivery_never_awards(client, app_sta
 
 
 def test_refund_of_spent_points_stops_at_zero_and_records_the_shortfall(client, app_state):
-    from plugin.loyalty.program import default_program, dump_program
+    from plugin.loyalty.rules.program import default_program, dump_program
     earn = dict(dump_program(default_program("USD"))["earn"], pending_days=0)
     setup_shop(app_state, earn=earn, tiers=[])
     send(client, "orders/paid", payable(at=recently()))
     with app_state.db.transaction() as session:  # the shopper spent most of it already
-        from plugin.loyalty.ledger import Entry
-        from plugin.points.ledger import lock_customer, post_entry
+        from plugin.loyalty.rules.ledger import Entry
+        from plugin.loyalty.balances import lock_customer, post_entry
         jon = lock_customer(session, customer(app_state, JON).id)
         post_entry(session, jon, Entry("test:spend", "redeem", available=-300), reason="spent", source="test",
                    occurred_at=recently())
@@ -108,7 +108,7 @@ def test_refund_of_spent_points_stops_at_zero_and_records_the_shortfall(client, 
 
 def test_refund_lowers_the_spend_tiers_count(client, app_state):
     from plugin.models import Shop
-    from plugin.points.status import customer_status
+    from plugin.loyalty.status import customer_status
     from plugin.models import utcnow
     setup_shop(app_state)
     send(client, "orders/paid", payable(at=recently()))

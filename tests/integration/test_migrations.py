@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from plugin.db import Database
-from plugin.migrate import upgrade
+from plugin.migrations.runner import upgrade
 from plugin.models import Base
 from tests.conftest import PG_BASE
 

@@ -9,13 +9,14 @@ import pytest
 import responses
 from sqlalchemy import select
 
-from emails.outbox import queue_email
+from emails.delivery.outbox import queue_email
+from emails.delivery.unsubscribe import unsubscribe_url
 from plugin.cli.doctor import findings
-from plugin.fake_shopify import FakeShopify, install_into_responses
+from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Customer, OutboxMessage, Shop, utcnow
 from plugin.models.checkouts import RecoveryStep
 from plugin.shopify.oauth import TokenSet
-from plugin.shops import ShopNeedsReauth, ShopTokens, install_shop
+from plugin.shops.tokens import ShopNeedsReauth, ShopTokens, install_shop
 from tests.conftest import API_KEY, API_SECRET, ROOT
 from tests.integration.checkout_support import (SHOPPER_EMAIL, SHOPPER_ID, checkout_payload, recovery_emails,
                                                 send_checkout, set_email_settings, tick)
@@ -135,9 +136,8 @@ def test_our_unsubscribe_link_is_written_back_to_shopify(client, app_state, fake
     post_webhook(client, "customers/create", created)
     post_webhook(client, "customers_email_marketing_consent/update",
                  consent_payload(created["id"], created["email"], "subscribed"))
-    from emails.outbox import unsubscribe_url
     with app_state.db.transaction() as session:
-        path = unsubscribe_url(app_state.config, session.execute(select(Shop)).scalar_one(),
+        path = unsubscribe_url(app_state.config.secret_key, app_state.config.app_url, session.execute(select(Shop)).scalar_one(),
                                session.execute(select(Customer)).scalar_one()).split("embajador.test", 1)[1]
     assert client.post(path).status_code == 200
     [written] = fake.operations("customerEmailMarketingConsentUpdate")

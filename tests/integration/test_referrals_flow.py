@@ -6,7 +6,7 @@ import hmac
 from urllib.parse import parse_qs, urlsplit
 
 from plugin.models import LedgerEntry
-from plugin.points.status import customer_status
+from plugin.loyalty.status import customer_status
 from tests.integration.referral_support import (ADVOCATE, FRIEND, advocate_with_history, clicks, customer, events,
                                                 friend_code_from, land, pay, referral_entries,
                                                 referrals, refund_payload, shop_fake)  # noqa: F401

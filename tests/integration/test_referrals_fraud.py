@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.referrals.fraud import VELOCITY_LIMIT
+from plugin.referrals.rules.fraud import VELOCITY_LIMIT
 from tests.integration.referral_support import (ADVOCATE, FRIEND, advocate_with_history, customer, events,
                                                 friend_code_from, land, pay, referral_entries, referrals,
                                                 shop_fake)  # noqa: F401

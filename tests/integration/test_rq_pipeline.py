@@ -7,7 +7,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from plugin import create_app
-from plugin.jobs import QUEUE_NAME
+from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import Customer, WebhookDelivery, utcnow
 from tests.conftest import base_env
 from tests.integration.test_webhook_ingress import add_shop

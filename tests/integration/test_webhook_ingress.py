@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from plugin.models import Customer, Shop, WebhookDelivery, utcnow
 from plugin.shopify.oauth import TokenSet
-from plugin.shops import install_shop
-from tests.shopify_requests import SHOP, WEBHOOK_FIXTURES, consent_payload, fixture_body, post_webhook, topic_of, webhook_headers
+from plugin.shops.tokens import install_shop
+from tests.shopify_requests import (SHOP, WEBHOOK_FIXTURES, consent_payload, fixture_body, post_webhook, topic_of,
+                                    webhook_headers)
 
 
 def add_shop(app_state, domain=SHOP, installed=True, currency="USD"):

@@ -4,8 +4,8 @@ Nothing more is sent for the shop: queued emails are marked suppressed (``shop_u
 and scheduled abandoned-checkout steps are cancelled, so a reinstall does not resurrect stale
 sends. The shop's data stays until shop/redact (48 h later) so a quick re-install keeps balances.
 """
-from emails.outbox import suppress_queued_for_uninstalled_shop
-from plugin.checkouts.store import cancel_all_scheduled
+from emails.delivery.suppression import suppress_queued_for_uninstalled_shop
+from plugin.recovery.checkouts import cancel_all_scheduled
 
 
 def handle(ctx):

@@ -1,6 +1,6 @@
 """checkouts/create: remember the cart and plan its recovery series (see plugin/checkouts)."""
-from plugin.checkouts.facts import CheckoutPayloadError, facts_from_webhook
-from plugin.checkouts.store import upsert_checkout
+from plugin.recovery.facts import CheckoutPayloadError, facts_from_webhook
+from plugin.recovery.checkouts import upsert_checkout
 
 
 def handle(ctx):

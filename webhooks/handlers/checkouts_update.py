@@ -1,2 +1,2 @@
 """checkouts/update: same as create — the newest state per token wins, older deliveries are ignored."""
-from .checkouts_create import handle  # noqa: F401
+from webhooks.handlers.checkouts_create import handle  # noqa: F401

@@ -1,6 +1,6 @@
 """customers/create: start tracking the customer (and award signup points when the program has them)."""
-from plugin.customers import upsert_customer
-from plugin.points.actions import award_signup_points
+from plugin.customers.profiles import upsert_customer
+from plugin.loyalty.actions import award_signup_points
 
 
 def handle(ctx):

@@ -1,5 +1,5 @@
 """customers/data_request: assemble what we hold into a record for the store owner (not the response)."""
-from plugin.privacy import export_customer_data
+from plugin.customers.privacy import export_customer_data
 
 
 def handle(ctx):

@@ -1,5 +1,5 @@
 """customers/redact: erase the customer's personal data everywhere we keep it."""
-from plugin.privacy import redact_customer
+from plugin.customers.privacy import redact_customer
 
 
 def handle(ctx):

@@ -3,7 +3,7 @@
 Consent is not in this payload since API 2025-01: it has its own topic
 (customers_email_marketing_consent_update.py).
 """
-from plugin.customers import upsert_customer
+from plugin.customers.profiles import upsert_customer
 
 
 def handle(ctx):

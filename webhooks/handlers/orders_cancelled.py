@@ -1,5 +1,5 @@
 """orders/cancelled: take back every point the order still holds."""
-from plugin.points.refunds import claw_back_cancellation
+from plugin.loyalty.refunds import claw_back_cancellation
 from plugin.referrals import attribution
 
 

@@ -1,6 +1,6 @@
 """orders/fulfilled: award when the program earns on fulfilment; tell the feedback emails."""
-from plugin.points.earning import award_points_for_order, order_facts
-from plugin.points.ledger import record_event
+from plugin.loyalty.awarding import award_points_for_order, order_facts
+from plugin.loyalty.balances import record_event
 
 
 def handle(ctx):
@@ -17,6 +17,6 @@ def handle(ctx):
 
 
 def _customer_id(ctx):
-    from plugin.customers import customer_for_order
+    from plugin.customers.profiles import customer_for_order
     customer = customer_for_order(ctx.session, ctx.shop, ctx.payload)
     return customer.id if customer else None

@@ -1,5 +1,5 @@
 """refunds/create: claw back pro-rata to the merchandise refunded, at the earn rate."""
-from plugin.points.refunds import claw_back_refund
+from plugin.loyalty.refunds import claw_back_refund
 from plugin.referrals import attribution
 
 

@@ -1,5 +1,5 @@
 """shop/redact: 48 h after uninstall, delete everything we hold for the shop."""
-from plugin.privacy import erase_shop
+from plugin.customers.privacy import erase_shop
 
 
 def handle(ctx):

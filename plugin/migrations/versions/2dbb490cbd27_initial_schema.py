@@ -2,7 +2,7 @@
 
 Revision ID: 2dbb490cbd27
 Revises: 
-Create Date: 2026-11-23 14:11:58.129496
+Create Date: 2026-11-29 23:45:46.554949
 """
 from alembic import op
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('access_token_expires_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('refresh_token_enc', sa.LargeBinary(), nullable=True),
     sa.Column('refresh_token_expires_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('needs_reauth_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('installed', sa.Boolean(), nullable=False),
     sa.Column('installed_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('uninstalled_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -100,6 +101,8 @@ def upgrade() -> None:
     sa.Column('marketing_state_updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('birthday', sa.Date(), nullable=True),
     sa.Column('shopify_updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shopify_facts_checked_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('consent_push_pending_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('points_available', sa.Integer(), nullable=False),
     sa.Column('points_pending', sa.Integer(), nullable=False),
     sa.Column('tier_name', sa.String(length=64), nullable=True),

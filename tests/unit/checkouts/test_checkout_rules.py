@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from plugin.checkouts.facts import CheckoutPayloadError, facts_from_graphql, facts_from_webhook
-from plugin.checkouts.rules import SendFacts, credited_step, decide_send, plan_steps
-from plugin.loyalty.program import default_program
+from plugin.recovery.facts import CheckoutPayloadError, facts_from_graphql, facts_from_webhook
+from plugin.recovery.rules.series import SendFacts, credited_step, decide_send, plan_steps
+from plugin.loyalty.rules.program import default_program
 from tests.shopify_requests import fixture_payload
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emails.context import CartItem
-from emails.formatting import Discount, Money
+from emails.content.context import CartItem
+from emails.content.formatting import Discount, Money
 
 FIXTURES = Path("/work/shared/fixtures/sendgrid")
 
@@ -74,7 +74,7 @@ PER_FLOW = {
 
 def build_context(flow_name: str) -> dict:
     """A complete, realistic context for ``flow_name``."""
-    from emails.flows import get_flow
+    from emails.content.flows import get_flow
 
     flow = get_flow(flow_name)
     ctx = dict(COMMON)

@@ -4,12 +4,12 @@ import pytest
 from hypothesis import given, strategies as st
 from loyalty_support import webhook
 
-from plugin.loyalty.clawback import (
+from plugin.loyalty.rules.clawback import (
     clawback_for_cancellation, clawback_for_refund, clawed_total, refunded_merchandise, split_clawback,
 )
-from plugin.loyalty.earning import EarnDecision, OrderPayloadError, order_facts_from_payload, points_for_order
-from plugin.loyalty.money import CurrencyMismatch, Money, money
-from plugin.loyalty.program import Earn, Program, default_program
+from plugin.loyalty.rules.earning import EarnDecision, OrderPayloadError, order_facts_from_payload, points_for_order
+from plugin.loyalty.rules.money import CurrencyMismatch, Money, money
+from plugin.loyalty.rules.program import Earn, Program, default_program
 
 
 def earned(points, base, currency="USD"):

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, strategies as st
 from loyalty_support import WEBHOOKS, utc, webhook
 
-from plugin.loyalty.earning import (
+from plugin.loyalty.rules.earning import (
     OrderPayloadError, available_at, earn_block_reason, order_facts_from_payload, parse_id, points_for_order,
 )
-from plugin.loyalty.money import money
-from plugin.loyalty.program import Earn, Program, default_program, load_program
+from plugin.loyalty.rules.money import money
+from plugin.loyalty.rules.program import Earn, Program, default_program, load_program
 
 ORDER_FIXTURES = {
     # file: (shop currency, order id, customer id, email, net merchandise)

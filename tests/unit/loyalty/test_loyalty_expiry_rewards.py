@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, strategies as st
 from loyalty_support import utc
 
-from plugin.loyalty.expiry import due_warnings, expiry_at, is_expired, warning_key
-from plugin.loyalty.program import Expiry, default_program
-from plugin.loyalty.rewards import CODE_ALPHABET, affordable, discount_spec, generate_code
+from plugin.loyalty.rules.expiry import due_warnings, expiry_at, is_expired, warning_key
+from plugin.loyalty.rules.program import Expiry, default_program
+from plugin.loyalty.rules.rewards import CODE_ALPHABET, affordable, discount_spec, generate_code
 
 USD = default_program("USD")  # expiry 365 days, warnings 30 and 7 days before
 LAST = utc(2025, 3, 1, 15)

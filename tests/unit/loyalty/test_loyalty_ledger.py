@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from plugin.loyalty import ledger as L
-from plugin.loyalty.clawback import split_clawback
-from plugin.loyalty.ledger import Balance, Entry, append, balance_of
+from plugin.loyalty.rules import ledger as L
+from plugin.loyalty.rules.clawback import split_clawback
+from plugin.loyalty.rules.ledger import Balance, Entry, append, balance_of
 
 
 def test_keys_are_deterministic_and_readable():

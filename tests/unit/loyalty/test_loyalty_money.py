@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from plugin.loyalty.money import (
+from plugin.loyalty.rules.money import (
     CurrencyMismatch, Money, format_money, minor_units, money, quantize, to_decimal,
 )
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from plugin.loyalty.program import (
+from plugin.loyalty.rules.program import (
     ProgramError, default_program, dump_program, load_program, parse_duration, schema,
 )
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from plugin.loyalty.program import default_program, dump_program, load_program
+from plugin.loyalty.rules.program import default_program, dump_program, load_program
 
 
 def names(currency, locale):

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, strategies as st
 from loyalty_support import utc
 
-from plugin.loyalty.money import money
-from plugin.loyalty.program import default_program
-from plugin.loyalty.tiers import (
+from plugin.loyalty.rules.money import money
+from plugin.loyalty.rules.program import default_program
+from plugin.loyalty.rules.tiers import (
     Activity, evaluate_tier, metrics, multiplier_for, period_window, progress_to_next, qualifying_tier,
 )
 

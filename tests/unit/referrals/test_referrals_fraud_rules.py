@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.referrals.fraud import VELOCITY_LIMIT, Party, ReferralFacts, canonical_email, fraud_reasons
+from plugin.referrals.rules.fraud import VELOCITY_LIMIT, Party, ReferralFacts, canonical_email, fraud_reasons
 from plugin.referrals.hashing import keyed_hash
 
 

@@ -25,7 +25,7 @@ OUR_BUDGET = 250
 _DOCUMENT = re.compile(r'"""\s*(query|mutation|\{)', re.MULTILINE)
 # Bulk operation documents run asynchronously and are not priced per request
 # (https://shopify.dev/docs/api/usage/bulk-operations/queries); the mutation that starts them is.
-BULK_DOCUMENTS = {"plugin.backfill.CUSTOMERS_QUERY"}
+BULK_DOCUMENTS = {"plugin.shops.backfill.CUSTOMERS_QUERY"}
 # The page sizes the app sends for each size variable, by operation name.
 SIZES = {
     "AbandonedCheckoutsSince": {"first": abandoned_checkouts.PAGE_SIZE,

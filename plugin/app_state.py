@@ -1,0 +1,28 @@
+"""What the web app, the CLI and the jobs share: config, database, job queue, token cipher.
+
+Built once by ``create_app()``; code that runs inside an app context reaches it with
+``state()``, so no module needs the factory itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from plugin.config import Config
+from plugin.crypto import TokenCipher
+from plugin.db import Database
+from plugin.jobs.queue import JobQueue
+
+
+@dataclass
+class AppState:
+    config: Config
+    db: Database
+    queue: JobQueue
+    cipher: TokenCipher
+
+
+def state() -> AppState:
+    """The running app's shared state (inside an app context: a request, a CLI command or a job)."""
+    return current_app.extensions["embajador"]

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from plugin.app_state import state
 from plugin.logs import get_logger
-from plugin.models import Customer, Shop, utcnow
 from plugin.loyalty.actions import award_marketing_consent_points
+from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.customer_facts import WRITABLE_STATES, CustomerFacts, fetch_customer_facts, write_email_consent
 from plugin.shopify.errors import ShopifyError, ShopifyUserError
 from plugin.shops.tokens import ShopNotInstalled, admin_client

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from plugin.customers.consent import ConsentFact, record_consent, upsert_from_checkout_customer
 from plugin.customers.profiles import find_customer
 from plugin.db import insert_ignoring_conflicts
+from plugin.loyalty.status import shop_program
 from plugin.models import Shop
 from plugin.models.checkouts import CANCELLED, SCHEDULED, AbandonedCheckout, RecoveryStep
-from plugin.loyalty.status import shop_program
-
 from plugin.recovery.facts import CheckoutFacts
 from plugin.recovery.rules.series import plan_steps
 

@@ -13,8 +13,9 @@ through ``node(id:)`` (AbandonedCheckout implements Node), page by page.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from plugin.shopify.graphql import AdminClient
 
@@ -40,27 +41,27 @@ query AbandonedCheckoutsSince($first: Int!, $lines: Int!, $after: String, $query
       customer { id email firstName lastName locale }
       subtotalPriceSet { shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
       lineItems(first: $lines) {
-        nodes {%s        }
+        nodes {__LINES__        }
         pageInfo { hasNextPage endCursor }
       }
     }
     pageInfo { hasNextPage endCursor }
   }
 }
-""" % _LINE_FIELDS
+""".replace("__LINES__", _LINE_FIELDS)
 
 MORE_LINES_QUERY = """
 query AbandonedCheckoutMoreLines($id: ID!, $first: Int!, $after: String) {
   node(id: $id) {
     ... on AbandonedCheckout {
       lineItems(first: $first, after: $after) {
-        nodes {%s        }
+        nodes {__LINES__        }
         pageInfo { hasNextPage endCursor }
       }
     }
   }
 }
-""" % _LINE_FIELDS
+""".replace("__LINES__", _LINE_FIELDS)
 
 
 def fetch_abandoned_checkouts(client: AdminClient, updated_since: datetime) -> Iterator[dict[str, Any]]:

@@ -25,7 +25,7 @@ def complete_installation(app_state, domain: str, tokens: TokenSet, now: datetim
                           register_topics: bool = False) -> Shop:
     """Idempotent: a re-install updates the same shop row (and re-checks subscriptions when asked)."""
     # webhooks/ owns the topic list; imported here, not at the top, because webhooks/ imports plugin.
-    from webhooks.topics import METAFIELD_NAMESPACES, SUBSCRIBED_TOPICS
+    from webhooks.topics import METAFIELD_NAMESPACES, SUBSCRIBED_TOPICS  # noqa: PLC0415
 
     with app_state.db.transaction() as session:
         shop = install_shop(session, app_state.cipher, domain, tokens, now)

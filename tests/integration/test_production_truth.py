@@ -3,7 +3,7 @@ clocks as real Shopify does them — every payload shaped like Shopify's (tests/
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -18,8 +18,15 @@ from plugin.models.checkouts import RecoveryStep
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import ShopNeedsReauth, ShopTokens, install_shop
 from tests.conftest import API_KEY, API_SECRET, ROOT
-from tests.integration.checkout_support import (SHOPPER_EMAIL, SHOPPER_ID, checkout_payload, recovery_emails,
-                                                send_checkout, set_email_settings, tick)
+from tests.integration.checkout_support import (
+    SHOPPER_EMAIL,
+    SHOPPER_ID,
+    checkout_payload,
+    recovery_emails,
+    send_checkout,
+    set_email_settings,
+    tick,
+)
 from tests.integration.test_admin_session import bearer, session_token
 from tests.integration.test_webhook_ingress import add_shop
 from tests.payload_shapes import unknown_fields
@@ -137,7 +144,8 @@ def test_our_unsubscribe_link_is_written_back_to_shopify(client, app_state, fake
     post_webhook(client, "customers_email_marketing_consent/update",
                  consent_payload(created["id"], created["email"], "subscribed"))
     with app_state.db.transaction() as session:
-        path = unsubscribe_url(app_state.config.secret_key, app_state.config.app_url, session.execute(select(Shop)).scalar_one(),
+        shop = session.execute(select(Shop)).scalar_one()
+        path = unsubscribe_url(app_state.config.secret_key, app_state.config.app_url, shop,
                                session.execute(select(Customer)).scalar_one()).split("embajador.test", 1)[1]
     assert client.post(path).status_code == 200
     [written] = fake.operations("customerEmailMarketingConsentUpdate")
@@ -245,7 +253,7 @@ def test_a_refused_refresh_marks_the_shop_and_the_next_admin_visit_recovers_it(c
     with pytest.raises(ShopNeedsReauth):
         tokens.access_token()  # no second refresh attempt: the flag stops the loop
     assert len([c for c in fake.calls if c[0] == "oauth:refresh_token"]) == 0  # Shopify refused before recording
-    ok, messages = zip(*findings(app_state, datetime(2026, 11, 29, tzinfo=timezone.utc).date()))
+    ok, messages = zip(*findings(app_state, datetime(2026, 11, 29, tzinfo=UTC).date()), strict=True)
     assert any(SHOP in m and "re-authorisation" in m for m in messages) and not all(ok)
     doctor = cli(app, "doctor")
     assert doctor.exit_code == 1 and SHOP in doctor.output
@@ -283,7 +291,7 @@ def test_uninstalling_stops_queued_mail_and_recovery_steps_and_a_reinstall_does_
 def test_a_welcome_queued_by_a_tick_in_the_past_is_sent_by_that_tick(client, app_state, fake):
     add_shop(app_state)
     post_webhook(client, "customers/create", fixture_payload("customers__create.json"))
-    past = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    past = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
     tick(app_state, past)
     with app_state.db.transaction() as session:
         welcome = session.execute(select(OutboxMessage).where(OutboxMessage.flow == "welcome")).scalar_one()

@@ -6,10 +6,20 @@ selection), a mutation 10. A field is a connection when it takes ``first``/``las
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from graphql import (FieldNode, FragmentSpreadNode, InlineFragmentNode, IntValueNode, OperationDefinitionNode,
-                     OperationType, SelectionSetNode, VariableNode, parse)
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    parse,
+)
 
 MUTATION_COST = 10
 CONNECTION_BASE = 2

@@ -94,7 +94,7 @@ def unsubscribe(session: Session, shop_id: int, customer_id: int | None, email: 
                                         consent_push_pending_at=when)).rowcount or 0
 
 
-PUSH_CONSENT_JOB = "plugin.customers.consent.push_pending_consents_job"
+PUSH_CONSENT_JOB = "plugin.shops.customer_sync.push_pending_consents_job"
 
 
 def enqueue_consent_push(queue, shop_id: int, at: datetime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.customers.consent import check_unseen_customers
+from plugin.shops.customer_sync import check_unseen_customers
 from plugin.models import Customer, Shop
 
 from plugin.demo.stage import DEMO_SHOP

@@ -7,17 +7,22 @@ stored on the entry for later clawbacks.
 """
 from __future__ import annotations
 
-from plugin.customers.consent import opt_in_from_purchase, record_consent
+from plugin.customers.consent import opt_in_from_purchase
 from plugin.customers.profiles import customer_for_order
-from plugin.loyalty.rules.earning import OrderPayloadError, available_at, earn_block_reason, order_facts_from_payload, \
-    points_for_order
-from plugin.loyalty.rules.ledger import earn_entry
-from plugin.loyalty.rules.tiers import multiplier_for
-
 from plugin.loyalty.balances import EarnDetails, lock_customer
+from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.loyalty.order_notes import remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.redemption import mark_codes_used
+from plugin.loyalty.rules.earning import (
+    OrderPayloadError,
+    available_at,
+    earn_block_reason,
+    order_facts_from_payload,
+    points_for_order,
+)
+from plugin.loyalty.rules.ledger import earn_entry
+from plugin.loyalty.rules.tiers import multiplier_for
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import reevaluate_tier
 
@@ -42,7 +47,7 @@ def _award(ctx, topic: str):
     customer = customer_for_order(ctx.session, ctx.shop, ctx.payload)
     opt_in = opt_in_from_purchase(ctx.payload, "order")
     if customer is not None and opt_in is not None:
-        record_consent(ctx.session, ctx.shop, customer, opt_in, ctx.now, f"delivery:{ctx.delivery.id}")
+        record_consent_and_reward(ctx.session, ctx.shop, customer, opt_in, ctx.now, f"delivery:{ctx.delivery.id}")
     order = remember_order(ctx.session, ctx.shop.id, facts, customer.id if customer else None)
     if order.cancelled_at is None and facts.cancelled_at is not None:
         order.cancelled_at = facts.cancelled_at

@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from plugin.customers.consent import ConsentFact, record_consent, upsert_from_checkout_customer
+from plugin.customers.consent import ConsentFact, upsert_from_checkout_customer
 from plugin.customers.profiles import find_customer
 from plugin.db import insert_ignoring_conflicts
+from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.loyalty.status import shop_program
 from plugin.models import Shop
 from plugin.models.checkouts import CANCELLED, SCHEDULED, AbandonedCheckout, RecoveryStep
@@ -87,9 +88,8 @@ def _checkout_customer(session: Session, shop: Shop, checkout: AbandonedCheckout
     else:
         customer = find_customer(session, shop, shopify_id=checkout.customer_shopify_id, email=checkout.email)
     if customer is not None and opted_in:
-        record_consent(session, shop, customer, ConsentFact("SUBSCRIBED", facts.updated_at or facts.created_at,
-                                                            "checkout", "single_opt_in"),
-                       now, f"checkout:{checkout.token}")
+        opt_in = ConsentFact("SUBSCRIBED", facts.updated_at or facts.created_at, "checkout", "single_opt_in")
+        record_consent_and_reward(session, shop, customer, opt_in, now, f"checkout:{checkout.token}")
     return customer
 
 

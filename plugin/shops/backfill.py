@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from plugin.customers.consent import apply_customer_facts
 from plugin.customers.profiles import upsert_customer
 from plugin.models import Shop, utcnow
 from plugin.shopify.bulk_operations import bulk_operation_status, iter_bulk_results, start_bulk_query
 from plugin.shopify.customer_facts import customer_facts_from_node
 from plugin.shopify.gids import parse_gid
+from plugin.shops.customer_sync import apply_customer_facts
 from plugin.shops.tokens import admin_client
 
 CUSTOMERS_QUERY = """

@@ -5,7 +5,8 @@ Body (API 2025-01+): ``{"customer_id", "email_address", "email_marketing_consent
 nothing; subscribing pays the consent points once; an unsubscribe stops marketing mail from
 the next delivery on (the outbox re-checks consent when it sends).
 """
-from plugin.customers.consent import customer_for_consent, fact_from_consent_topic, record_consent
+from plugin.customers.consent import customer_for_consent, fact_from_consent_topic
+from plugin.loyalty.consent_points import record_consent_and_reward
 from webhooks.inbox import MalformedPayload
 
 
@@ -16,5 +17,5 @@ def handle(ctx):
     customer = customer_for_consent(ctx.session, ctx.shop, customer_id, email)
     if customer is None:
         return {"consent": "no_customer"}
-    outcome = record_consent(ctx.session, ctx.shop, customer, fact, ctx.now, f"delivery:{ctx.delivery.id}")
+    outcome = record_consent_and_reward(ctx.session, ctx.shop, customer, fact, ctx.now, f"delivery:{ctx.delivery.id}")
     return {"customer_id": customer.id, **outcome}

@@ -24,7 +24,7 @@ ADMIN_ORIGIN = "https://admin.shopify.test"
 
 def setup_shop(app_state, currency="USD", **program_changes) -> int:
     shop_id = add_shop(app_state)
-    doc = dump_program(default_program(currency))
+    doc = dump_program(default_program(currency, "es"))  # the Spanish default tiers: Bronce, Plata, Oro
     doc.update(program_changes)
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)

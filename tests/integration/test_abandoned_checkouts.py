@@ -58,7 +58,7 @@ def test_non_buyer_gets_three_emails_at_1h_24h_72h_and_none_earlier(client, app_
     assert {e.locale for e in seen} == {"es"}
     first, last = seen[0], seen[2]
     assert "IPod Nano - 8GB" in first.text and "/checkouts/tok-series/recover" in first.text
-    assert "https://cdn.shopify.com/ipod-pink.jpg" in first.html
+    assert 'class="thumb"' not in first.html  # checkout webhooks carry no line image (the fixture has none)
     assert "199" in first.text  # the price, in the shop's money
     [discount] = fake.discounts  # created once, bound to the shopper, valid a few days
     assert discount["code"] in last.text and discount["code"] not in first.text

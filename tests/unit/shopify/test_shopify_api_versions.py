@@ -12,7 +12,8 @@ from plugin.shopify.api_versions import LATEST_STABLE, release_date, version_sta
 
 def test_the_default_is_the_latest_stable_version():
     assert LATEST_STABLE == "2026-10"
-    assert load_config({"EMBAJADOR_MODE": "test", "SECRET_KEY": "x", "ENCRYPTION_KEY": "a" * 64}).api_version == "2026-10"
+    config = load_config({"EMBAJADOR_MODE": "test", "SECRET_KEY": "x", "ENCRYPTION_KEY": "a" * 64})
+    assert config.api_version == "2026-10"
     assert "read_locales" in load_config({"EMBAJADOR_MODE": "test", "SECRET_KEY": "x",
                                           "ENCRYPTION_KEY": "a" * 64}).scopes.split(",")
 

@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +67,8 @@ def prepare(env: dict):
 
 
 def order_payload(base: dict, n: int, customer_shopify_id: int) -> str:
-    from datetime import datetime, timezone
-    at = datetime.now(timezone.utc).isoformat()
+    from datetime import datetime
+    at = datetime.now(UTC).isoformat()
     order = dict(base, id=10_000_000 + n, name=f"#B{n}", cancelled_at=None, financial_status="paid",
                  created_at=at, processed_at=at, email=f"bench{customer_shopify_id}@example.com",
                  customer=dict(base["customer"], id=customer_shopify_id, email=f"bench{customer_shopify_id}@example.com"))
@@ -114,7 +114,7 @@ def part_ratio(app, shop_id: int, env: dict, redis_url: str, count: int) -> dict
     noop = jobs_throughput(redis_url, noop_ids)
     deliveries = store_deliveries(app_state, shop_id, 0, count, lambda n: 7_000_000 + n)
     award_ids = [f"award-{d}" for d in deliveries]
-    for delivery_id, job_id in zip(deliveries, award_ids):
+    for delivery_id, job_id in zip(deliveries, award_ids, strict=False):
         app_state.queue.enqueue("webhooks.processing.process_delivery_job", delivery_id, job_id=job_id)
     run_worker(env, redis_url)
     award = jobs_throughput(redis_url, award_ids)

@@ -23,10 +23,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emails.delivery.batch import batch_template, recipients_for, send_batch  # noqa: E402
-from emails.sendgrid.mail_request import OutgoingMessage, build_single  # noqa: E402
 from emails.content.render import render_email  # noqa: E402
+from emails.delivery.batch import batch_template, recipients_for, send_batch  # noqa: E402
 from emails.sendgrid.client import SendGridSender  # noqa: E402
+from emails.sendgrid.mail_request import OutgoingMessage, build_single  # noqa: E402
 
 SHARED = {"shop_name": "Tienda", "shop_url": "https://tienda.myshopify.com", "tier_name": "Plata",
           "next_tier_name": None, "expires_on": dt.date(2026, 12, 31)}
@@ -101,6 +101,7 @@ def _queue_rows(app_state, shop_id: int, start: int, count: int, batched: bool) 
     """``count`` customers with a queued birthday row each: the first one through queue_email,
     the rest copied from it in bulk (queue-time rendering is not what this measures)."""
     from sqlalchemy import insert, select
+
     from emails.delivery.outbox import message_id_for, queue_email
     from plugin.models import Customer, OutboxMessage, Shop
     with app_state.db.transaction() as session:
@@ -121,13 +122,15 @@ def _queue_rows(app_state, shop_id: int, start: int, count: int, batched: bool) 
         session.execute(insert(OutboxMessage), [
             dict(copy, shop_id=shop_id, customer_id=cid, message_key=f"birthday:{cid}", to_email=f"c{i}@example.com",
                  to_name=f"Cliente {i} Rojas", message_id=message_id_for(shop.domain, f"birthday:{cid}"))
-            for i, cid in zip(range(start + 1, start + count), ids[1:])])
+            for i, cid in zip(range(start + 1, start + count), ids[1:], strict=False)])
 
 
 def outbox_part(n: int, sample: int, sink_url: str) -> None:
     import logging
     from datetime import timedelta
+
     from scratch_services import PG_BASE, scratch_schema
+
     from emails.delivery.scheduling import send_due_messages
     from plugin import create_app
     from plugin.loyalty.rules.program import default_program, dump_program

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from datetime import date
-from typing import Mapping
 
 from flask import Flask
 
@@ -23,7 +23,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     except ConfigError as exc:
         if env is None:  # started by `flask` or gunicorn: one line, no traceback
             sys.stderr.write(f"embajador: configuration error: {exc}\n")
-            raise SystemExit(2)
+            raise SystemExit(2) from None
         raise
 
     configure_logging(config.log_format)
@@ -55,8 +55,10 @@ def _register_hooks(app_state: AppState) -> None:
     from emails.content.shop_context import register_loyalty_block  # noqa: PLC0415 - see above
     from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
+    from plugin.loyalty.status import ensure_program  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
     register_loyalty_block(loyalty_block)
+    app_state.shop_setup.append(ensure_program)
 
 
 def _register_blueprints(app: Flask) -> None:

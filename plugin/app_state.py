@@ -5,7 +5,9 @@ Built once by ``create_app()``; code that runs inside an app context reaches it 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app
 
@@ -21,6 +23,9 @@ class AppState:
     db: Database
     queue: JobQueue
     cipher: TokenCipher
+    # Steps that prepare a newly installed shop's row (e.g. loyalty's default program),
+    # registered by the factory so installing needs no feature import.
+    shop_setup: list[Callable[[Any], None]] = field(default_factory=list)
 
 
 def state() -> AppState:

@@ -9,16 +9,20 @@ import base64
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .shopify.api_versions import LATEST_STABLE
+import limits
+from cryptography.fernet import Fernet
+
+from plugin.shopify.api_versions import LATEST_STABLE
 
 DEFAULT_API_VERSION = LATEST_STABLE
 # read_locales: shopLocales (the shop's primary language), https://shopify.dev/docs/api/admin-graphql/latest/queries/shopLocales
 DEFAULT_SCOPES = "read_customers,write_customers,read_orders,write_discounts,read_locales"
 MODES = ("demo", "test", "production")
+DEFAULT_REDEEM_RATE_LIMIT = "5/minute"
 
 
 class ConfigError(Exception):
@@ -47,6 +51,7 @@ class Config:
     sendgrid_from_email: str | None
     sendgrid_event_public_key: str | None
     log_format: str
+    redeem_rate_limit: str = DEFAULT_REDEEM_RATE_LIMIT
 
     @property
     def is_production(self) -> bool:
@@ -141,7 +146,6 @@ def load_config(env=None, mode: str | None = None) -> Config:
     if not enc:
         if mode == "production":
             raise ConfigError("ENCRYPTION_KEY", "is required in production")
-        from cryptography.fernet import Fernet
         enc = _demo_secret("ENCRYPTION_KEY", lambda: Fernet.generate_key().decode())
     encryption_keys = tuple(_check_fernet_key(k.strip()) for k in enc.split(",") if k.strip())
     if not encryption_keys:
@@ -166,6 +170,11 @@ def load_config(env=None, mode: str | None = None) -> Config:
     log_format = env.get("LOG_FORMAT", "").strip() or ("json" if mode == "production" else "text")
     if log_format not in ("json", "text"):
         raise ConfigError("LOG_FORMAT", "must be json or text")
+    redeem_rate_limit = env.get("PROXY_REDEEM_RATE_LIMIT", "").strip() or DEFAULT_REDEEM_RATE_LIMIT
+    try:
+        limits.parse(redeem_rate_limit)
+    except ValueError:
+        raise ConfigError("PROXY_REDEEM_RATE_LIMIT", "must look like 5/minute or 20/hour") from None
 
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
@@ -175,5 +184,5 @@ def load_config(env=None, mode: str | None = None) -> Config:
         sendgrid_api_host=sendgrid_host,
         sendgrid_from_email=env.get("SENDGRID_FROM_EMAIL", "").strip() or None,
         sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
-        log_format=log_format,
+        log_format=log_format, redeem_rate_limit=redeem_rate_limit,
     )

@@ -6,8 +6,9 @@ sessions the same way. One ``transaction()`` is one unit of work: all or nothing
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import TextClause, bindparam, create_engine, event, select, text
 from sqlalchemy.exc import DisconnectionError

@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from plugin.shopify.signatures import sign_webhook
-
 from tests.conftest import API_SECRET, SHARED
 
 FIXTURES = SHARED / "fixtures"

@@ -12,8 +12,7 @@ from sqlalchemy.engine import Connection
 
 from plugin.models.base import UTCDateTime
 from plugin.models.inbox import FAILED, IGNORED, PENDING
-
-from webhooks.topics import COMPLIANCE_TOPICS
+from plugin.shopify.webhook_subscriptions import COMPLIANCE_TOPICS
 
 SWEEP_AFTER = timedelta(minutes=2)
 

@@ -13,7 +13,6 @@ from plugin.models import utcnow
 from plugin.models.inbox import PENDING
 from plugin.shopify.shop_domain import normalize_shop_domain
 from plugin.shopify.signatures import verify_webhook
-
 from webhooks.inbox import Delivery, StoreResult, store_delivery
 from webhooks.processing import enqueue_delivery
 

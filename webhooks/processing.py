@@ -8,20 +8,18 @@ until it becomes a dead letter.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.app_state import AppState
+from plugin.app_state import AppState, state
 from plugin.config import Config
 from plugin.db import lock_row
 from plugin.logs import get_logger
 from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, UNHANDLED
-
 from webhooks.inbox import SWEEP_AFTER, MalformedPayload, parse_payload
 from webhooks.topics import handler_module
 
@@ -44,7 +42,9 @@ class HandlerContext:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def enqueue_after_commit(self, func_path: str, *args, job_id: str) -> None:
-        self.after_commit.append(lambda: self.app_state.queue.enqueue(func_path, *args, job_id=job_id))
+        def enqueue() -> None:
+            self.app_state.queue.enqueue(func_path, *args, job_id=job_id)
+        self.after_commit.append(enqueue)
 
 
 def enqueue_delivery(queue, delivery_id: int, attempts: int, sweep: str = "") -> bool:

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from plugin.jobs.queue import InlineQueue
 from plugin.models import WebhookDelivery
 from plugin.models.inbox import PENDING
-
 from webhooks.inbox import SWEEP_AFTER
 from webhooks.processing import enqueue_delivery, process_delivery
 

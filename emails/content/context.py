@@ -8,8 +8,9 @@ when a batch fills it per recipient (see ``render.render_batch_email``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from emails.content.flows import Flow
 from emails.content.formatting import Money

@@ -2,9 +2,10 @@
 consent, frequency caps and reporting without knowing the flow's content."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 Audience = Literal["shopper", "merchant"]
 

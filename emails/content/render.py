@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, UndefinedError, pass_context
@@ -83,7 +84,7 @@ _TEXT_ENV = _environment(autoescape=False)
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _subjects(lang: str) -> dict[str, Any]:
     raw = json.loads((TEMPLATES / lang / "subjects.json").read_text(encoding="utf-8"))
     return {flow: _TEXT_ENV.from_string(src) for flow, src in raw.items()}

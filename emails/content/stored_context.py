@@ -6,8 +6,9 @@ queue time (``encode_context`` returns None)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from emails.content.context import CartItem
 from emails.content.formatting import Discount, Money

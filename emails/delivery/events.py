@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from emails.sendgrid.event_signature import Event
@@ -42,7 +44,7 @@ def record_events(session: Session, events: list[Event]) -> dict:
     for event in events:
         row = _row_for(session, event)
         shop_id = row.shop_id if row else _shop_id(session, event.shop)
-        occurred = datetime.fromtimestamp(event.timestamp, timezone.utc) if event.timestamp else None
+        occurred = datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp else None
         new_id = insert_ignoring_conflicts(session, EmailEvent, dict(
             sg_event_id=_event_key(event), shop_id=shop_id, outbox_id=row.id if row else None,
             message_id=event.message_id and event.message_id[:64], event=event.type[:32] or "unknown",
@@ -87,11 +89,12 @@ def unsubscribe(session: Session, shop_id: int, customer_id: int | None, email: 
 
     The change is marked to be written back to Shopify (``consent_push_pending_at``); the
     consent service pushes it (a job right after commit, and the tick for anything left)."""
-    when = datetime.fromtimestamp(ts, timezone.utc) if ts else datetime.now(timezone.utc)
+    when = datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
     query = update(Customer).where(Customer.shop_id == shop_id, Customer.redacted_at.is_(None))
     query = query.where(Customer.id == customer_id) if customer_id else query.where(Customer.email == email)
-    return session.execute(query.values(marketing_state="UNSUBSCRIBED", marketing_state_updated_at=when,
-                                        consent_push_pending_at=when)).rowcount or 0
+    result = cast(CursorResult[Any], session.execute(query.values(
+        marketing_state="UNSUBSCRIBED", marketing_state_updated_at=when, consent_push_pending_at=when)))
+    return result.rowcount or 0
 
 
 PUSH_CONSENT_JOB = "plugin.shops.customer_sync.push_pending_consents_job"

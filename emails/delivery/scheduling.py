@@ -5,6 +5,7 @@ Without SENDGRID_API_KEY every row takes the single path and stays in the outbox
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -55,7 +56,7 @@ def send_due_messages(app_state: AppState, now: datetime) -> dict:
             .where(OutboxMessage.id.in_([i for i, _ in due]))))
         batches = due_batches(session, now) if batching else []
     parked = park_stale_sending(app_state, now)
-    work = [(info[row_id][1], 0, SEND_JOB, (row_id, now.isoformat()),
+    work: list[tuple[Any, int, str, tuple[Any, ...], str]] = [(info[row_id][1], 0, SEND_JOB, (row_id, now.isoformat()),
              f"email-{message_id}-{info[row_id][0]}") for row_id, message_id in due]
     budget, stamp, batch_rows = MAX_BATCH_JOBS_PER_TICK, int(now.timestamp()), 0
     for priority, shop_id, flow, key, count in batches:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -17,14 +18,14 @@ class EmailSettings:
     survey_type: str = "nps"            # nps | csat | ces
     survey_expiry_days: int = 30
     win_back_days: int = 90
-    win_back_discount_type: str = "percentage"   # percentage | fixed_amount (shop currency)
+    win_back_discount_type: Literal["percentage", "fixed_amount"] = "percentage"  # fixed_amount: shop currency
     win_back_discount_value: Decimal = Decimal("10")
     win_back_code_days: int = 14
     merchant_email: str | None = None
     notices_need_consent: bool = False  # merchant's choice for transactional-type loyalty notices
 
     @classmethod
-    def for_shop(cls, shop, default_from: str | None) -> "EmailSettings":
+    def for_shop(cls, shop, default_from: str | None) -> EmailSettings:
         raw = dict((shop.settings or {}).get("emails") or {})
         group = raw.get("asm_group_id")
         return cls(
@@ -38,7 +39,8 @@ class EmailSettings:
             survey_type=str(raw.get("survey_type", "nps")).lower(),
             survey_expiry_days=int(raw.get("survey_expiry_days", 30)),
             win_back_days=int(raw.get("win_back_days", 90)),
-            win_back_discount_type=str(raw.get("win_back_discount_type", "percentage")),
+            win_back_discount_type="fixed_amount" if raw.get("win_back_discount_type") == "fixed_amount"
+            else "percentage",
             win_back_discount_value=Decimal(str(raw.get("win_back_discount_value", "10"))),
             win_back_code_days=int(raw.get("win_back_code_days", 14)),
             merchant_email=raw.get("merchant_email") or (shop.settings or {}).get("email"),

@@ -5,10 +5,9 @@ It only posts a prepared body and classifies the answer; idempotency and retry
 scheduling live with the outbox row (emails/send_job.py), which is durable."""
 from __future__ import annotations
 
-import socket
 import urllib.error
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from python_http_client.exceptions import HTTPError
@@ -42,7 +41,7 @@ class SendGridSender:
             response = self.client.client.mail.send.post(request_body=body)
         except HTTPError as exc:
             return _classify_error(exc.status_code, exc.headers, exc.body, now)
-        except (urllib.error.URLError, socket.timeout, ConnectionError, TimeoutError) as exc:
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             return SendResult("retry", None, error=f"network: {type(exc).__name__}")
         headers = response.headers or {}
         if response.status_code == 202 or response.status_code == 200:
@@ -71,7 +70,7 @@ def _classify_error(status: int, headers, body, now: datetime | None) -> SendRes
 def rate_limit_wait(headers, now: datetime | None = None) -> timedelta | None:
     """How long SendGrid asked us to wait: Retry-After (seconds or HTTP date) or
     X-RateLimit-Reset (epoch seconds)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     retry_after = _header(headers, "Retry-After")
     if retry_after:
         if retry_after.strip().isdigit():
@@ -82,7 +81,7 @@ def rate_limit_wait(headers, now: datetime | None = None) -> timedelta | None:
             pass
     reset = _header(headers, "X-RateLimit-Reset")
     if reset and reset.strip().isdigit():
-        return max(datetime.fromtimestamp(int(reset), timezone.utc) - now, timedelta(0))
+        return max(datetime.fromtimestamp(int(reset), UTC) - now, timedelta(0))
     return None
 
 

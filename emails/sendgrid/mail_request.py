@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from sendgrid.helpers.mail import (
     Asm,
@@ -122,7 +123,7 @@ def _send_at_timestamp(send_at: dt.datetime | None, now: dt.datetime | None) -> 
         return None
     if send_at.tzinfo is None:
         raise MailRequestError("send_at must be timezone-aware")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if send_at - now > MAX_SCHEDULE_AHEAD:
         raise MailRequestError(f"send_at {send_at.isoformat()} is more than 72 hours ahead; "
                                "SendGrid rejects it (schedule the job later instead)")

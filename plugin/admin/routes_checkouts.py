@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from plugin.app_state import state
-from plugin.recovery.analytics import recovery_stats
-
 from plugin.admin import bp
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.recovery.analytics import recovery_stats
 
 
 @bp.get("/api/analytics/abandoned-checkouts")

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
+from plugin.feedback import surveys as feedback
 from plugin.models import Complaint, utcnow
 from plugin.web.json_body import json_object
 
-from plugin.admin import bp
-from plugin.admin.session import current_shop, require_session_token
-
 
 def _feedback():
-    from plugin.feedback import surveys as feedback
     return feedback
 
 

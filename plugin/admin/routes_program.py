@@ -1,20 +1,22 @@
 """Admin API: the loyalty program document, a customer's ledger, manual adjustments."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from flask import g, jsonify, request
 
-from plugin.app_state import state
-from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
-from plugin.models import utcnow
-from plugin.loyalty.actions import AdjustmentError, adjust_points
-from plugin.customers.lookup import customer_by_reference, ledger_rows
-from plugin.loyalty.status import shop_program
-from plugin.web.json_body import json_object
-
 from plugin.admin import bp
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.customers.lookup import customer_by_reference, ledger_rows
+from plugin.loyalty.actions import AdjustmentError, adjust_points
+from plugin.loyalty.birthdays import BirthdayError, set_birthday
+from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
+from plugin.loyalty.status import shop_program
+from plugin.loyalty.tier_sync import shop_local
+from plugin.models import utcnow
+from plugin.web.json_body import json_object
 
 
 @bp.get("/api/program")
@@ -27,7 +29,6 @@ def get_program():
 @bp.put("/api/program")
 @require_session_token
 def put_program():
-    import json
     try:
         doc = json.loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
         loaded = load_program(doc)
@@ -84,8 +85,6 @@ def adjust(shopify_id: str):
 @require_session_token
 def set_customer_birthday(shopify_id: str):
     """The merchant sets or corrects a birthday (shoppers may only give it once)."""
-    from plugin.loyalty.birthdays import BirthdayError, set_birthday
-    from plugin.loyalty.tier_sync import shop_local
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "birthday" not in body:
         return jsonify(error="birthday: required, written YYYY-MM-DD", field="birthday"), 400

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
+from plugin.admin import bp
+from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
 from plugin.models import utcnow
 from plugin.referrals.review import ReviewError, approve, list_referrals, reject
 from plugin.web.json_body import json_object
-
-from plugin.admin import bp
-from plugin.admin.session import current_shop, require_session_token
 
 
 def _reviewer() -> str:

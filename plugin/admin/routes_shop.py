@@ -4,11 +4,10 @@ from __future__ import annotations
 from flask import abort, jsonify, request
 from sqlalchemy import select
 
-from plugin.app_state import state
-from plugin.models import CustomerDataExport, WebhookDelivery
-
 from plugin.admin import bp
 from plugin.admin.session import current_shop, require_session_token
+from plugin.app_state import state
+from plugin.models import CustomerDataExport, WebhookDelivery
 
 
 @bp.get("/api/shop")

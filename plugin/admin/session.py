@@ -17,6 +17,7 @@ from plugin.models import Shop, utcnow
 from plugin.shopify.errors import ShopifyError
 from plugin.shopify.oauth import exchange_session_token
 from plugin.shopify.session_tokens import InvalidSessionToken, decode_session_token
+from plugin.shops.onboarding import complete_installation
 from plugin.shops.tokens import find_shop
 
 log = get_logger("admin")
@@ -64,7 +65,6 @@ def _installed_shop_id(app_state, claims) -> int | None:
     try:
         tokens = exchange_session_token(claims.shop, claims.token, config.api_key, config.api_secret,
                                         now=utcnow(), admin_origin=config.admin_origin)
-        from plugin.shops.onboarding import complete_installation
         shop = complete_installation(app_state, claims.shop, tokens, utcnow())
     except ShopifyError as exc:
         log.warning("token exchange failed: %s", type(exc).__name__, extra={"shop": claims.shop})

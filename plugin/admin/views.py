@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from flask import render_template_string
 
+from plugin.admin import (
+    bp,
+    routes_checkouts,  # noqa: F401  (registers routes)
+    routes_feedback,  # noqa: F401  (registers routes)
+    routes_program,  # noqa: F401  (registers routes)
+    routes_referrals,  # noqa: F401  (registers routes)
+    routes_shop,  # noqa: F401  (registers routes)
+)
 from plugin.app_state import state
-
-from plugin.admin import bp
-from plugin.admin import routes_shop  # noqa: F401  (registers routes)
-from plugin.admin import routes_program  # noqa: F401  (registers routes)
-from plugin.admin import routes_referrals  # noqa: F401  (registers routes)
-from plugin.admin import routes_checkouts  # noqa: F401  (registers routes)
-from plugin.admin import routes_feedback  # noqa: F401  (registers routes)
 
 PAGE = """<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

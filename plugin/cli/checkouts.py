@@ -4,9 +4,8 @@ from __future__ import annotations
 import click
 
 from plugin.app_state import state
-from plugin.recovery.analytics import recovery_stats
-
 from plugin.cli.core import require_shop
+from plugin.recovery.analytics import recovery_stats
 
 
 def register(group) -> None:

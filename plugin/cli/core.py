@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import select
 
 from plugin.app_state import state
+from plugin.jobs.tick import run_tick
+from plugin.migrations.runner import upgrade
 from plugin.models import Shop, WebhookDelivery, utcnow
+from plugin.shopify.errors import ShopifyError
 from plugin.shopify.oauth import TokenSet
 from plugin.shopify.shop_domain import normalize_shop_domain
+from plugin.shops.backfill import BackfillFailed, import_customers
+from plugin.shops.onboarding import complete_installation, prepare_new_shop
+from plugin.shops.tokens import ShopNotInstalled, install_shop
 
 
 def register(group) -> None:
@@ -28,7 +34,7 @@ def parse_now(value: str | None) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter("must be ISO-8601, e.g. 2026-11-23T10:00:00Z", param_hint="--now") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def require_shop(session, domain: str) -> Shop:
@@ -49,7 +55,6 @@ def db():
 @db.command("upgrade")
 def db_upgrade():
     """Apply migrations (Procfile release phase)."""
-    from plugin.migrations.runner import upgrade
     upgrade(state().db)
     click.echo("database is at the latest migration")
 
@@ -74,9 +79,6 @@ def shop_add(domain, token, offline, currency, locale, name, sync):
     By default it asks Shopify for the shop's currency, locale and timezone, like an OAuth
     install, and subscribes the webhook topics through the Admin API (a custom app has no
     shopify.app.toml)."""
-    from plugin.shopify.errors import ShopifyError
-    from plugin.shops.onboarding import complete_installation, ensure_program
-    from plugin.shops.tokens import install_shop
 
     app_state = state()
     normalized = normalize_shop_domain(domain)
@@ -104,7 +106,7 @@ def shop_add(domain, token, offline, currency, locale, name, sync):
             added.primary_locale = locale[:16]
         if name:
             added.name = name
-        ensure_program(added)
+        prepare_new_shop(app_state, added)
         summary = f"{added.currency}, {added.primary_locale}"
     click.echo(f"shop {normalized} installed ({summary})")
 
@@ -113,7 +115,6 @@ def shop_add(domain, token, offline, currency, locale, name, sync):
 @click.option("--now", "now_text", default=None, help="ISO-8601 instant to run at (default: the clock)")
 def tick(now_text):
     """Run every piece of scheduled work that is due (idempotent)."""
-    from plugin.jobs.tick import run_tick
     results = run_tick(state(), parse_now(now_text))
     for name, result in results.items():
         click.echo(f"{name}: {result}")
@@ -144,9 +145,6 @@ def inbox(domain, status, limit):
 @click.option("--shop", "domain", required=True)
 def import_command(domain):
     """Backfill the shop's customers from Shopify (bulk operation) with a progress bar."""
-    from plugin.shops.backfill import BackfillFailed, import_customers
-    from plugin.shopify.errors import ShopifyError
-    from plugin.shops.tokens import ShopNotInstalled
 
     app_state = state()
     with app_state.db.transaction() as session:

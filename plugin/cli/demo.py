@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from plugin.demo.runner import run_demo
+
 
 def register(group) -> None:
     group.add_command(demo)
@@ -11,7 +13,6 @@ def register(group) -> None:
 @click.command()
 def demo():
     """Install a simulated store, replay signed webhooks, show points, tiers, referrals and emails."""
-    from plugin.demo.runner import run_demo
     run_demo(click.echo)
     click.echo("")
     click.echo("Demo finished.")

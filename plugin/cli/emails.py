@@ -6,9 +6,9 @@ import click
 from sqlalchemy import select
 
 from plugin.app_state import state
-from plugin.models import Complaint, OutboxMessage, Shop, utcnow
-
 from plugin.cli.core import require_shop
+from plugin.feedback import surveys as feedback
+from plugin.models import Complaint, OutboxMessage, Shop, utcnow
 
 
 def register(group) -> None:
@@ -75,7 +75,6 @@ def complaints_close(shop_domain: str, complaint_id: int):
 
 
 def _feedback():
-    from plugin.feedback import surveys as feedback
     return feedback
 
 

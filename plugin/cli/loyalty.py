@@ -8,14 +8,15 @@ import click
 from sqlalchemy import select
 
 from plugin.app_state import state
-from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
-from plugin.models import Customer, utcnow
+from plugin.cli.core import require_shop
+from plugin.customers.lookup import customer_by_reference, ledger_rows
 from plugin.loyalty.actions import AdjustmentError, adjust_points
 from plugin.loyalty.balances import balance_drift, lock_customer, rebuild_balance
-from plugin.customers.lookup import customer_by_reference, ledger_rows
+from plugin.loyalty.birthdays import BirthdayError, set_birthday
+from plugin.loyalty.rules.program import ProgramError, dump_program, load_program
 from plugin.loyalty.status import shop_program
-
-from plugin.cli.core import require_shop
+from plugin.loyalty.tier_sync import shop_local
+from plugin.models import Customer, utcnow
 
 
 def register(group) -> None:
@@ -98,8 +99,6 @@ def points_adjust(domain, reference, amount, reason):
 @click.option("--date", "value", required=True, help="YYYY-MM-DD")
 def points_birthday(domain, reference, value):
     """Set or correct a customer's birthday (birthday points are paid once a year on it)."""
-    from plugin.loyalty.birthdays import BirthdayError, set_birthday
-    from plugin.loyalty.tier_sync import shop_local
     with state().db.transaction() as session:
         shop = require_shop(session, domain)
         customer = _customer(session, shop, reference)

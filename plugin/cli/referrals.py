@@ -4,10 +4,9 @@ from __future__ import annotations
 import click
 
 from plugin.app_state import state
+from plugin.cli.core import require_shop
 from plugin.models import utcnow
 from plugin.referrals.review import ReviewError, approve, list_referrals, reject
-
-from plugin.cli.core import require_shop
 
 
 def register(group) -> None:

@@ -1,8 +1,10 @@
 """Finding a shop's customer the way merchants name them: Shopify id or email."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from plugin.customers.profiles import find_customer
-from plugin.models import Customer, Shop
+from plugin.models import Customer, LedgerEntry, Shop
 
 
 def customer_by_reference(session, shop: Shop, reference: str) -> Customer | None:
@@ -14,9 +16,7 @@ def customer_by_reference(session, shop: Shop, reference: str) -> Customer | Non
 
 def ledger_rows(session, customer: Customer, limit: int = 500) -> list[dict]:
     """The customer's ledger newest first, as merchants read it (no personal data in it)."""
-    from sqlalchemy import select
 
-    from plugin.models import LedgerEntry
     rows = session.execute(select(LedgerEntry).where(LedgerEntry.customer_id == customer.id)
                            .order_by(LedgerEntry.id.desc()).limit(limit)).scalars()
     return [{"id": str(r.id), "kind": r.kind, "available": r.available, "pending": r.pending, "key": r.key,

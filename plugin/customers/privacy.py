@@ -16,7 +16,6 @@ from plugin.customers.profiles import find_customer, normalize_email
 from plugin.models import Base, Customer, CustomerDataExport, OAuthState, Shop, WebhookDelivery
 
 
-
 def _linked_models():
     """Every mapped class holding personal data, with how to find a customer's rows."""
     for mapper in Base.registry.mappers:

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 from plugin.models import Customer, Shop
 
 
+class CustomerPayloadError(ValueError):
+    """A customer payload we cannot use (the caller decides what that means for its source)."""
+
+
 def normalize_email(email) -> str | None:
     if not isinstance(email, str) or "@" not in email:
         return None
@@ -46,8 +50,7 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     """Create or update from a Shopify customer object; an older payload never overwrites newer data."""
     shopify_id = payload.get("id")
     if not isinstance(shopify_id, int):
-        from webhooks.inbox import MalformedPayload
-        raise MalformedPayload("customer payload has no integer id")
+        raise CustomerPayloadError("customer payload has no integer id")
     customer = find_customer(session, shop, shopify_id=shopify_id, email=payload.get("email"))
     created = customer is None
     if created:

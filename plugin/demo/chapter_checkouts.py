@@ -6,12 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from plugin.recovery.analytics import recovery_stats
-from plugin.models import OutboxMessage, Shop
-from plugin.models.checkouts import AbandonedCheckout, RecoveryStep
-
 from plugin.demo.chapter_customers import SHOPPERS
 from plugin.demo.stage import DEMO_SHOP
+from plugin.models import OutboxMessage, Shop
+from plugin.models.checkouts import AbandonedCheckout, RecoveryStep
+from plugin.recovery.analytics import recovery_stats
 
 CART = [("Poncho de alpaca", "Gris", 45990, 1), ("Gorro de lana", "Azul", 12990, 2)]
 SUBTOTAL = sum(price * qty for _, _, price, qty in CART)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.shops.customer_sync import check_unseen_customers
-from plugin.models import Customer, Shop
-
 from plugin.demo.stage import DEMO_SHOP
+from plugin.models import Customer, Shop
+from plugin.shops.customer_sync import check_unseen_customers
 
 SHOPPERS = [
     {"id": 7390000000000001, "email": "valentina@example.cl", "first_name": "Valentina", "last_name": "Rojas",

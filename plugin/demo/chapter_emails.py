@@ -8,17 +8,15 @@ from datetime import timedelta
 import requests
 from sqlalchemy import select
 
-from plugin.models import Complaint, Customer, OutboxMessage, Shop
-
+from emails.delivery.scheduling import send_due_messages
 from plugin.demo.chapter_loyalty import ORDER_ID, order_payload
-
 from plugin.demo.stage import DEMO_SHOP
+from plugin.lifecycle.dispatch import dispatch_events
+from plugin.models import Complaint, Customer, OutboxMessage, Shop
 
 
 def _email_tick(stage, now) -> None:
     """Just the email tick tasks (the whole tick also runs the other areas' schedules)."""
-    from plugin.lifecycle.dispatch import dispatch_events
-    from emails.delivery.scheduling import send_due_messages
     with stage.app.app_context():
         dispatch_events(stage.app_state, now)
         send_due_messages(stage.app_state, now)

@@ -5,9 +5,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from plugin.models import WebhookDelivery
-
 from plugin.demo.stage import DEMO_SHOP
+from plugin.models import WebhookDelivery
 
 
 def run(stage) -> None:

@@ -6,9 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from plugin.shopify.signatures import sign_oauth_query
-
 from plugin.demo.stage import DEMO_SHOP
+from plugin.shopify.signatures import sign_oauth_query
 
 
 def run(stage) -> None:

@@ -8,10 +8,9 @@ import time
 import requests
 from sqlalchemy import select
 
+from plugin.demo.stage import DEMO_SHOP
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop
 from plugin.shopify.signatures import sign_app_proxy
-
-from plugin.demo.stage import DEMO_SHOP
 
 ORDER_ID = 5550000000001001
 POS_ORDER_ID = 5550000000001002

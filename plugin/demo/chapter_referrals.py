@@ -7,10 +7,9 @@ import itertools
 import requests
 from sqlalchemy import select
 
+from plugin.demo.stage import DEMO_SHOP
 from plugin.models import Customer, LedgerEntry, Referral, Shop
 from plugin.referrals.links import referral_link
-
-from plugin.demo.stage import DEMO_SHOP
 
 VALENTINA = {"id": 7390000000000001, "email": "valentina@example.cl", "first_name": "Valentina",
              "last_name": "Rojas", "ip": "203.0.113.7", "ua": "Mozilla/5.0 (iPhone; Valentina)",

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin.models import Shop
-
 from plugin.demo.stage import DEMO_SHOP
+from plugin.models import Shop
 
 
 def run(stage) -> None:

@@ -14,6 +14,10 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
+
+import responses as responses_lib
+from werkzeug.serving import make_server
 
 OPERATIONS = ("shopLocales", "shop", "webhookSubscriptions", "webhookSubscriptionCreate",
               "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "metafieldsSet",
@@ -96,7 +100,6 @@ class FakeShopify:
 
     def serve(self) -> tuple[str, Any]:
         """Serve on 127.0.0.1 in a daemon thread; returns (origin, server) — call server.shutdown()."""
-        from werkzeug.serving import make_server
         server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         origin = f"http://127.0.0.1:{server.server_port}"
@@ -115,10 +118,11 @@ class FakeShopify:
         else:
             shop = self.codes.pop(form.get("code", ""), None)
         if shop is None:
-            return 400, {"error": "invalid_request", "error_description": "The authorization code was not found or was already used"}
+            return 400, {"error": "invalid_request",
+                         "error_description": "The authorization code was not found or was already used"}
         self.calls.append(("oauth:" + grant.rsplit(":", 1)[-1], {k: v for k, v in form.items() if "secret" not in k}))
         token = self.issue_token(shop)
-        answer = {"access_token": token, "scope": "read_customers,write_customers,read_orders,write_discounts"}
+        answer: dict[str, Any] = {"access_token": token, "scope": "read_customers,write_customers,read_orders,write_discounts"}
         if self.token_lifetime and form.get("expiring") == "1" or grant == "refresh_token":
             refresh = "shprt_" + secrets.token_hex(12)
             self.refresh_tokens[refresh] = shop
@@ -220,13 +224,11 @@ def _parse_body(headers: dict, body: bytes) -> dict:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if "json" in content_type:
         return {k: str(v) for k, v in json.loads(body or b"{}").items()}
-    from urllib.parse import parse_qsl
     return dict(parse_qsl(body.decode()))
 
 
 def install_into_responses(fake: FakeShopify, rsps, origin: str) -> None:
     """Route ``responses``-intercepted calls for ``origin`` to the fake (tests)."""
-    import responses as responses_lib
 
     def callback(request):
         path = request.path_url.split("?")[0]

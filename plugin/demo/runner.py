@@ -7,10 +7,12 @@ import os
 
 from sqlalchemy import select
 
+from plugin import create_app
+from plugin.customers.privacy import erase_shop
 from plugin.demo.fake_shopify import FakeShopify
-from plugin.models import Shop, utcnow
-
 from plugin.demo.stage import DEMO_SHOP, Stage, serve
+from plugin.migrations.runner import upgrade
+from plugin.models import Shop, utcnow
 
 # Each capability adds its chapter here, in story order.
 CHAPTERS = (
@@ -26,9 +28,6 @@ CHAPTERS = (
 
 
 def run_demo(echo) -> None:
-    from plugin import create_app
-    from plugin.migrations.runner import upgrade
-    from plugin.customers.privacy import erase_shop
 
     fake = FakeShopify(api_key="", api_secret="", shop_name="Tienda Embajador", currency="CLP", locale="es")
     fake_origin, fake_server = fake.serve()

@@ -5,16 +5,18 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 import click
 import requests
-from werkzeug.serving import make_server
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.demo.fake_shopify import FakeShopify
+from plugin.jobs.tick import run_tick
 from plugin.shopify.api_versions import LATEST_STABLE
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 
@@ -23,7 +25,7 @@ DEMO_SHOP = "tienda-embajador.myshopify.com"
 
 @dataclass
 class Stage:
-    app: object
+    app: Flask
     base_url: str
     fake: FakeShopify
     now: datetime
@@ -66,12 +68,11 @@ class Stage:
         return requests.request(method, f"{self.base_url}/proxy{path}", params=params, json=json_body, timeout=30)
 
     def tick(self) -> dict:
-        from plugin.jobs.tick import run_tick
         with self.app.app_context():
             return run_tick(self.app_state, self.now)
 
 
-def serve(app) -> tuple[str, object]:
+def serve(app: Flask) -> tuple[str, BaseWSGIServer]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from plugin.app_state import state
-from plugin.models import Customer, Shop
-
 from emails.content.context import SURVEY_SIZES
 from emails.delivery.tokens import SURVEY, make_token
+from plugin.app_state import state
+from plugin.models import Customer, Shop
 
 
 def survey_scale(survey_type: str) -> range:

@@ -10,14 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_ignoring_conflicts
-from plugin.models import Complaint, Customer, OutboxMessage, Shop, SurveyResponse
-from plugin.models.feedback import ANSWERED, CLOSED, OPEN
-from plugin.loyalty.balances import record_event
-
-from plugin.feedback.survey_links import survey_scale
 from emails.delivery.outbox import queue_email
 from emails.delivery.settings import EmailSettings
+from plugin.db import insert_ignoring_conflicts
+from plugin.feedback.survey_links import survey_scale
+from plugin.loyalty.balances import record_event
+from plugin.models import Complaint, Customer, OutboxMessage, Shop, SurveyResponse
+from plugin.models.feedback import ANSWERED, CLOSED, OPEN
 
 # Below these a customer is unhappy (NPS detractor, CSAT 1–2, CES 1–3 "hard"); at or
 # above the promoter line we invite them to refer friends.
@@ -43,10 +42,10 @@ def record_score(session: Session, shop: Shop, token: dict, score: int, now: dat
     if score not in survey_scale(kind):
         raise FeedbackError(f"score must be between {survey_scale(kind)[0]} and {survey_scale(kind)[-1]}")
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(SurveyResponse).values(
+    values = insert(SurveyResponse).values(
         shop_id=shop.id, customer_id=token["c"], order_id=token["o"], order_name=token.get("n"),
         survey_type=kind, score=score, created_at=now, updated_at=now)
-    stmt = stmt.on_conflict_do_update(index_elements=["shop_id", "order_id"],
+    stmt = values.on_conflict_do_update(index_elements=["shop_id", "order_id"],
                                       set_={"score": score, "updated_at": now}).returning(SurveyResponse.id)
     response_id = session.execute(stmt).scalar_one()
     customer = session.get(Customer, token["c"])

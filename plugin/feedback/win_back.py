@@ -27,20 +27,22 @@ The code is single-use (``usageLimit: 1``), bound to the customer, worth the sho
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, func, select, union_all
 
+from emails.content.formatting import Discount
+from emails.delivery.outbox import queue_email
+from emails.delivery.settings import EmailSettings
 from plugin.db import insert_ignoring_conflicts, lock_row
 from plugin.logs import get_logger
 from plugin.loyalty.rules.program import Discount as ProgramDiscount
 from plugin.loyalty.rules.rewards import discount_spec, generate_code
 from plugin.models import Customer, LedgerEntry, LoyaltyOrder, Shop
 from plugin.models.email import WIN_BACK_CREATED, WIN_BACK_FAILED, WIN_BACK_PENDING, WinBackOffer
-
-from emails.content.formatting import Discount
-from emails.delivery.outbox import queue_email
-from emails.delivery.settings import EmailSettings
+from plugin.shopify.discounts import create_discount_code
+from plugin.shopify.errors import ShopifyUserError
+from plugin.shops.tokens import admin_client
 
 log = get_logger("plugin.feedback.win_back")
 NEW_OFFERS_PER_TICK = 1000
@@ -81,7 +83,7 @@ def lapsed_customers(session, shop: Shop, cutoff: datetime, limit: int) -> list[
                Customer.redacted_at.is_(None), Customer.email.is_not(None), Customer.shopify_id.is_not(None),
                last.c.last_order_at < cutoff, ~offered)
         .order_by(Customer.id).limit(limit)).all()
-    return [(cid, at if at.tzinfo else at.replace(tzinfo=timezone.utc)) for cid, at in rows]
+    return [(cid, at if at.tzinfo else at.replace(tzinfo=UTC)) for cid, at in rows]
 
 
 def open_offers(app_state, now: datetime) -> int:
@@ -113,9 +115,6 @@ def _discounts(settings: EmailSettings, currency: str, starts: datetime):
 
 def issue_offer(app_state, offer_id: int, now: datetime) -> str:
     """Create the offer's code in Shopify (once) and queue its email."""
-    from plugin.shopify.discounts import create_discount_code
-    from plugin.shopify.errors import ShopifyUserError
-    from plugin.shops.tokens import admin_client
     with app_state.db.transaction() as session:
         offer = lock_row(session, WinBackOffer, offer_id)
         if offer is None or offer.status != WIN_BACK_PENDING or offer.next_attempt_at > now:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 
 from plugin import create_app
+from plugin.jobs.tick import run_tick
 from plugin.logs import get_logger
 from plugin.models import utcnow
-from plugin.jobs.tick import run_tick
 
 INTERVAL_SECONDS = 60
 log = get_logger("clock")

@@ -7,23 +7,22 @@ listed here are touched: events other parts consume stay unhandled for them.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.app_state import state
-from plugin.logs import get_logger
-from plugin.models import Customer, CustomerEvent, Shop
-from plugin.loyalty.status import shop_program
-
-from plugin.feedback.survey_links import survey_urls
 from emails.content.formatting import Discount
+from emails.content.shop_context import shop_url
 from emails.delivery.outbox import queue_email
 from emails.delivery.settings import EmailSettings
-from emails.content.shop_context import shop_url
+from plugin.app_state import state
+from plugin.feedback.survey_links import survey_urls
+from plugin.logs import get_logger
+from plugin.loyalty.status import shop_program
+from plugin.models import Customer, CustomerEvent, Shop
 
 log = get_logger("plugin.lifecycle.dispatch")
 BATCH = 500
@@ -95,8 +94,9 @@ def referral_invite(ev, shop, customer, s, now) -> Built:
     if not customer.referral_code:
         return None
     referral = shop_program(shop).referral
-    friend = Discount(referral.friend.type, referral.friend.value or 0, shop.currency) \
-        if referral.friend.type == "fixed_amount" else Discount("percentage", referral.friend.value or 0)
+    value = referral.friend.value or Decimal(0)
+    friend = Discount("fixed_amount", value, shop.currency) if referral.friend.type == "fixed_amount" \
+        else Discount("percentage", value)
     app_url = state().config.app_url.rstrip("/")
     return "referral_invite", {"referral_url": f"{app_url}/r/{customer.referral_code}",
                                "friend_reward": friend, "advocate_points": referral.advocate_points}, None

@@ -7,13 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import and_, extract, or_, select
 
-from plugin.loyalty.rules.ledger import Entry, action_key, adjust_key
-from plugin.models import Customer, Shop
-
 from plugin.loyalty.balances import lock_customer, record_event
 from plugin.loyalty.posting import post
+from plugin.loyalty.rules.ledger import Entry, action_key, adjust_key
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import reevaluate_tier, shop_local
+from plugin.models import Customer, Shop
 
 
 def _award_action(session, shop: Shop, customer: Customer, action: str, period: str, now: datetime,
@@ -31,14 +30,13 @@ def _award_action(session, shop: Shop, customer: Customer, action: str, period: 
     return points
 
 
-def award_signup_points(ctx, customer: Customer) -> dict:
+def award_signup_points(session, shop: Shop, customer: Customer, now: datetime, source: str) -> dict:
     """customers/create: once per customer; a ``welcome`` event for the email."""
-    points = _award_action(ctx.session, ctx.shop, customer, "signup", "once", ctx.now, f"delivery:{ctx.delivery.id}")
-    record_event(ctx.session, ctx.shop.id, customer.id, "welcome", f"customer:{customer.id}:welcome", ctx.now,
+    points = _award_action(session, shop, customer, "signup", "once", now, source)
+    record_event(session, shop.id, customer.id, "welcome", f"customer:{customer.id}:welcome", now,
                  {"signup_points": points})
     if customer.marketing_state == "SUBSCRIBED":
-        points += award_marketing_consent_points(ctx.session, ctx.shop, customer, ctx.now,
-                                                 f"delivery:{ctx.delivery.id}")
+        points += award_marketing_consent_points(session, shop, customer, now, source)
     return {"signup_points": points}
 
 

@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts, lock_row
+from plugin.loyalty.metafield_sync import note_ledger_change
 from plugin.loyalty.rules.ledger import Balance, Entry
 from plugin.models import Customer, CustomerEvent, LedgerEntry
-
-from plugin.loyalty.metafield_sync import note_ledger_change
 
 
 @dataclass(frozen=True)

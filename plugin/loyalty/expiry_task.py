@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from plugin.loyalty.rules.expiry import due_warnings, is_expired, warning_key
-from plugin.loyalty.rules.ledger import Balance, expire_entry
-from plugin.models import Customer, Shop
-
 from plugin.loyalty.balances import lock_customer, record_event
 from plugin.loyalty.posting import post
+from plugin.loyalty.rules.expiry import due_warnings, is_expired, warning_key
+from plugin.loyalty.rules.ledger import Balance, expire_entry
 from plugin.loyalty.status import shop_program
+from plugin.models import Customer, Shop
 
 
 def _candidates(session, shop_id: int, program, now: datetime) -> list[int]:

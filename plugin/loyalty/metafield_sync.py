@@ -6,15 +6,17 @@ on Shopify's throttle. A failure leaves the mark where it was, so the next tick 
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from plugin.app_state import state
 from plugin.logs import get_logger
-from plugin.models import Customer, Shop
+from plugin.models import Customer, LedgerEntry, Shop, utcnow
+from plugin.shopify.errors import ShopifyError, ShopifyThrottled
 from plugin.shopify.gids import customer_gid
 from plugin.shopify.metafields import MetafieldInput, set_customer_metafields
+from plugin.shops.tokens import admin_client
 
 log = get_logger("points.metafields")
 NAMESPACE = "embajador"
@@ -29,7 +31,6 @@ def metafields_for(customer: Customer) -> list[MetafieldInput]:
 
 
 def sync_shop(app_state, shop_id: int, now: datetime) -> int:
-    from plugin.shops.tokens import admin_client
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         mark = (shop.settings or {}).get("metafields_synced_at")
@@ -83,7 +84,6 @@ def note_ledger_change(session, customer_id: int, entry_id: int, source: str) ->
 
 def enqueue_syncs_after_commit(app_state) -> None:
     """Install the commit hook on the app's sessions (called once by ``create_app``)."""
-    from sqlalchemy import event
 
     def after_commit(session):
         if session.in_nested_transaction():  # a SAVEPOINT released: the real commit comes later
@@ -114,9 +114,6 @@ def sync_customer(app_state, customer_id: int, version: int, now: datetime | Non
     throttles, the shop's per-customer syncs pause until the bucket refills and the
     customers wait for the tick's batched sync (25 metafields per call) instead.
     """
-    from plugin.models import LedgerEntry, utcnow
-    from plugin.shopify.errors import ShopifyError, ShopifyThrottled
-    from plugin.shops.tokens import admin_client
     now = now or utcnow()
     with app_state.db.transaction() as session:
         customer = session.get(Customer, customer_id)
@@ -146,7 +143,6 @@ def sync_customer(app_state, customer_id: int, version: int, now: datetime | Non
 
 
 def _pause_shop(app_state, shop_id: int, now: datetime, retry_after) -> None:
-    from datetime import timedelta
     wait = max(float(retry_after or 0), 1.0)
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)

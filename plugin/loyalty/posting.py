@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from plugin.loyalty.balances import EarnDetails, post_entry
+from plugin.loyalty.reward_alerts import note_crossings
 from plugin.loyalty.rules.ledger import Entry
 from plugin.loyalty.rules.program import Program
 from plugin.models import Customer
-
-from plugin.loyalty.balances import EarnDetails, post_entry
-from plugin.loyalty.reward_alerts import note_crossings
 
 
 def post(session, program: Program, customer: Customer, entry: Entry, *, reason: str, source: str,

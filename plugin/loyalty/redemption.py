@@ -13,17 +13,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from plugin.loyalty.rules.ledger import Entry, InsufficientPoints, redeem_entry, redeem_refund_key
-from plugin.loyalty.rules.ledger import Balance
-from plugin.loyalty.rules.rewards import discount_spec, generate_code
-from plugin.models import Redemption, Shop
-from plugin.models.rewards import FAILED, ISSUED, REFUNDED, RESERVED
+from sqlalchemy import select, update
 
 from plugin.loyalty.balances import lock_customer
 from plugin.loyalty.posting import post
+from plugin.loyalty.rules.ledger import Balance, Entry, InsufficientPoints, redeem_entry, redeem_refund_key
+from plugin.loyalty.rules.rewards import discount_spec, generate_code
 from plugin.loyalty.status import shop_program
+from plugin.models import Customer, Redemption, Shop
+from plugin.models.rewards import FAILED, ISSUED, REFUNDED, RESERVED
+from plugin.shopify.discounts import create_discount_code, find_discount_code
+from plugin.shopify.errors import ShopifyError
+from plugin.shops.tokens import ShopNotInstalled, admin_client
 
 
 class UnknownReward(LookupError):
@@ -65,8 +66,6 @@ def reserve(session, shop: Shop, customer_id: int, reward_id: str, now: datetime
 
 
 def _create_in_shopify(app_state, shop: Shop, redemption: Redemption, customer_gid: str | None, now: datetime):
-    from plugin.shopify.discounts import create_discount_code
-    from plugin.shops.tokens import admin_client
     program = shop_program(shop)
     reward = next(r for r in program.rewards if r.id == redemption.reward_id)
     spec = discount_spec(reward, shop.currency, now)
@@ -79,7 +78,6 @@ def _create_in_shopify(app_state, shop: Shop, redemption: Redemption, customer_g
 
 def redeem_reward(app_state, shop_id: int, customer_id: int, reward_id: str, now: datetime) -> IssuedCode:
     """The whole redemption; raises UnknownReward, InsufficientPoints or ShopifyRefused."""
-    from plugin.models import Customer
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         redemption = reserve(session, shop, customer_id, reward_id, now)
@@ -115,9 +113,6 @@ def recover_interrupted_redemptions(app_state, now: datetime) -> dict:
     """Tick task: a redemption left ``reserved`` (the process died between its two
     transactions) is settled by asking Shopify whether the code exists: issued if it
     does, points given back if it does not. Shopify unreachable → try again next tick."""
-    from plugin.shopify.discounts import find_discount_code
-    from plugin.shopify.errors import ShopifyError
-    from plugin.shops.tokens import ShopNotInstalled, admin_client
     settled = {"issued": 0, "restored": 0, "retry": 0}
     with app_state.db.transaction() as session:
         rows = session.execute(select(Redemption).where(
@@ -160,7 +155,6 @@ def refund_expired_codes(app_state, now: datetime) -> dict:
 
 def mark_codes_used(session, shop_id: int, codes, at: datetime) -> int:
     """An order used reward codes: they will not be refunded when they expire."""
-    from sqlalchemy import update
     if not codes:
         return 0
     result = session.execute(update(Redemption).where(Redemption.shop_id == shop_id, Redemption.code.in_(list(codes)),

@@ -10,13 +10,12 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
-from plugin.loyalty.rules.ledger import Entry, release_key
-from plugin.models import LedgerEntry, Shop
-
 from plugin.loyalty.balances import lock_customer, record_event
 from plugin.loyalty.order_notes import find_order
 from plugin.loyalty.posting import post
+from plugin.loyalty.rules.ledger import Entry, release_key
 from plugin.loyalty.status import shop_program
+from plugin.models import LedgerEntry, Shop
 
 
 def due_releases(session, shop_id: int, now: datetime, limit: int = 1000) -> list[int]:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from plugin.loyalty.balances import record_event
 from plugin.loyalty.rules.program import Program
 from plugin.models import Customer
-
-from plugin.loyalty.balances import record_event
 
 
 def note_crossings(session, program: Program, customer: Customer, before: int, entry_id: int,

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.loyalty.rules.money import Money
-from plugin.loyalty.rules.program import Program, Reward, default_program, load_program
+from plugin.loyalty.rules.program import Program, Reward, default_program, dump_program, load_program
 from plugin.loyalty.rules.rewards import affordable
 from plugin.loyalty.rules.tiers import Activity, NextTier, metrics, period_window, progress_to_next
 from plugin.models import Customer, LedgerEntry, Shop
@@ -30,6 +30,12 @@ def shop_program(shop: Shop) -> Program:
     if not shop.program:
         return default_program(shop.currency, shop.primary_locale)
     return _loaded(json.dumps(shop.program, sort_keys=True, default=str))
+
+
+def ensure_program(shop: Shop) -> None:
+    """A new shop starts with the default program in its own currency and language."""
+    if not shop.program:
+        shop.program = dump_program(default_program(shop.currency, shop.primary_locale))
 
 
 @lru_cache(maxsize=256)

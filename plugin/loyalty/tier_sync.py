@@ -5,19 +5,18 @@ is a ``tier_changed`` event. Calendar years turn at midnight in the shop's timez
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from plugin.loyalty.balances import lock_customer, record_event
+from plugin.loyalty.posting import post
 from plugin.loyalty.rules.ledger import Entry, tier_bonus_key
 from plugin.loyalty.rules.program import Program
 from plugin.loyalty.rules.tiers import ROLLING, evaluate_tier, previous_calendar_year
-from plugin.models import Customer, Shop
-
-from plugin.loyalty.balances import lock_customer, record_event
-from plugin.loyalty.posting import post
 from plugin.loyalty.status import customer_activity, shop_program
+from plugin.models import Customer, Shop
 
 
 def shop_local(shop: Shop, now: datetime) -> datetime:
@@ -67,7 +66,7 @@ def _activity_since(program: Program, customer: Customer, local_now: datetime) -
         return previous_calendar_year(local_now)[0]
     if program.tier_period == "rolling_12_months":
         since = min(customer.tier_since or local_now, local_now)
-        return since.astimezone(timezone.utc) - ROLLING
+        return since.astimezone(UTC) - ROLLING
     return None  # lifetime: every entry counts
 
 

@@ -1,5 +1,6 @@
 """Alembic environment: the URL comes from the app's config (DATABASE_URL), never from a file."""
 from alembic import context
+from sqlalchemy import create_engine
 
 from plugin.models import Base
 
@@ -12,7 +13,6 @@ def run_migrations_online() -> None:
     if connectable is not None:
         _run(connectable)
         return
-    from sqlalchemy import create_engine
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
         _run(connection)

@@ -6,8 +6,9 @@ discount code (not PII); an order row keeps ids, the order name and a tax flag.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.models.base import Base, BigId, ShopScoped, UTCDateTime, utcnow
@@ -48,4 +49,20 @@ class LoyaltyOrder(ShopScoped, Base):
     name: Mapped[str | None] = mapped_column(String(64))
     taxes_included: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class LoyaltyRefund(ShopScoped, Base):
+    """Every refunds/create seen, so a refund that arrives before its order's points still counts."""
+
+    __tablename__ = "loyalty_refunds"
+    __table_args__ = (UniqueConstraint("shop_id", "refund_id"),
+                      Index("ix_loyalty_refunds_order", "shop_id", "order_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    refund_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    order_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    merchandise: Mapped[Decimal] = mapped_column(Numeric(20, 6), nullable=False)
+    tax: Mapped[Decimal] = mapped_column(Numeric(20, 6), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -23,7 +23,7 @@ def recovery_stats(session: Session, shop: Shop) -> dict:
     """``{"checkouts", "emailed", "recovered", "recovery_rate", "recovered_revenue", "currency", "steps": [...]}``."""
     sent_rows = session.execute(select(RecoveryStep.step, func.count(RecoveryStep.id)).where(
         RecoveryStep.shop_id == shop.id, RecoveryStep.status == SENT).group_by(RecoveryStep.step)).all()
-    sent_per_step = dict(sent_rows)
+    sent_per_step: dict[int, int] = {step: count for step, count in sent_rows}
     emailed = session.execute(select(func.count(func.distinct(RecoveryStep.checkout_id))).where(
         RecoveryStep.shop_id == shop.id, RecoveryStep.status == SENT)).scalar_one()
     total = session.execute(select(func.count(AbandonedCheckout.id)).where(AbandonedCheckout.shop_id == shop.id)).scalar_one()

@@ -7,8 +7,10 @@ A payload older than what we hold (``updated_at``) changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from plugin.customers.consent import ConsentFact, upsert_from_checkout_customer
@@ -112,9 +114,9 @@ def plan_series(session: Session, shop: Shop, checkout: AbandonedCheckout, rebas
 
 def cancel_scheduled(session: Session, checkout: AbandonedCheckout, reason: str) -> int:
     """A purchase ends the series: every step not sent yet is cancelled."""
-    result = session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
+    result = cast(CursorResult[Any], session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
                                                         RecoveryStep.status == SCHEDULED)
-                             .values(status=CANCELLED, skip_reason=reason))
+                             .values(status=CANCELLED, skip_reason=reason)))
     return result.rowcount or 0
 
 

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from plugin.models import Shop
 from plugin.models.checkouts import SCHEDULED, SENT, AbandonedCheckout, RecoveryStep
-
+from plugin.recovery.checkouts import cancel_scheduled
 from plugin.recovery.purchases import find_completing_order
 from plugin.recovery.rules.series import ATTRIBUTION_WINDOW, credited_step
-from plugin.recovery.checkouts import cancel_scheduled
 
 
 def apply_purchase(session: Session, shop: Shop, checkout: AbandonedCheckout, now: datetime) -> str | None:

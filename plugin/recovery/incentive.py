@@ -15,6 +15,7 @@ from plugin.loyalty.rules.rewards import discount_spec, generate_code
 from plugin.models import Shop
 from plugin.shopify.discounts import create_discount_code
 from plugin.shopify.errors import ShopifyError, ShopifyUserError
+from plugin.shops.tokens import admin_client
 
 VALID_DAYS = 3
 CODE_PREFIX = "VUELVE"
@@ -27,7 +28,6 @@ def new_code() -> str:
 def create_in_shopify(app_state, shop: Shop, code: str, discount: Discount, customer_shopify_id: str | None,
                       now: datetime) -> str | None:
     """Create ``code`` in Shopify; returns None on success (or if it already exists), else the error."""
-    from plugin.shops.tokens import admin_client
     spec = discount_spec(discount, shop.currency, now, expires_in_days=VALID_DAYS)
     try:
         create_discount_code(admin_client(app_state, shop), title=f"Carrito recuperado {code}", code=code,

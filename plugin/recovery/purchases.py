@@ -22,7 +22,6 @@ from plugin.customers.profiles import normalize_email, parse_shopify_time
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import WebhookDelivery
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder
-
 from plugin.recovery.facts import _decimal, _id
 
 ORDER_TOPICS = ("orders/create", "orders/paid")

@@ -14,10 +14,10 @@ from plugin.db import insert_ignoring_conflicts
 from plugin.logs import get_logger
 from plugin.models import Shop
 from plugin.models.checkouts import CheckoutSync
-from plugin.shopify.abandoned_checkouts import fetch_abandoned_checkouts
-
-from plugin.recovery.facts import CheckoutPayloadError, facts_from_graphql
 from plugin.recovery.checkouts import upsert_checkout
+from plugin.recovery.facts import CheckoutPayloadError, facts_from_graphql
+from plugin.shopify.abandoned_checkouts import fetch_abandoned_checkouts
+from plugin.shops.tokens import admin_client
 
 log = get_logger("checkouts.reconcile")
 EVERY = timedelta(hours=1)
@@ -48,7 +48,6 @@ def _finish_run(app_state, shop_id: int, now: datetime, error: str | None) -> No
 
 
 def reconcile_shop(app_state, shop_id: int, since: datetime, now: datetime) -> int:
-    from plugin.shops.tokens import admin_client
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
     # No in-process retries: the next hourly run is the retry.

@@ -12,18 +12,18 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from emails.delivery.outbox import queue_email
 from plugin.customers.profiles import find_customer
 from plugin.logs import get_logger
+from plugin.loyalty.status import shop_program
 from plugin.models import Customer, OutboxMessage, Shop
 from plugin.models.checkouts import SCHEDULED, SENT, SKIPPED, AbandonedCheckout, RecoveryStep
 from plugin.models.email import SUPPRESSED
-from plugin.loyalty.status import shop_program
-
+from plugin.recovery.checkouts import cancel_scheduled
+from plugin.recovery.completion import apply_purchase
 from plugin.recovery.email_context import recovery_context
 from plugin.recovery.incentive import create_in_shopify, new_code
 from plugin.recovery.rules.series import SendFacts, decide_send
-from plugin.recovery.checkouts import cancel_scheduled
-from plugin.recovery.completion import apply_purchase
 
 BATCH = 500
 log = get_logger("checkouts.sender")
@@ -114,7 +114,6 @@ def process_step(app_state, step_id: int, now: datetime) -> str:
 
 
 def queue_step_email(app_state, step_id: int, now: datetime) -> str:
-    from emails.delivery.outbox import queue_email
     with app_state.db.transaction() as session:
         step, checkout = _lock(session, step_id)
         if step is None:

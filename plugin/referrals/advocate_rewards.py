@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.loyalty.rules.ledger import Entry, clawback_entry, referral_key
-from plugin.loyalty.rules.program import Program
-from plugin.models import Customer, LedgerEntry, Referral
 from plugin.loyalty.balances import EarnDetails, lock_customer, post_entry, record_event
 from plugin.loyalty.posting import post
+from plugin.loyalty.rules.ledger import Entry, clawback_entry, referral_key
+from plugin.loyalty.rules.program import Program
 from plugin.loyalty.tier_sync import reevaluate_tier
+from plugin.models import Customer, LedgerEntry, Referral
 
 
 def reward_key(referral: Referral) -> str:

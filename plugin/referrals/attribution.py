@@ -7,57 +7,75 @@ reviews). Everything is keyed by the friend's order id, so replays change nothin
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from plugin.logs import get_logger
-from plugin.models import Customer, LedgerEntry, Referral, ReferralClick
-from plugin.models.referrals import CANCELLED, HELD, PENDING, REJECTED, SUCCESSFUL
+from plugin.loyalty.rules.earning import OrderFacts
+from plugin.loyalty.rules.program import Program
 from plugin.loyalty.status import shop_program
-from plugin.shopify.customer_facts import fetch_customer_facts
-from plugin.shopify.errors import ShopifyError
-from plugin.shops.tokens import ShopNotInstalled, admin_client
-
-from plugin.referrals.fingerprints import advocate_party, device_hash, friend_party, order_fingerprints, record_fingerprints
-from plugin.referrals.rules.fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
+from plugin.models import Customer, LedgerEntry, Referral, ReferralClick, Shop
+from plugin.models.referrals import CANCELLED, HELD, PENDING, REJECTED, SUCCESSFUL
+from plugin.referrals.advocate_rewards import award_advocate, take_back_pending
+from plugin.referrals.fingerprints import OrderSignals, advocate_party, device_hash, friend_party, record_fingerprints
 from plugin.referrals.invites import maybe_record_invite
 from plugin.referrals.landing import REF_PARAM
 from plugin.referrals.links import advocate_by_code
-from plugin.referrals.advocate_rewards import award_advocate, take_back_pending
+from plugin.referrals.rules.fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
 
 PAID_STATUSES = ("paid",)
 log = get_logger("referrals.attribution")
 
 
-def on_order_paid(ctx, customer, facts) -> dict | None:
-    """Called inside orders/paid (and orders/create) after points are awarded."""
-    program = shop_program(ctx.shop)
+def on_order_paid(session: Session, shop: Shop, customer: Customer | None, order: OrderFacts, signals: OrderSignals,
+                  now: datetime, *, paid: bool, secret: str, app_url: str, source: str,
+                  count_orders: Callable[[Customer], int | None] | None = None) -> dict | None:
+    """Called by orders/paid (and orders/create) after points are awarded. ``count_orders``
+    asks Shopify for a customer's ``numberOfOrders``; only called for a referral being decided."""
+    program = shop_program(shop)
     if program.referral is None or customer is None:
         return None
-    paid = ctx.delivery.topic == "orders/paid" or facts.financial_status in PAID_STATUSES
-    secret = ctx.config.secret_key
+    paid = paid or order.financial_status in PAID_STATUSES
     outcome: dict = {}
     if paid:
-        record_fingerprints(ctx.session, ctx.shop.id, customer.id, order_fingerprints(secret, ctx.payload), ctx.now)
-        if maybe_record_invite(ctx.session, ctx.shop, program, customer, facts, ctx.now, ctx.config.app_url):
+        record_fingerprints(session, shop.id, customer.id, signals.fingerprints, now)
+        if maybe_record_invite(session, shop, program, customer, order, now, app_url):
             outcome["referral_invite"] = True
-    referral = attribute_order(ctx, program, customer, facts, paid)
+    paid_order = _PaidOrder(session, shop, program, customer, order, signals, now, secret, source, count_orders)
+    referral = attribute_order(paid_order, paid)
     if referral is not None:
         outcome.update(referral_id=referral.id, referral_status=referral.status)
     return outcome or None
 
 
-def attribute_order(ctx, program, customer, facts, paid: bool) -> Referral | None:
-    session, shop = ctx.session, ctx.shop
+@dataclass(frozen=True)
+class _PaidOrder:
+    session: Session
+    shop: Shop
+    program: Program
+    customer: Customer
+    order: OrderFacts
+    signals: OrderSignals
+    now: datetime
+    secret: str
+    source: str
+    count_orders: Callable[[Customer], int | None] | None = None
+
+
+def attribute_order(paid_order: _PaidOrder, paid: bool) -> Referral | None:
+    session, shop, customer, facts = paid_order.session, paid_order.shop, paid_order.customer, paid_order.order
     existing = session.execute(Referral.for_shop(shop.id).where(Referral.friend_order_id == facts.order_id)
                                .with_for_update()).scalar_one_or_none()
     if existing is not None:
         if existing.status == PENDING and paid:
-            decide(ctx, program, existing, customer, facts)
+            decide(paid_order, existing)
         return existing
-    advocate, click = find_advocate(session, shop.id, facts, ctx.payload)
+    advocate, click = find_advocate(session, shop.id, facts, paid_order.signals)
     if advocate is None:
         return None
     email = canonical_email(facts.email or customer.email)
@@ -67,53 +85,55 @@ def attribute_order(ctx, program, customer, facts, paid: bool) -> Referral | Non
         return already  # one referral per friend: a later order is not a new one
     referral = Referral(shop_id=shop.id, advocate_id=advocate.id, customer_id=customer.id, email=email,
                         friend_order_id=facts.order_id, discount_code=_friend_code_used(click, facts),
-                        click_id=click.id if click else None, status=PENDING, hold_reasons=[], created_at=ctx.now)
+                        click_id=click.id if click else None, status=PENDING, hold_reasons=[],
+                        created_at=paid_order.now)
     session.add(referral)
     session.flush()
     if paid:
-        decide(ctx, program, referral, customer, facts)
+        decide(paid_order, referral)
     return referral
 
 
-def decide(ctx, program, referral: Referral, customer: Customer, facts) -> None:
+def decide(paid_order: _PaidOrder, referral: Referral) -> None:
     """Run the fraud rules; award the advocate or hold for the merchant."""
-    session, secret = ctx.session, ctx.config.secret_key
+    session, secret, customer = paid_order.session, paid_order.secret, paid_order.customer
     advocate = session.get(Customer, referral.advocate_id)
     click = session.get(ReferralClick, referral.click_id) if referral.click_id else None
-    friend = friend_party(secret, customer, facts, ctx.payload)
-    referral.ip_hash = next((h for kind, h in friend.fingerprints if kind == "ip"), None) or (click and click.ip_hash)
+    friend = friend_party(secret, customer, paid_order.order, paid_order.signals)
+    referral.ip_hash = next((h for kind, h in friend.fingerprints if kind == "ip"), None) or (click.ip_hash if click else None)
     reasons = fraud_reasons(ReferralFacts(
         advocate=advocate_party(session, secret, advocate),
         friend=friend,
         click_fingerprints=_click_fingerprints(secret, click),
-        referrals_from_ip=_referrals_from_ip(session, referral, ctx.now),
-        earlier_paid_orders=_earlier_paid_orders(session, customer, facts, _shopify_order_count(ctx, customer)),
+        referrals_from_ip=_referrals_from_ip(session, referral, paid_order.now),
+        earlier_paid_orders=_earlier_paid_orders(session, customer, paid_order.order,
+                                                 paid_order.count_orders(customer) if paid_order.count_orders else None),
     ))
     referral.hold_reasons = reasons
     if reasons:
         referral.status = HELD
         return
     referral.status = SUCCESSFUL
-    award_advocate(session, ctx.shop, program, referral, ctx.now, source=f"delivery:{ctx.delivery.id}")
+    award_advocate(session, paid_order.shop, paid_order.program, referral, paid_order.now, source=paid_order.source)
 
 
-def on_order_refunded(ctx, order_id: str) -> dict | None:
-    """Called inside refunds/create and orders/cancelled after the clawback."""
-    referral = ctx.session.execute(Referral.for_shop(ctx.shop.id).where(Referral.friend_order_id == str(order_id))
-                                   .with_for_update()).scalar_one_or_none()
+def on_order_refunded(session: Session, shop: Shop, order_id: str, now: datetime, source: str) -> dict | None:
+    """Called by refunds/create and orders/cancelled after the clawback."""
+    referral = session.execute(Referral.for_shop(shop.id).where(Referral.friend_order_id == str(order_id))
+                               .with_for_update()).scalar_one_or_none()
     if referral is None:
         return None
     if referral.status in (CANCELLED, REJECTED):
         return {"referral_id": referral.id, "referral_status": referral.status}
     if referral.status == SUCCESSFUL:
-        taken = take_back_pending(ctx.session, referral, ctx.now, source=f"delivery:{ctx.delivery.id}")
+        taken = take_back_pending(session, referral, now, source=source)
         if taken is None:  # the pending window is over: the reward stands
             return {"referral_id": referral.id, "referral_status": referral.status}
     referral.status = CANCELLED
     return {"referral_id": referral.id, "referral_status": CANCELLED}
 
 
-def find_advocate(session, shop_id: int, facts, payload: dict) -> tuple[Customer | None, ReferralClick | None]:
+def find_advocate(session, shop_id: int, facts, signals: OrderSignals) -> tuple[Customer | None, ReferralClick | None]:
     """By the friend code used at checkout first, then by our landing reference."""
     codes = [c.strip().upper() for c in facts.discount_codes if c and c.strip()]
     if codes:
@@ -121,15 +141,14 @@ def find_advocate(session, shop_id: int, facts, payload: dict) -> tuple[Customer
                                 .order_by(ReferralClick.id).limit(1)).scalar_one_or_none()
         if click is not None:
             return session.get(Customer, click.advocate_id), click
-    ref = facts.note_attribute(REF_PARAM) or _landing_ref(payload)
+    ref = facts.note_attribute(REF_PARAM) or _landing_ref(signals.landing_site)
     advocate = advocate_by_code(session, ref) if ref else None
     if advocate is None or advocate.shop_id != shop_id:
         return None, None
     return advocate, None
 
 
-def _landing_ref(payload: dict) -> str | None:
-    landing = payload.get("landing_site") if isinstance(payload, dict) else None
+def _landing_ref(landing: str | None) -> str | None:
     if not isinstance(landing, str) or REF_PARAM not in landing:
         return None
     return (parse_qs(urlsplit(landing).query).get(REF_PARAM) or [None])[0]
@@ -159,25 +178,13 @@ def _referrals_from_ip(session, referral: Referral, now) -> int:
 
 
 def _earlier_paid_orders(session, customer: Customer, facts, shopify_count: int | None) -> int:
-    """Earn entries for other orders, or Shopify's own count (which includes this order)."""
+    """Earn entries for other orders, or Shopify's own ``Customer.numberOfOrders`` (which
+    includes this order): order payloads lost ``orders_count`` in 2022-04, and only Shopify
+    knows the orders from before install."""
     earned = session.execute(select(func.count(func.distinct(LedgerEntry.order_id))).where(
         LedgerEntry.shop_id == customer.shop_id, LedgerEntry.customer_id == customer.id, LedgerEntry.kind == "earn",
         LedgerEntry.order_id.is_not(None), LedgerEntry.order_id != facts.order_id)).scalar_one()
     return max(earned, (shopify_count or 1) - 1)
-
-
-def _shopify_order_count(ctx, customer: Customer) -> int | None:
-    """``Customer.numberOfOrders`` — order payloads lost ``orders_count`` in 2022-04, and only
-    Shopify knows the orders from before install. One call, only for a referral being decided;
-    on failure the local count decides (logged)."""
-    if customer.shopify_id is None:
-        return None
-    try:
-        found = fetch_customer_facts(admin_client(ctx.app_state, ctx.shop, max_retries=0), customer.shopify_id)
-    except (ShopifyError, ShopNotInstalled) as exc:
-        log.warning("order count lookup failed: %s", type(exc).__name__, extra={"shop": ctx.shop.domain})
-        return None
-    return found.number_of_orders if found else None
 
 
 __all__ = ["on_order_paid", "on_order_refunded"]

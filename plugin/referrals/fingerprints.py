@@ -1,6 +1,7 @@
 """Hashed IP / device / address sightings from paid orders, and each referral party built from them."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -8,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import Customer, CustomerFingerprint
-
-from plugin.referrals.rules.fraud import Party, canonical_email
 from plugin.referrals.hashing import address_text, full_name, keyed_hash
+from plugin.referrals.rules.fraud import Party, canonical_email
 
 
 def device_hash(secret: str, ip_hash: str, ua_hash: str) -> str:
@@ -50,8 +50,29 @@ def advocate_party(session: Session, secret: str, advocate: Customer) -> Party:
                  fingerprints=frozenset((kind, value) for kind, value in rows))
 
 
-def friend_party(secret: str, friend: Customer, facts, payload: dict) -> Party:
+@dataclass(frozen=True)
+class OrderSignals:
+    """What referrals read from an order payload besides the loyalty order facts (hashed at the edge)."""
+
+    fingerprints: frozenset[tuple[str, str]]
+    first_name: str | None
+    last_name: str | None
+    landing_site: str | None
+    shopify_orders_count: int | None
+
+
+def order_signals(secret: str, payload: dict) -> OrderSignals:
+    """The order's hashed fingerprints, the embedded customer's name and order count, the landing URL."""
     embedded = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-    name = full_name(embedded.get("first_name") or friend.first_name, embedded.get("last_name") or friend.last_name)
+    count = embedded.get("orders_count")
+    landing = payload.get("landing_site")
+    return OrderSignals(fingerprints=order_fingerprints(secret, payload), first_name=embedded.get("first_name"),
+                        last_name=embedded.get("last_name"),
+                        landing_site=landing if isinstance(landing, str) else None,
+                        shopify_orders_count=count if isinstance(count, int) and not isinstance(count, bool) else None)
+
+
+def friend_party(secret: str, friend: Customer, facts, signals: OrderSignals) -> Party:
+    name = full_name(signals.first_name or friend.first_name, signals.last_name or friend.last_name)
     return Party(customer_id=friend.id, email=canonical_email(facts.email or friend.email),
-                 name_hash=keyed_hash(secret, "name", name), fingerprints=order_fingerprints(secret, payload))
+                 name_hash=keyed_hash(secret, "name", name), fingerprints=signals.fingerprints)

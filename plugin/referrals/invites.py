@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop
 from plugin.loyalty.balances import record_event
-
+from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop
 from plugin.referrals.links import referral_link
 
 INVITE_AFTER_PAID_ORDERS = 2

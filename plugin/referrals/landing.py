@@ -17,14 +17,13 @@ from sqlalchemy import func, select, text
 
 from plugin.logs import get_logger
 from plugin.loyalty.rules.rewards import discount_spec, generate_code
-from plugin.models import Customer, ReferralClick, Shop
 from plugin.loyalty.status import shop_program
+from plugin.models import Customer, ReferralClick, Shop
+from plugin.referrals.hashing import keyed_hash
+from plugin.referrals.links import advocate_by_code
 from plugin.shopify.discounts import create_discount_code
 from plugin.shopify.errors import ShopifyError
 from plugin.shops.tokens import ShopNotInstalled, admin_client
-
-from plugin.referrals.hashing import keyed_hash
-from plugin.referrals.links import advocate_by_code
 
 log = get_logger("referrals")
 FRIEND_CODE_PREFIX = "AMIGO"

@@ -7,7 +7,6 @@ two concurrent first uses agree on one code.
 from __future__ import annotations
 
 import re
-
 import secrets
 
 from sqlalchemy import func, select, update
@@ -54,7 +53,7 @@ def referral_link(session: Session, shop: Shop, customer: Customer, app_url: str
 def referral_counts(session: Session, shop: Shop, customer: Customer) -> dict:
     rows = session.execute(select(Referral.status, func.count()).where(
         Referral.shop_id == shop.id, Referral.advocate_id == customer.id).group_by(Referral.status)).all()
-    by_status = dict(rows)
+    by_status: dict[str, int] = {status: count for status, count in rows}
     return {"successful": by_status.get("successful", 0),
             "pending": by_status.get("pending", 0) + by_status.get("held", 0)}
 

@@ -9,10 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.loyalty.status import shop_program
 from plugin.models import Customer, Referral, Shop
 from plugin.models.referrals import HELD, PENDING, REFERRAL_STATUSES, REJECTED, SUCCESSFUL
-from plugin.loyalty.status import shop_program
-
 from plugin.referrals.advocate_rewards import award_advocate, take_back_pending
 
 
@@ -89,4 +88,4 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Customer.id, Customer.first_name, Customer.last_name).where(Customer.id.in_(ids)))
-    return {i: " ".join(p for p in (f, l) if p) or f"#{i}" for i, f, l in rows}
+    return {i: " ".join(part for part in (first, last) if part) or f"#{i}" for i, first, last in rows}

@@ -7,7 +7,6 @@ from flask import Blueprint, redirect, request
 
 from plugin.app_state import state
 from plugin.models import utcnow
-
 from plugin.referrals.landing import land
 
 bp = Blueprint("referrals", __name__)

@@ -7,10 +7,11 @@ decimal string (``DiscountAmountInput.amount`` and ``greaterThanOrEqualToSubtota
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from plugin.shopify.gids import customer_gid as to_customer_gid
 from plugin.shopify.graphql import AdminClient

@@ -5,7 +5,8 @@ access token, refresh token or client secret: they end up in logs and job failur
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 _EXCERPT_CHARS = 300
 

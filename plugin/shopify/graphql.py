@@ -10,12 +10,21 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
 
-from plugin.shopify.errors import (ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyQueryTooCostly,
-                                   ShopifyThrottled, ShopifyUnauthorized, ShopifyUserError, excerpt)
+from plugin.shopify.errors import (
+    ShopifyError,
+    ShopifyGraphQLError,
+    ShopifyHTTPError,
+    ShopifyQueryTooCostly,
+    ShopifyThrottled,
+    ShopifyUnauthorized,
+    ShopifyUserError,
+    excerpt,
+)
 from plugin.shopify.shop_domain import normalize_shop_domain
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,9 @@ idempotent upserts: re-running the same list converges).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from plugin.shopify.graphql import AdminClient
 

@@ -16,9 +16,10 @@ server-to-server calls only; the browser always goes to the real shop.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import requests

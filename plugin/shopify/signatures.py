@@ -18,7 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Iterable, Mapping, Sequence, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 import shopify
@@ -27,8 +28,8 @@ DEFAULT_MAX_AGE_SECONDS = 90
 # Params Shopify sends once; a repeat would be joined with "," and could smuggle a value.
 _SINGLE_VALUE_PARAMS = frozenset({"hmac", "shop", "signature", "timestamp"})
 
-ParamValue = Union[str, int, Sequence[Union[str, int]]]
-Params = Union[Mapping[str, ParamValue], Iterable[tuple[str, str]]]
+ParamValue = str | int | Sequence[str | int]
+Params = Mapping[str, ParamValue] | Iterable[tuple[str, str]]
 
 
 def sign_webhook(raw_body: bytes, secret: str) -> str:
@@ -71,8 +72,8 @@ def verify_app_proxy(query_string: str | bytes, secret: str, now: int,
 def sign_oauth_query(params: Params, secret: str) -> str:
     """The ``hmac`` Shopify puts on an OAuth callback / admin launch URL for ``params``."""
     prepared = _for_shopify_api(_group(params))
-    signer = type("_OAuthQuerySigner", (shopify.Session,), {"secret": secret})
-    return signer.calculate_hmac(prepared)
+    signer: Any = type("_OAuthQuerySigner", (shopify.Session,), {"secret": secret})
+    return str(signer.calculate_hmac(prepared))
 
 
 def verify_oauth_query(params: Params, secret: str, now: int,
@@ -87,7 +88,8 @@ def verify_oauth_query(params: Params, secret: str, now: int,
     return _verify_signed(_group(params), "hmac", sign_oauth_query, secret, now, max_age_seconds)
 
 
-def _verify_signed(grouped: dict[str, list[str]], field: str, sign, secret: str, now: int,
+def _verify_signed(grouped: dict[str, list[str]], field: str, sign: Callable[[dict[str, list[str]], str], str],
+                   secret: str, now: int,
                    max_age_seconds: int) -> bool:
     """The checks both signed queries share: no repeated single values, a signature, a
     fresh timestamp, and a constant-time match with what ``sign`` computes."""
@@ -103,7 +105,7 @@ def _group(params: Params) -> dict[str, list[str]]:
     """Params as ``{key: [values in order]}``, whatever shape they came in."""
     grouped: dict[str, list[str]] = {}
     if hasattr(params, "getlist"):  # werkzeug MultiDict: .items() would hide repeats
-        items = params.items(multi=True)  # type: ignore[union-attr]
+        items = params.items(multi=True)  # type: ignore[call-arg, union-attr]
     else:
         items = params.items() if isinstance(params, Mapping) else params
     for key, value in items:

@@ -15,10 +15,31 @@ Payloads carry metafields only for the namespaces a subscription lists
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from plugin.shopify.graphql import AdminClient
 
+SUBSCRIBED_TOPICS = (
+    "app/uninstalled",
+    "customers/create",
+    "customers/update",
+    "orders/create",
+    "orders/paid",
+    "orders/updated",
+    "orders/cancelled",
+    "orders/fulfilled",
+    "refunds/create",
+    "checkouts/create",
+    "checkouts/update",
+    # Consent left customers/* payloads in 2025-01; it has its own topic (resource part: 33 characters).
+    # https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-customers_email_marketing_consent/update
+    "customers_email_marketing_consent/update",
+)
+# Birthdays live in Shopify's standard customer metafield facts.birth_date; payloads carry it
+# only when the subscription names the namespace.
+METAFIELD_NAMESPACES = {"customers/create": ("facts",), "customers/update": ("facts",)}
+# Declared in shopify.app.toml only (the API cannot subscribe to them).
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 _TOPIC = re.compile(r"[a-z_]+/[a-z_]+")
 

@@ -9,7 +9,7 @@ Consent and the birthday metafield go through the same code as every other sourc
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from plugin.customers.profiles import upsert_customer
 from plugin.models import Shop, utcnow

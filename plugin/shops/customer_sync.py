@@ -129,3 +129,16 @@ def _push_one(app_state, shop_id: int, customer_id: int, now: datetime) -> str:
         if customer.consent_push_pending_at == pending_at:  # no newer unsubscribe meanwhile
             customer.consent_push_pending_at = None
     return outcome
+
+
+def shopify_order_count(app_state, shop: Shop, customer: Customer) -> int | None:
+    """``Customer.numberOfOrders`` from Shopify (None without a Shopify id, or when the call
+    fails — logged, and the local count decides). No retries: it runs inside a webhook."""
+    if customer.shopify_id is None:
+        return None
+    try:
+        found = fetch_customer_facts(admin_client(app_state, shop, max_retries=0), customer.shopify_id)
+    except (ShopifyError, ShopNotInstalled) as exc:
+        log.warning("order count lookup failed: %s", type(exc).__name__, extra={"shop": shop.domain})
+        return None
+    return found.number_of_orders if found else None

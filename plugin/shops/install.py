@@ -14,11 +14,11 @@ from sqlalchemy import delete
 from plugin.app_state import state
 from plugin.logs import get_logger
 from plugin.models import OAuthState, utcnow
-from plugin.shops.onboarding import complete_installation
 from plugin.shopify.errors import ShopifyError
 from plugin.shopify.oauth import authorize_url, exchange_code
 from plugin.shopify.shop_domain import normalize_shop_domain
 from plugin.shopify.signatures import verify_oauth_query
+from plugin.shops.onboarding import complete_installation
 
 bp = Blueprint("install", __name__)
 log = get_logger("install")

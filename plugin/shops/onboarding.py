@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from plugin.logs import get_logger
-from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Shop
 from plugin.shopify.oauth import TokenSet
 from plugin.shopify.shop_profile import fetch_shop_profile
-from plugin.shopify.webhook_subscriptions import register_webhooks
+from plugin.shopify.webhook_subscriptions import METAFIELD_NAMESPACES, SUBSCRIBED_TOPICS, register_webhooks
 from plugin.shops.tokens import admin_client, install_shop
 
 log = get_logger("onboarding")
@@ -24,9 +23,6 @@ log = get_logger("onboarding")
 def complete_installation(app_state, domain: str, tokens: TokenSet, now: datetime, *,
                           register_topics: bool = False) -> Shop:
     """Idempotent: a re-install updates the same shop row (and re-checks subscriptions when asked)."""
-    # webhooks/ owns the topic list; imported here, not at the top, because webhooks/ imports plugin.
-    from webhooks.topics import METAFIELD_NAMESPACES, SUBSCRIBED_TOPICS  # noqa: PLC0415
-
     with app_state.db.transaction() as session:
         shop = install_shop(session, app_state.cipher, domain, tokens, now)
         shop_id = shop.id
@@ -40,12 +36,12 @@ def complete_installation(app_state, domain: str, tokens: TokenSet, now: datetim
         shop.currency = profile.currency_code
         shop.primary_locale = (profile.primary_locale or "en")[:16]
         shop.iana_timezone = profile.iana_timezone
-        ensure_program(shop)
+        prepare_new_shop(app_state, shop)
     log.info("shop installed", extra={"shop": domain})
     return shop
 
 
-def ensure_program(shop) -> None:
-    """A new shop starts with the default program in its own currency and language."""
-    if not shop.program:
-        shop.program = dump_program(default_program(shop.currency, shop.primary_locale))
+def prepare_new_shop(app_state, shop: Shop) -> None:
+    """Run the features' setup steps for a shop (the default loyalty program, …); each is idempotent."""
+    for step in app_state.shop_setup:
+        step(shop)

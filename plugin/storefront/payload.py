@@ -1,13 +1,17 @@
 """The JSON shapes of GET /proxy/customer: the shopper's status, or the explainer for guests."""
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
+
+from sqlalchemy import or_
 
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.rules.program import Program, dump_program
-from plugin.models import Customer, Shop
 from plugin.loyalty.status import customer_status, shop_program
+from plugin.models import Customer, Redemption, Shop
+from plugin.models.rewards import ISSUED
+from plugin.referrals.links import referral_link
+from plugin.storefront.activity import next_release_at, recent_activity
 
 
 def _number(value) -> str:
@@ -21,25 +25,25 @@ def rewards_payload(program: Program, available: int | None) -> list[dict]:
             for r in sorted(program.rewards, key=lambda r: (r.cost, r.id))]
 
 
+def program_payload(program: Program) -> dict:
+    """How the program works (the widget's explainer and the rewards page): earning, actions,
+    tiers with their benefits, what a referral gives."""
+    doc = dump_program(program)
+    referral = doc.get("referral")
+    return {"earn": doc["earn"], "actions": doc.get("actions"),
+            "tiers": [{"name": t["name"], "threshold": t["threshold"], "multiplier": t.get("multiplier"),
+                       "entry_points": t.get("entry_points", 0)} for t in doc.get("tiers", [])],
+            "referral": {"friend": referral["friend"], "advocate_points": referral["advocate_points"]}
+            if referral else None}
+
+
 def explainer_payload(shop: Shop) -> dict:
     """For a guest: how the program works, nothing personal."""
     program = shop_program(shop)
-    doc = dump_program(program)
     return {"customer": None, "points": None, "tier": None, "next_tier": None,
             "rewards": rewards_payload(program, None), "referral": None,
-            "program": {"earn": doc["earn"], "actions": doc.get("actions"),
-                        "tiers": [{"name": t["name"], "threshold": t["threshold"], "multiplier": t.get("multiplier")}
-                                  for t in doc.get("tiers", [])]},
+            "program": program_payload(program),
             "currency": shop.currency, "locale": shop.primary_locale}
-
-
-def _referral(session, shop: Shop, customer: Customer, app_url: str):
-    try:
-        links = importlib.import_module("plugin.referrals.links")
-    except ModuleNotFoundError:
-        return None
-    link = getattr(links, "referral_link", None)
-    return link(session, shop, customer, app_url) if link else None
 
 
 def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app_url: str) -> dict:
@@ -52,23 +56,24 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
         next_tier = {"name": status.next_tier.name, "metric": status.next_tier.metric,
                      "remaining": _number(remaining) if status.next_tier.metric == "spend" else int(remaining),
                      "progress_percent": status.progress_percent}
-    return {"customer": {"id": customer.shopify_id, "first_name": customer.first_name},
-            "points": {"available": status.available, "pending": status.pending},
+    release_at = next_release_at(session, customer, now)
+    return {"customer": {"id": customer.shopify_id, "first_name": customer.first_name,
+                         "birthday_saved": customer.birthday is not None},
+            "points": {"available": status.available, "pending": status.pending,
+                       "pending_release_at": release_at.isoformat() if release_at else None},
             "tier": {"name": status.tier_name} if status.tier_name else None,
             "next_tier": next_tier,
             "rewards": rewards_payload(program, status.available),
-            "referral": _referral(session, shop, customer, app_url),
+            "referral": referral_link(session, shop, customer, app_url),
             "codes": _usable_codes(session, shop, customer, now),
+            "activity": recent_activity(session, customer, now),
+            "program": program_payload(program),
             "currency": shop.currency, "locale": customer.locale or shop.primary_locale}
 
 
 def _usable_codes(session, shop: Shop, customer: Customer, now: datetime) -> list[dict]:
     """Reward codes the shopper has and can still use (also those whose redemption was
     interrupted and later settled: the shopper finds them here)."""
-    from sqlalchemy import or_
-
-    from plugin.models import Redemption
-    from plugin.models.rewards import ISSUED
     rows = session.execute(Redemption.for_shop(shop.id).where(
         Redemption.customer_id == customer.id, Redemption.status == ISSUED, Redemption.used_at.is_(None),
         or_(Redemption.expires_at.is_(None), Redemption.expires_at > now)).order_by(Redemption.id)).scalars()

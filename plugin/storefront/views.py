@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from plugin.app_state import state
-from plugin.loyalty.rules.ledger import InsufficientPoints
-from plugin.models import Customer, utcnow
+from plugin.loyalty.birthdays import BirthdayError, BirthdayLocked, set_birthday
 from plugin.loyalty.redemption import ShopifyRefused, UnknownReward, redeem_reward
+from plugin.loyalty.rules.ledger import InsufficientPoints
+from plugin.loyalty.tier_sync import shop_local
+from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.signatures import verify_app_proxy
 from plugin.shops.tokens import find_shop
+from plugin.storefront.payload import customer_payload, explainer_payload
+from plugin.storefront.rate_limit import EXTENSION_KEY, RedeemLimiter
 from plugin.web.json_body import json_object
 
-from plugin.storefront.payload import customer_payload, explainer_payload
-
 bp = Blueprint("storefront", __name__, url_prefix="/proxy")
+
+
+@bp.record_once
+def _create_redeem_limiter(setup_state) -> None:
+    app = setup_state.app
+    app.extensions[EXTENSION_KEY] = RedeemLimiter.from_config(app.extensions["embajador"].config)
 
 
 @bp.before_request
@@ -57,15 +65,25 @@ def _ensure_customer(session, shop_id: int) -> Customer | None:
 
 @bp.get("/customer")
 def customer_status_view():
-    from plugin.models import Shop
     with state().db.transaction() as session:
         shop = session.get(Shop, g.proxy_shop_id)
         customer = _customer(session, shop.id)
         if g.proxy_customer_shopify_id is None:
-            return jsonify(explainer_payload(shop))
+            return _shared_by_guests(jsonify(explainer_payload(shop)))
         if customer is None:
             customer = _ensure_customer(session, shop.id)
-        return jsonify(customer_payload(session, shop, customer, utcnow(), state().config.app_url))
+        response = jsonify(customer_payload(session, shop, customer, utcnow(), state().config.app_url))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _shared_by_guests(response: Response) -> Response:
+    """The same URL serves members (Shopify adds ``logged_in_customer_id`` after sign-in), so a
+    guest answer may be kept but must be revalidated: ``no-cache`` with an ETag (304 when unchanged)."""
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)  # in place: 304 without a body when the ETag matches
+    return response
 
 
 @bp.post("/redeem")
@@ -75,6 +93,12 @@ def redeem_view():
     reward_id = json_object().get("reward_id")
     if not isinstance(reward_id, str) or not reward_id:
         return jsonify(error="reward_id: required"), 400
+    decision = current_app.extensions[EXTENSION_KEY].attempt(g.proxy_shop_id, g.proxy_customer_shopify_id)
+    if not decision.allowed:
+        response = jsonify(error="too many redemption attempts; try again in a moment",
+                           retry_after=decision.retry_after)
+        response.headers["Retry-After"] = str(decision.retry_after)
+        return response, 429
     with state().db.transaction() as session:
         customer = _ensure_customer(session, g.proxy_shop_id)
         customer_id = customer.id
@@ -96,9 +120,6 @@ def redeem_view():
 @bp.post("/birthday")
 def birthday_view():
     """The shopper's birthday, once; a different date later needs the merchant (409)."""
-    from plugin.loyalty.birthdays import BirthdayError, BirthdayLocked, set_birthday
-    from plugin.loyalty.tier_sync import shop_local
-    from plugin.models import Shop
     if g.proxy_customer_shopify_id is None:
         return jsonify(error="log in to your account to save your birthday"), 401
     body = request.get_json(silent=True)

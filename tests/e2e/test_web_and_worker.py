@@ -8,7 +8,7 @@ from plugin import create_app
 from plugin.models import Customer, WebhookDelivery
 from tests.conftest import base_env
 from tests.e2e.processes import gunicorn, rq_worker, wait_until
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import fixture_body, webhook_headers
 
 

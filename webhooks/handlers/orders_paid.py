@@ -1,5 +1,5 @@
 """orders/paid: award points when the program earns on this topic; referrals hear about paid orders."""
-from plugin.loyalty.awarding import handle_paid_order
+from webhooks.handlers.paid_orders import handle_paid_order
 
 
 def handle(ctx):

@@ -14,11 +14,12 @@ the shopper's points on what they kept (never more taken than pro-rata).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple, Protocol
 
-from plugin.loyalty.rules.earning import OrderPayloadError, money_field
+from plugin.loyalty.rules.earning import OrderPayloadError, money_field, parse_id
 from plugin.loyalty.rules.money import CurrencyMismatch, Money, quantize
 
 
@@ -53,6 +54,48 @@ def refunded_merchandise(refund: dict[str, Any], shop_currency: str, taxes_inclu
             raise
         raise OrderPayloadError(str(exc)) from exc
     return Money(quantize(max(total, Decimal(0)), shop_currency), shop_currency)
+
+
+@dataclass(frozen=True)
+class RefundFacts:
+    """One refunds/create, parsed at the edge: which order, and the merchandise and its tax given back.
+
+    The tax is kept apart because whether it counts depends on the order's ``taxes_included``,
+    which we may only learn later (a refund can arrive before its order).
+    """
+
+    refund_id: str
+    order_id: str
+    merchandise: Money
+    tax: Money
+
+    def refunded(self, taxes_included: bool) -> Money:
+        """The refunded merchandise comparable with the earn base (see ``refunded_merchandise``)."""
+        amount = self.merchandise.amount - (self.tax.amount if taxes_included else Decimal(0))
+        currency = self.merchandise.currency
+        return Money(quantize(max(amount, Decimal(0)), currency), currency)
+
+
+def refund_facts_from_payload(refund: dict[str, Any], shop_currency: str) -> RefundFacts:
+    """The ids and the gross merchandise/tax of a refunds/create payload, or OrderPayloadError."""
+    if not isinstance(refund, dict):
+        raise OrderPayloadError("refund payload must be a JSON object")
+    try:
+        order_id, refund_id = parse_id(refund.get("order_id")), parse_id(refund.get("id"))
+        if order_id is None or refund_id is None:
+            raise OrderPayloadError("refund has no id or order_id")
+        merchandise = tax = Decimal(0)
+        for item in refund.get("refund_line_items") or []:
+            if (item.get("line_item") or {}).get("gift_card"):
+                continue
+            merchandise += money_field(item, "subtotal", "shop_money", shop_currency)
+            tax += money_field(item, "total_tax", "shop_money", shop_currency)
+    except (TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, OrderPayloadError):
+            raise
+        raise OrderPayloadError(str(exc)) from exc
+    return RefundFacts(refund_id=refund_id, order_id=order_id, merchandise=Money(merchandise, shop_currency),
+                       tax=Money(tax, shop_currency))
 
 
 def clawed_total(earn: EarnRecord, refunded: Money) -> int:

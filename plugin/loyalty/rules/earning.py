@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -106,7 +106,7 @@ def parse_time(value: Any) -> datetime | None:
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp without a UTC offset: {value!r}")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def normalize_email(value: Any) -> str | None:
@@ -148,7 +148,8 @@ def net_merchandise(payload: dict[str, Any], side: str, currency: str) -> Money:
     for line in payload.get("line_items") or []:
         if line.get("gift_card"):
             gross = money_field(line, "price", side, currency) * int(line.get("quantity") or 0)
-            discounts = sum((money_field(a, "amount", side, currency) for a in line.get("discount_allocations") or []), Decimal(0))
+            allocations = line.get("discount_allocations") or []
+            discounts = sum((money_field(a, "amount", side, currency) for a in allocations), Decimal(0))
             total -= gross - discounts
         elif taxes_included:
             total -= sum((money_field(t, "price", side, currency) for t in line.get("tax_lines") or []), Decimal(0))

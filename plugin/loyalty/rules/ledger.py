@@ -26,10 +26,10 @@ database enforces it with a unique index; ``append`` mirrors it in memory.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 from urllib.parse import quote
 
 from plugin.loyalty.rules.earning import parse_id

@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
+from babel import Locale, UnknownLocaleError, localedata
+from babel.numbers import format_currency, get_territory_currencies
 
 from plugin.loyalty.rules.money import decimals_of, minor_units, quantize, to_decimal
 
@@ -55,6 +57,10 @@ class ProgramError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+DiscountType = Literal["fixed_amount", "percentage", "free_shipping"]
+"""What a reward or a given-away discount takes off (the schema allows exactly these)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ class Tier:
 class Discount:
     """A discount given away (referral friend, checkout incentive)."""
 
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
 
@@ -100,7 +106,7 @@ class Reward:
     id: str
     name: str
     cost: int
-    type: str
+    type: DiscountType
     value: Decimal | None
     min_subtotal: Decimal | None = None
     expires_in_days: int = 30
@@ -519,8 +525,6 @@ def program_language(locale: str | None) -> str:
 @cache
 def _money_locale(lang: str, currency: str, region: str | None) -> str:
     """The Babel locale that writes ``currency`` the way its home market reads it (es_CL: $5.000)."""
-    from babel import Locale, UnknownLocaleError, localedata
-    from babel.numbers import get_territory_currencies
 
     home = _HOME_TERRITORY.get(currency)
     home = home.get(lang) if isinstance(home, dict) else home
@@ -539,7 +543,6 @@ def _money_locale(lang: str, currency: str, region: str | None) -> str:
 
 def reward_copy(locale: str | None, currency: str) -> dict[str, Any]:
     """Templates and formatters for default reward names in ``locale`` and ``currency``."""
-    from babel.numbers import format_currency
     lang = program_language(locale)
     parts = re.split(r"[-_]", (locale or "").strip(), maxsplit=1)
     region = parts[1].upper() if len(parts) > 1 and len(parts[1]) == 2 else None

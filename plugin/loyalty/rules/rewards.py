@@ -6,10 +6,11 @@ so ``percentage`` is already divided by 100.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Iterable
+from typing import Literal
 
 from plugin.loyalty.rules.money import quantize
 from plugin.loyalty.rules.program import Discount, Reward
@@ -19,9 +20,12 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MIN_CODE_BYTES = 5
 
 
+DiscountKind = Literal["fixed_amount", "percentage", "free_shipping"]
+
+
 @dataclass(frozen=True)
 class DiscountSpec:
-    kind: str  # fixed_amount | percentage | free_shipping
+    kind: DiscountKind
     amount: Decimal | None
     percentage: Decimal | None
     min_subtotal: Decimal | None

@@ -19,10 +19,10 @@ replay gives the same answer.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Iterable, Sequence
 
 from plugin.loyalty.rules.money import Money, quantize
 from plugin.loyalty.rules.program import METRICS, Program, Tier
@@ -73,7 +73,7 @@ def period_window(tier_period: str, now: datetime) -> Window:
     if tier_period == "calendar_year":
         return (datetime(now.year, 1, 1, tzinfo=now.tzinfo), datetime(now.year + 1, 1, 1, tzinfo=now.tzinfo))
     if tier_period == "rolling_12_months":
-        return (now.astimezone(timezone.utc) - ROLLING, None)
+        return (now.astimezone(UTC) - ROLLING, None)
     raise ValueError(f"unknown tier_period {tier_period!r}")
 
 
@@ -134,7 +134,7 @@ def _rolling_below_since(program: Program, activity: Sequence[Activity], now: da
     """The instant the rolling metrics last dropped below ``rank`` (after ``since``)."""
     points = {since}
     for item in activity:
-        points.update({item.at, item.at.astimezone(timezone.utc) + ROLLING + _TICK})
+        points.update({item.at, item.at.astimezone(UTC) + ROLLING + _TICK})
     candidates = sorted((p for p in points if since <= p <= now), reverse=True)
     below_since = since
     for point in candidates:

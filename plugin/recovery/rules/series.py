@@ -8,9 +8,9 @@ already sent stay sent.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
 
 ATTRIBUTION_WINDOW = timedelta(days=7)
 # A step this late (tick down for days, or a checkout learned long after the fact) is

@@ -5,9 +5,8 @@ a suspicious referral is HELD with its reasons, never silently dropped.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass, field
+from typing import Any
 
 VELOCITY_LIMIT = 10        # referral orders from one hashed IP ...
 VELOCITY_WINDOW_DAYS = 7   # ... within this many days

@@ -8,7 +8,7 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -16,10 +16,10 @@ import pytest
 from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Customer, Shop
 from tests.conftest import _truncate_all, base_env
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.unit.emails.conftest import mail_send_validator  # noqa: F401  (fixture)
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @dataclass

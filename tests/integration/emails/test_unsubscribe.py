@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from emails.delivery.unsubscribe import unsubscribe_url
 from plugin.models import Customer, Shop
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import add_shop
 from tests.shopify_requests import consent_payload, fixture_payload, post_webhook
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from plugin.feedback.survey_links import survey_token
 from plugin.lifecycle.dispatch import dispatch_events
 from plugin.models import Complaint, Customer, CustomerEvent, OutboxMessage, Shop, SurveyResponse, utcnow
+from tests.integration.conftest import bearer, session_token
 from tests.integration.emails.conftest import add_customer, setup_shop
-from tests.integration.test_admin_session import bearer, session_token
 
 
 def _survey(app_state, shop_id, customer_id, order_id="555", kind="nps", expires_in=timedelta(days=30)):

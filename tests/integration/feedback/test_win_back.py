@@ -13,7 +13,6 @@ from plugin.jobs.tick import TICK_TASKS
 from plugin.models import LedgerEntry, LoyaltyOrder, OutboxMessage, utcnow
 from plugin.models.email import WinBackOffer
 from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
-from tests.integration.loyalty_support import fake_admin  # noqa: F401  (fixture)
 from tests.shopify_requests import SHOP
 
 

@@ -3,11 +3,9 @@ import logging
 
 import pytest
 import requests
-
 from shopify_support import API_VERSION, ENDPOINT, SHOP, TOKEN, gql_ok, sent_json
 
-from plugin.shopify.errors import (ShopifyGraphQLError, ShopifyHTTPError, ShopifyThrottled,
-                                   ShopifyUnauthorized, ShopifyUserError)
+from plugin.shopify.errors import ShopifyGraphQLError, ShopifyHTTPError, ShopifyThrottled, ShopifyUnauthorized, ShopifyUserError
 from plugin.shopify.graphql import AdminClient
 
 SHOP_QUERY = "query ShopName { shop { name } }"

@@ -1,20 +1,19 @@
 """Install (authorization code), embedded token exchange and refresh of expiring offline tokens."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from plugin.shopify.errors import ShopifyHTTPError, ShopifyOAuthError
-from plugin.shopify.oauth import (TokenSet, authorize_url, exchange_code, exchange_session_token,
-                                  refresh_access_token)
+from plugin.shopify.oauth import TokenSet, authorize_url, exchange_code, exchange_session_token, refresh_access_token
 
 SHOP = "tienda-mx.myshopify.com"
 TOKEN_URL = f"https://{SHOP}/admin/oauth/access_token"
 API_KEY = "client-id-123"
 SECRET = "client-secret-xyz-0123456789abcdef"
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXPIRING_RESPONSE = {"access_token": "shpat_new", "scope": "read_orders,write_discounts",
                      "expires_in": 3600, "refresh_token": "shprt_new",
                      "refresh_token_expires_in": 7776000}

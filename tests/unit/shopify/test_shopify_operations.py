@@ -1,10 +1,9 @@
 """Admin operations: shop profile, webhook subscriptions, reward codes, metafields, checkouts, bulk."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from shopify_support import ENDPOINT, fixture_path, gql_ok, sent_json
 
 from plugin.shopify.abandoned_checkouts import fetch_abandoned_checkouts
@@ -17,7 +16,7 @@ from plugin.shopify.shop_profile import ShopProfile, fetch_shop_profile
 from plugin.shopify.webhook_subscriptions import register_webhooks, topic_enum
 
 CALLBACK = "https://embajador.example/webhooks"
-STARTS = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+STARTS = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 # -- ids -------------------------------------------------------------------------------
@@ -273,7 +272,7 @@ def test_abandoned_checkouts_are_read_page_by_page_with_email_under_customer(rsp
     second = dict(first, id="gid://shopify/AbandonedCheckout/2", customer=None)
     rsps.post(ENDPOINT, json=checkout_page([first], True, "cur1"))
     rsps.post(ENDPOINT, json=checkout_page([second], False))
-    since = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    since = datetime(2026, 11, 20, tzinfo=UTC)
     checkouts = list(fetch_abandoned_checkouts(client, since))
     assert [c["id"] for c in checkouts] == [first["id"], second["id"]]
     assert checkouts[0]["customer"]["email"] == "ana@example.cl"

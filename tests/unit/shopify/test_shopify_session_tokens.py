@@ -1,6 +1,6 @@
 """Embedded admin authentication with App Bridge session tokens."""
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 import jwt.api_jwt
@@ -33,7 +33,7 @@ def frozen_jwt_clock(monkeypatch):
         class Frozen(datetime):
             @classmethod
             def now(cls, tz=None):
-                return datetime.fromtimestamp(timestamp, tz=tz or timezone.utc)
+                return datetime.fromtimestamp(timestamp, tz=tz or UTC)
         monkeypatch.setattr(jwt.api_jwt, "datetime", Frozen)
     return freeze
 

@@ -3,8 +3,14 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from plugin.shopify.signatures import (sign_app_proxy, sign_oauth_query, sign_webhook, verify_app_proxy,
-                                       verify_oauth_query, verify_webhook)
+from plugin.shopify.signatures import (
+    sign_app_proxy,
+    sign_oauth_query,
+    sign_webhook,
+    verify_app_proxy,
+    verify_oauth_query,
+    verify_webhook,
+)
 
 APP_PROXY_TS = 1317327555
 

@@ -56,7 +56,7 @@ def test_bounce_vs_blocked():
     examples = json.loads((FIXTURES / "events_examples_by_type.json").read_text())
     assert parse_events(json.dumps(examples["bounce"]))[0].bounce_type == "bounce"
     assert parse_events(json.dumps(examples["blocked"]))[0].bounce_type == "blocked"
-    for kind, items in examples.items():
+    for items in examples.values():
         assert parse_events(json.dumps(items))[0].sg_event_id
 
 

@@ -17,7 +17,7 @@ from emails.sendgrid.mail_request import (
     unique_chunks,
 )
 
-NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 SHOP = "cafe-altiplano.myshopify.com"
 UNSUB = "https://app.example.com/u/tok123"
 

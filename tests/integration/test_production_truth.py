@@ -18,7 +18,7 @@ from plugin.models.checkouts import RecoveryStep
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import ShopNeedsReauth, ShopTokens, install_shop
 from tests.conftest import API_KEY, API_SECRET, ROOT
-from tests.integration.checkout_support import (
+from tests.integration.recovery.conftest import (
     SHOPPER_EMAIL,
     SHOPPER_ID,
     checkout_payload,
@@ -27,8 +27,8 @@ from tests.integration.checkout_support import (
     set_email_settings,
     tick,
 )
-from tests.integration.test_admin_session import bearer, session_token
-from tests.integration.test_webhook_ingress import add_shop
+from tests.integration.conftest import bearer, session_token
+from tests.integration.conftest import add_shop
 from tests.payload_shapes import unknown_fields
 from tests.shopify_requests import SHOP, consent_payload, fixture_payload, post_webhook
 

@@ -292,7 +292,7 @@ def test_a_checkout_with_more_lines_than_a_page_reads_the_rest_through_its_node(
     rsps.post(ENDPOINT, json=checkout_page([node], False))
     rsps.post(ENDPOINT, json=gql_ok({"node": {"lineItems": {
         "nodes": [dict(line, title="Gorro")] * 3, "pageInfo": {"hasNextPage": False, "endCursor": "L13"}}}}))
-    (checkout,) = fetch_abandoned_checkouts(client, datetime(2026, 11, 20, tzinfo=timezone.utc))
+    (checkout,) = fetch_abandoned_checkouts(client, datetime(2026, 11, 20, tzinfo=UTC))
     assert len(checkout["lineItems"]["nodes"]) == 13
     assert checkout["lineItems"]["nodes"][-1]["title"] == "Gorro"
     assert sent_json(rsps.calls[1])["variables"] == {"id": node["id"], "first": 50, "after": "L10"}

@@ -9,8 +9,9 @@ Since API 2025-01 ``customers/create|update`` carry no consent. It reaches us as
 Every source becomes a ``ConsentFact`` applied by ``record_consent``: a fact older than what
 we hold changes nothing (webhooks come out of order); subscribing pays the program's
 ``marketing_consent`` points once per customer ever (plugin/loyalty/consent_points.py).
-Our own unsubscribe (link, SendGrid unsubscribe/spam report) is written back to Shopify with ``customerEmailMarketingConsentUpdate``
-(plugin/shops/customer_sync.py, which also does the GraphQL reads) so both agree.
+Our own unsubscribe (link, SendGrid unsubscribe/spam report) is written back to Shopify with
+``customerEmailMarketingConsentUpdate`` (plugin/shops/customer_sync.py, which also does the
+GraphQL reads) so both agree.
 """
 from __future__ import annotations
 

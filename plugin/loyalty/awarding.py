@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from plugin.loyalty.balances import EarnDetails, lock_customer
-from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.loyalty.order_notes import remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.redemption import mark_codes_used

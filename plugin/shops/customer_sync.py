@@ -13,10 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.app_state import state
-from plugin.customers.consent import fact_from_api
+from plugin.customers.consent import fact_from_api, record_consent
 from plugin.customers.profiles import _short, parse_birthday
 from plugin.logs import get_logger
-from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.customer_facts import WRITABLE_STATES, CustomerFacts, fetch_customer_facts, write_email_consent
 from plugin.shopify.errors import ShopifyError, ShopifyUserError
@@ -74,7 +73,9 @@ def apply_customer_facts(session: Session, shop: Shop, customer: Customer, facts
     fact = fact_from_api(facts, source)
     outcome = {"found": True}
     if fact is not None:
-        outcome.update(record_consent_and_reward(session, shop, customer, fact, now, f"{source}:{facts.shopify_id}"))
+        # Consent already on record in Shopify (import, or read once) pays no "you subscribed" points:
+        # those follow the shopper's own act (consent topic, checkout, order).
+        outcome.update(record_consent(session, shop, customer, fact, now))
     return outcome
 
 

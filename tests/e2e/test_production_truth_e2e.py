@@ -14,8 +14,8 @@ from plugin.demo.fake_shopify import FakeShopify
 from plugin.models import Customer, Shop, utcnow
 from tests.conftest import API_KEY, API_SECRET, _truncate_all, base_env
 from tests.e2e.processes import gunicorn, rq_worker, wait_until
-from tests.integration.recovery.conftest import SHOPPER_EMAIL, SHOPPER_ID, checkout_payload
 from tests.integration.emails.conftest import sink  # noqa: F401  (fixture)
+from tests.integration.recovery.conftest import SHOPPER_EMAIL, SHOPPER_ID, checkout_payload
 from tests.payload_shapes import unknown_fields
 from tests.shopify_requests import SHOP, consent_payload, fixture_payload, webhook_headers
 

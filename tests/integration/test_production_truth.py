@@ -18,6 +18,7 @@ from plugin.models.checkouts import RecoveryStep
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import ShopNeedsReauth, ShopTokens, install_shop
 from tests.conftest import API_KEY, API_SECRET, ROOT
+from tests.integration.conftest import add_shop, bearer, session_token
 from tests.integration.recovery.conftest import (
     SHOPPER_EMAIL,
     SHOPPER_ID,
@@ -27,8 +28,6 @@ from tests.integration.recovery.conftest import (
     set_email_settings,
     tick,
 )
-from tests.integration.conftest import bearer, session_token
-from tests.integration.conftest import add_shop
 from tests.payload_shapes import unknown_fields
 from tests.shopify_requests import SHOP, consent_payload, fixture_payload, post_webhook
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from plugin.customers.consent import opt_in_from_purchase
 from plugin.customers.profiles import customer_for_order
-from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.loyalty.awarding import award_points_for_order
+from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.referrals.attribution import on_order_paid
 from plugin.referrals.fingerprints import order_signals
 from plugin.shops.customer_sync import shopify_order_count

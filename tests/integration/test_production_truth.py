@@ -6,18 +6,16 @@ import tomllib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
 from sqlalchemy import select
 
 from emails.delivery.outbox import queue_email
 from emails.delivery.unsubscribe import unsubscribe_url
 from plugin.cli.doctor import findings
-from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Customer, OutboxMessage, Shop, utcnow
 from plugin.models.checkouts import RecoveryStep
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import ShopNeedsReauth, ShopTokens, install_shop
-from tests.conftest import API_KEY, API_SECRET, ROOT
+from tests.conftest import ROOT
 from tests.integration.conftest import add_shop, bearer, session_token
 from tests.integration.recovery.conftest import (
     SHOPPER_EMAIL,
@@ -36,12 +34,10 @@ H = timedelta(hours=1)
 
 
 @pytest.fixture
-def fake():
-    fake = FakeShopify(api_key=API_KEY, api_secret=API_SECRET, currency="CLP", locale="es")
-    fake.tokens["shpat_test"] = SHOP
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        install_into_responses(fake, rsps, ADMIN_ORIGIN)
-        yield fake
+def fake(fake_admin):
+    """The shared fake Admin API, for a shop that sells in CLP and speaks Spanish."""
+    fake_admin.currency, fake_admin.locale = "CLP", "es"
+    return fake_admin
 
 
 def customer_row(app_state, shopify_id=SHOPPER_ID) -> Customer | None:

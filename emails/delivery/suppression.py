@@ -4,8 +4,10 @@ the batch sender."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from emails.delivery.settings import EmailSettings
@@ -55,9 +57,9 @@ SHOP_UNINSTALLED = "shop_uninstalled"
 def suppress_queued_for_uninstalled_shop(session: Session, shop_id: int) -> int:
     """app/uninstalled: every queued row becomes ``suppressed`` with the reason, so a reinstall
     never sends stale mail. Returns the count."""
-    result = session.execute(update(OutboxMessage).where(OutboxMessage.shop_id == shop_id,
-                                                         OutboxMessage.status == QUEUED)
-                             .values(status=SUPPRESSED, reason=SHOP_UNINSTALLED))
+    result = cast(CursorResult[Any], session.execute(
+        update(OutboxMessage).where(OutboxMessage.shop_id == shop_id, OutboxMessage.status == QUEUED)
+        .values(status=SUPPRESSED, reason=SHOP_UNINSTALLED)))
     return result.rowcount or 0
 
 

@@ -122,7 +122,7 @@ def cancel_scheduled(session: Session, checkout: AbandonedCheckout, reason: str)
 
 def cancel_all_scheduled(session: Session, shop_id: int, reason: str) -> int:
     """Every step of the shop not sent yet is cancelled (app/uninstalled)."""
-    result = session.execute(update(RecoveryStep).where(RecoveryStep.shop_id == shop_id,
-                                                        RecoveryStep.status == SCHEDULED)
-                             .values(status=CANCELLED, skip_reason=reason))
+    result = cast(CursorResult[Any], session.execute(
+        update(RecoveryStep).where(RecoveryStep.shop_id == shop_id, RecoveryStep.status == SCHEDULED)
+        .values(status=CANCELLED, skip_reason=reason)))
     return result.rowcount or 0

@@ -84,7 +84,7 @@ class AdminClient:
         """Run a query or mutation and return its ``data``; raise a ``ShopifyError`` otherwise."""
         operation = _operation_name(query)
         is_mutation = _is_mutation(query)
-        payload = {"query": query, "variables": dict(variables or {})}
+        payload: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
         refreshed = False
         attempt = 0
         while True:

@@ -90,7 +90,7 @@ def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[s
     for topic in wanted:
         if topic in existing:
             continue
-        subscription: dict = {"uri": callback_url, "format": "JSON"}
+        subscription: dict[str, Any] = {"uri": callback_url, "format": "JSON"}
         if namespaces.get(topic):
             subscription["metafieldNamespaces"] = namespaces[topic]
         result = client.mutate(CREATE_MUTATION, {"topic": topic, "webhookSubscription": subscription},

@@ -8,6 +8,7 @@ import responses
 
 from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.models import Shop, utcnow
+from plugin.recovery import steps as recovery_steps
 from plugin.recovery.analytics import recovery_stats
 from tests.conftest import API_KEY, API_SECRET
 from tests.integration.conftest import add_shop, bearer, session_token
@@ -161,17 +162,16 @@ def test_duplicate_deliveries_make_one_series(client, app_state, subscribed_shop
 
 def test_incentive_code_is_created_once_even_when_the_email_step_is_retried(client, app_state, subscribed_shop, fake,
                                                                            t0, monkeypatch):
-    import plugin.recovery.steps  # queue_email is imported there at the top: patch that name
     send_checkout(client, "checkouts/create", checkout_payload("tok-code", t0))
-    real_queue = plugin.recovery.steps.queue_email
+    real_queue = recovery_steps.queue_email
 
     def broken(*args, **kwargs):
         raise RuntimeError("outbox down")
 
-    monkeypatch.setattr(plugin.recovery.steps, "queue_email", broken)
+    monkeypatch.setattr(recovery_steps, "queue_email", broken)
     assert tick(app_state, t0 + 72 * H)["checkout_steps"]["failed"] == 1
     assert steps_of(app_state, "tok-code")[3].status == "scheduled"  # retried on the next tick
-    monkeypatch.setattr(plugin.recovery.steps, "queue_email", real_queue)
+    monkeypatch.setattr(recovery_steps, "queue_email", real_queue)
     tick(app_state, t0 + 72 * H + timedelta(minutes=1))
     tick(app_state, t0 + 72 * H + timedelta(minutes=2))
     [discount] = fake.discounts

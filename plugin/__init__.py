@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from datetime import date
 
 from flask import Flask
 
@@ -12,7 +13,8 @@ from plugin.config import Config, ConfigError, load_config
 from plugin.crypto import TokenCipher
 from plugin.db import Database
 from plugin.jobs.queue import InlineQueue, RQQueue
-from plugin.logs import configure_logging
+from plugin.logs import configure_logging, get_logger
+from plugin.shopify.api_versions import version_status
 
 
 def create_app(env: Mapping[str, str] | None = None) -> Flask:
@@ -26,6 +28,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
         raise
 
     configure_logging(config.log_format)
+    _warn_if_api_version_unsupported(config)
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=5 * 1024 * 1024,
                       JSON_SORT_KEYS=False, PREFERRED_URL_SCHEME="https")
@@ -40,6 +43,13 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     _register_commands(app)
     _register_security(app, config)
     return app
+
+
+def _warn_if_api_version_unsupported(config: Config) -> None:
+    """One warning line at start when the pinned Admin API version left its support window."""
+    status = version_status(config.api_version, date.today())
+    if not status.supported:
+        get_logger("config").warning(status.describe())
 
 
 # The factory imports the features inside these functions, as Flask's own tutorial does:

@@ -16,8 +16,11 @@ from urllib.parse import urlsplit
 import limits
 from cryptography.fernet import Fernet
 
-DEFAULT_API_VERSION = "2025-10"
-DEFAULT_SCOPES = "read_customers,write_customers,read_orders,write_discounts"
+from plugin.shopify.api_versions import LATEST_STABLE
+
+DEFAULT_API_VERSION = LATEST_STABLE
+# read_locales: shopLocales (the shop's primary language), https://shopify.dev/docs/api/admin-graphql/latest/queries/shopLocales
+DEFAULT_SCOPES = "read_customers,write_customers,read_orders,write_discounts,read_locales"
 MODES = ("demo", "test", "production")
 DEFAULT_REDEEM_RATE_LIMIT = "5/minute"
 
@@ -122,7 +125,7 @@ def load_config(env=None, mode: str | None = None) -> Config:
     api_secret = _require(env, "SHOPIFY_API_SECRET", mode, "demo-api-secret")
     api_version = env.get("SHOPIFY_API_VERSION", "").strip() or DEFAULT_API_VERSION
     if not re.fullmatch(r"\d{4}-(01|04|07|10)", api_version):
-        raise ConfigError("SHOPIFY_API_VERSION", "must be a Shopify release like 2025-10")
+        raise ConfigError("SHOPIFY_API_VERSION", "must be a Shopify release like 2026-10")
     scopes = env.get("SHOPIFY_SCOPES", "").strip() or DEFAULT_SCOPES
     if not re.fullmatch(r"[a-z_]+(,[a-z_]+)*", scopes):
         raise ConfigError("SHOPIFY_SCOPES", "must be a comma-separated list like read_orders,write_discounts")

@@ -7,6 +7,7 @@ Tables are truncated between tests; the schema itself is built by the real migra
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,20 @@ SCHEMA = f"t_{os.getpid()}"
 API_KEY = "test-api-key"
 API_SECRET = "test-api-secret-for-hmac-0123456789abcdef"
 ENCRYPTION_KEY = "3q6L9wF0V2b8C5kqg3Zs8bM8yG0qXcPZ3oQpI9yXbW4="
+
+
+@pytest.fixture(autouse=True)
+def _reserved_test_hosts_fail_fast(monkeypatch):
+    """``*.test`` names (RFC 2606) never resolve; answer that at once instead of waiting on the
+    machine's resolver, so a call nobody stubbed fails in microseconds, like a refused port."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if isinstance(host, str) and host.endswith(".test"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def _die(message: str):

@@ -17,8 +17,8 @@ from webhooks.inbox import Delivery, StoreResult, store_delivery
 from webhooks.processing import enqueue_delivery
 
 bp = Blueprint("webhooks", __name__)
-# The resource part of customers_email_marketing_consent/update alone is 33 characters.
-TOPIC_SHAPE = re.compile(r"[a-z_]{1,40}/[a-z_]{1,23}")  # fits the 64-character column
+# Resource parts reach 33 characters (customers_email_marketing_consent); the whole fits the 64-character column.
+TOPIC_SHAPE = re.compile(r"[a-z_]{1,40}/[a-z_]{1,23}")
 log = get_logger("webhooks")
 
 

@@ -43,7 +43,7 @@ from emails.delivery.batch import batch_template, substituted_keys, variant_key
 from emails.delivery.outbox import due_filter, send_time_context
 from emails.delivery.send_job import apply_result
 from emails.delivery.settings import EmailSettings
-from emails.delivery.suppression import COUNTS_FOR_CAP, decide_suppression
+from emails.delivery.suppression import COUNTS_FOR_CAP, SHOP_UNINSTALLED, decide_suppression
 from emails.sendgrid.client import SendGridSender, SendResult
 from emails.sendgrid.mail_request import MAX_PERSONALIZATIONS, MailRequestError, Recipient, build_batches
 from plugin.app_state import state
@@ -124,8 +124,9 @@ class _Claim:
 def _claim_row(session, claim: _Claim, row: OutboxMessage, now: datetime, config) -> None:
     """Re-check one row, build today's context, file it under its variant, mark it sending."""
     customer = claim.customers.get(row.customer_id)
-    reason = decide_suppression(customer, row.to_email, row.marketing, row.flow, claim.blocked.get,
-                                lambda: claim.recent[customer.id] >= claim.settings.frequency_cap)
+    reason = SHOP_UNINSTALLED if not claim.shop.installed else decide_suppression(
+        customer, row.to_email, row.marketing, row.flow, claim.blocked.get,
+        lambda: claim.recent[customer.id] >= claim.settings.frequency_cap)
     if reason:
         row.status, row.reason = SUPPRESSED, reason
         claim.counts[SUPPRESSED] += 1

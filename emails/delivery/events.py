@@ -56,7 +56,7 @@ def record_events(session: Session, events: list[Event]) -> dict:
             duplicates += 1
             continue
         stored += 1
-        _apply(session, event, row, shop_id)
+        _apply(session, event, row, shop_id)  # an unsubscribe reaches Shopify through the tick
     return {"stored": stored, "duplicates": duplicates}
 
 
@@ -66,27 +66,41 @@ def _shop_id(session: Session, domain: str | None) -> int | None:
     return session.execute(select(Shop.id).where(Shop.domain == domain)).scalar()
 
 
-def _apply(session: Session, event: Event, row: OutboxMessage | None, shop_id: int | None) -> None:
+def _apply(session: Session, event: Event, row: OutboxMessage | None, shop_id: int | None) -> bool:
+    """Record the event's effect; True when it withdrew someone's consent."""
     if row is not None:
         row.last_event = event.type[:32]
         if row.status in (SENDING, UNKNOWN) and event.type in CONFIRMS_SENT:
             row.status, row.reason = SENT, None
     if shop_id is None or not event.email:
-        return
+        return False
     email = event.email.strip().lower()
     if (event.type == "bounce" and event.bounce_type != "blocked") or event.type == "spamreport":
         insert_ignoring_conflicts(session, EmailSuppression, dict(
             shop_id=shop_id, email=email, reason="bounced" if event.type == "bounce" else "spam_report"),
             ["shop_id", "email"])
-    if event.type in UNSUBSCRIBES:
-        unsubscribe(session, shop_id, row.customer_id if row else None, email, event.timestamp)
+    if event.type in UNSUBSCRIBES or event.type == "spamreport":  # a spam report withdraws consent too
+        return unsubscribe(session, shop_id, row.customer_id if row else None, email, event.timestamp) > 0
+    return False
 
 
 def unsubscribe(session: Session, shop_id: int, customer_id: int | None, email: str | None, ts=None) -> int:
-    """Withdraw marketing consent (the customer row, or every customer with that address)."""
+    """Withdraw marketing consent (the customer row, or every customer with that address).
+
+    The change is marked to be written back to Shopify (``consent_push_pending_at``); the
+    consent service pushes it (a job right after commit, and the tick for anything left)."""
     when = datetime.fromtimestamp(ts, UTC) if ts else datetime.now(UTC)
-    query = update(Customer).where(Customer.shop_id == shop_id)
+    query = update(Customer).where(Customer.shop_id == shop_id, Customer.redacted_at.is_(None))
     query = query.where(Customer.id == customer_id) if customer_id else query.where(Customer.email == email)
-    result = cast(CursorResult[Any], session.execute(query.values(marketing_state="UNSUBSCRIBED",
-                                                                  marketing_state_updated_at=when)))
+    result = cast(CursorResult[Any], session.execute(query.values(
+        marketing_state="UNSUBSCRIBED", marketing_state_updated_at=when, consent_push_pending_at=when)))
     return result.rowcount or 0
+
+
+PUSH_CONSENT_JOB = "plugin.shops.customer_sync.push_pending_consents_job"
+
+
+def enqueue_consent_push(queue, shop_id: int, at: datetime) -> None:
+    """After commit: write pending unsubscribes of the shop back to Shopify soon (the tick
+    catches whatever this misses)."""
+    queue.enqueue(PUSH_CONSENT_JOB, shop_id, job_id=f"consent-push-{shop_id}-{int(at.timestamp())}")

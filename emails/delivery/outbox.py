@@ -61,13 +61,15 @@ def _full_context(session, shop, customer, flow, marketing, context, now, config
 def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to_email: str,
                 context: dict, customer: Customer | None = None, locale: str | None = None,
                 send_after: datetime | None = None, marketing: bool | None = None,
-                config: Config | None = None) -> int | None:
+                config: Config | None = None, now: datetime | None = None) -> int | None:
     """Store one outbox row; returns its id, or None when ``message_key`` was queued before.
 
     ``context`` holds the flow's own keys (emails/content/context.py); shop name/URL, the greeting,
     the loyalty block and the unsubscribe link are filled in when missing.
     ``marketing`` overrides the flow's kind (the merchant's choice for notices).
-    ``config`` (secret, app URL, default sender): the running app's when not given."""
+    ``config`` (secret, app URL, default sender): the running app's when not given.
+    ``now`` is the caller's clock (a tick's ``--now``), so a message queued by a tick is due
+    within that same tick; the wall clock only for callers outside scheduled work."""
     the_flow = get_flow(flow)
     message_id = message_id_for(shop.domain, message_key)
     exists = session.execute(select(OutboxMessage.id).where(
@@ -76,7 +78,7 @@ def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to
         return None
     config = config or state().config
     settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
-    now = utcnow()
+    now = now or utcnow()
     due = max(send_after, now) if send_after else now
     is_marketing = the_flow.marketing if marketing is None else bool(marketing)
     lang = choose_locale(locale or (customer.locale if customer else None), shop.primary_locale)

@@ -4,13 +4,15 @@ the batch sender."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from emails.delivery.settings import EmailSettings
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop
-from plugin.models.email import OUTBOX, SENDING, SENT, UNKNOWN
+from plugin.models.email import OUTBOX, QUEUED, SENDING, SENT, SUPPRESSED, UNKNOWN
 
 COUNTS_FOR_CAP = (SENT, SENDING, OUTBOX, UNKNOWN)
 
@@ -19,6 +21,9 @@ def suppression_reason(session: Session, shop: Shop, customer: Customer | None, 
                        marketing: bool, at: datetime, settings: EmailSettings,
                        exclude_id: int | None = None, flow: str | None = None) -> str | None:
     """Why this message may not go now, or None. Shared by queue and send time."""
+    if not shop.installed:
+        return SHOP_UNINSTALLED
+
     def blocked(email: str) -> str | None:
         return session.execute(select(EmailSuppression.reason).where(
             EmailSuppression.shop_id == shop.id, EmailSuppression.email == email)).scalar()
@@ -43,6 +48,19 @@ def decide_suppression(customer: Customer | None, to_email: str | None, marketin
     if marketing and customer is not None and flow not in SERIES_FOLLOW_UPS and cap_hit():
         return "frequency_cap"
     return None
+
+
+# Nothing leaves for a shop that uninstalled the app (app/uninstalled), whatever was queued.
+SHOP_UNINSTALLED = "shop_uninstalled"
+
+
+def suppress_queued_for_uninstalled_shop(session: Session, shop_id: int) -> int:
+    """app/uninstalled: every queued row becomes ``suppressed`` with the reason, so a reinstall
+    never sends stale mail. Returns the count."""
+    result = cast(CursorResult[Any], session.execute(
+        update(OutboxMessage).where(OutboxMessage.shop_id == shop_id, OutboxMessage.status == QUEUED)
+        .values(status=SUPPRESSED, reason=SHOP_UNINSTALLED)))
+    return result.rowcount or 0
 
 
 # Later steps of a series the shopper started (and the merchant configured) are not held

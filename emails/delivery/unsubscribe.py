@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from emails.content.landing_page import landing_page
 from emails.content.locale import choose_locale
-from emails.delivery.events import unsubscribe
+from emails.delivery.events import enqueue_consent_push, unsubscribe
 from emails.delivery.tokens import UNSUBSCRIBE, InvalidToken, make_token, read_token
 from plugin.app_state import state
 from plugin.models import Customer, Shop, utcnow
@@ -53,4 +53,6 @@ def unsubscribe_link(token: str):
             return landing_page(lang, COPY[lang], shop.name or "", COPY[lang]["confirm"], action=request.path,
                                 confirm=True)
         unsubscribe(session, shop.id, payload["c"], None)
-        return landing_page(lang, COPY[lang], shop.name or "", COPY[lang]["unsubscribed"])
+        page = landing_page(lang, COPY[lang], shop.name or "", COPY[lang]["unsubscribed"])
+    enqueue_consent_push(app_state.queue, payload["s"], utcnow())  # after commit; the tick catches a miss
+    return page

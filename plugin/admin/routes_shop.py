@@ -22,7 +22,9 @@ def shop_info():
     with state().db.transaction() as session:
         shop = current_shop(session)
         return jsonify(domain=shop.domain, name=shop.name, currency=shop.currency, locale=shop.primary_locale,
-                       installed=shop.installed, timezone=shop.iana_timezone)
+                       installed=shop.installed, timezone=shop.iana_timezone,
+                       needs_reauth=shop.needs_reauth_at is not None,
+                       needs_reauth_since=shop.needs_reauth_at.isoformat() if shop.needs_reauth_at else None)
 
 
 @bp.get("/api/inbox")

@@ -52,10 +52,15 @@ def require_session_token(view):
 
 
 def _installed_shop_id(app_state, claims) -> int | None:
+    """The shop's id; exchanges the session token when we hold no usable offline token
+    (a new managed install, or a shop whose token refresh Shopify refused)."""
     with app_state.db.transaction() as session:
         shop = find_shop(session, claims.shop)
-        if shop is not None and shop.installed and shop.access_token_enc is not None:
+        usable = shop is not None and shop.installed and shop.access_token_enc is not None
+        if usable and shop.needs_reauth_at is None:
             return shop.id
+        # A shop that only needs re-auth still reaches the admin (which shows it) if the exchange fails.
+        fallback = shop.id if usable else None
     config = app_state.config
     try:
         tokens = exchange_session_token(claims.shop, claims.token, config.api_key, config.api_secret,
@@ -63,7 +68,7 @@ def _installed_shop_id(app_state, claims) -> int | None:
         shop = complete_installation(app_state, claims.shop, tokens, utcnow())
     except ShopifyError as exc:
         log.warning("token exchange failed: %s", type(exc).__name__, extra={"shop": claims.shop})
-        return None
+        return fallback
     return shop.id
 
 

@@ -1,6 +1,7 @@
 """Foundation commands: database, shops, tick, import (the inbox lives in plugin/cli/inbox.py)."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import click
@@ -66,12 +67,18 @@ def shop():
 @shop.command("add")
 @click.option("--shop", "domain", required=True, help="your-store.myshopify.com")
 @click.option("--token", required=True, help="Admin API access token (custom app)")
-@click.option("--currency", default=None, help="shop currency, e.g. CLP (default: ask Shopify with --sync, else USD)")
-@click.option("--locale", default=None, help="shop primary locale, e.g. es")
+@click.option("--offline", is_flag=True, default=False,
+              help="do not call Shopify: no profile, no webhook registration (then --currency is required)")
+@click.option("--currency", default=None, help="with --offline: the shop currency, e.g. CLP")
+@click.option("--locale", default=None, help="with --offline: the shop primary locale, e.g. es (default en)")
 @click.option("--name", default=None)
-@click.option("--sync/--no-sync", default=False, help="fetch the shop profile and register webhooks via the Admin API")
-def shop_add(domain, token, currency, locale, name, sync):
-    """Register an installed shop without OAuth (custom apps, tests)."""
+@click.option("--sync/--no-sync", default=None, hidden=True, help="deprecated: fetching the profile is the default")
+def shop_add(domain, token, offline, currency, locale, name, sync):
+    """Register an installed shop without OAuth (custom apps, tests).
+
+    By default it asks Shopify for the shop's currency, locale and timezone, like an OAuth
+    install, and subscribes the webhook topics through the Admin API (a custom app has no
+    shopify.app.toml)."""
 
     app_state = state()
     normalized = normalize_shop_domain(domain)
@@ -79,19 +86,29 @@ def shop_add(domain, token, currency, locale, name, sync):
         raise click.ClickException(f"--shop: {domain!r} is not a *.myshopify.com domain")
     if not token.strip():
         raise click.ClickException("--token: must not be empty")
+    if offline and not currency:
+        raise click.ClickException("--currency: required with --offline (e.g. --currency CLP), "
+                                   "or drop --offline to read it from Shopify")
+    if currency and not re.fullmatch(r"[A-Za-z]{3}", currency.strip()):
+        raise click.ClickException(f"--currency: {currency!r} is not an ISO 4217 code such as CLP")
     tokens = TokenSet(access_token=token.strip(), scope=app_state.config.scopes, expires_at=None)
-    if sync:
-        complete_installation(app_state, normalized, tokens, utcnow())
+    if not offline:
+        try:
+            complete_installation(app_state, normalized, tokens, utcnow(), register_topics=True)
+        except ShopifyError as exc:
+            raise click.ClickException(f"could not read the shop from Shopify ({exc}); check --token, "
+                                       "or use --offline --currency XXX") from None
     with app_state.db.transaction() as session:
         added = install_shop(session, app_state.cipher, normalized, tokens, utcnow())
-        if currency:
-            added.currency = currency.upper()[:3]
-        if locale:
+        if currency and offline:
+            added.currency = currency.strip().upper()
+        if locale and offline:
             added.primary_locale = locale[:16]
         if name:
             added.name = name
         prepare_new_shop(app_state, added)
-    click.echo(f"shop {normalized} installed")
+        summary = f"{added.currency}, {added.primary_locale}"
+    click.echo(f"shop {normalized} installed ({summary})")
 
 
 @click.command()

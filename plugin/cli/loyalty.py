@@ -45,7 +45,11 @@ def program_import(domain, file):
     with state().db.transaction() as session:
         shop = require_shop(session, domain)
         if loaded.currency != shop.currency:
-            raise click.ClickException(f"currency: the program is in {loaded.currency}, the shop sells in {shop.currency}")
+            raise click.ClickException(
+                f"currency: the program is in {loaded.currency}, the shop sells in {shop.currency}; write the "
+                f"program in {shop.currency}, or if the shop's currency is wrong re-run `embajador shop add "
+                f"--shop {shop.domain} --token …` to read it from Shopify (or pass --offline --currency "
+                f"{loaded.currency})")
         shop.program = dump_program(loaded)
     click.echo(f"program imported for {shop.domain}: {len(loaded.tiers)} tiers, {len(loaded.rewards)} rewards")
 

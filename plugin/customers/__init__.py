@@ -1,1 +1,1 @@
-"""TODO"""
+"""Customers: profiles (sync from Shopify), consent, lookup, privacy."""

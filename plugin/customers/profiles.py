@@ -1,4 +1,6 @@
-"""Keeping our copy of a Shopify customer current (customers/create, customers/update, orders)."""
+"""Keeping our copy of a Shopify customer current (customers/create, customers/update, orders).
+
+Consent is not in these payloads (since API 2025-01): see consent.py."""
 from __future__ import annotations
 
 import hashlib
@@ -8,9 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.models import Customer, Shop
-
-CONSENT_STATES = {"subscribed": "SUBSCRIBED", "not_subscribed": "NOT_SUBSCRIBED", "pending": "PENDING",
-                  "unsubscribed": "UNSUBSCRIBED", "redacted": "REDACTED", "invalid": "INVALID"}
 
 
 class CustomerPayloadError(ValueError):
@@ -36,14 +35,6 @@ def parse_shopify_time(value) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else None
-
-
-def marketing_state(payload: dict) -> str | None:
-    """``email_marketing_consent.state`` (``accepts_marketing`` is deprecated and ignored)."""
-    consent = payload.get("email_marketing_consent")
-    if isinstance(consent, dict) and isinstance(consent.get("state"), str):
-        return CONSENT_STATES.get(consent["state"].lower(), consent["state"].upper()[:32])
-    return None
 
 
 def find_customer(session: Session, shop: Shop, shopify_id=None, email=None) -> Customer | None:
@@ -86,11 +77,6 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     if from_metafield is not None and from_metafield != customer.birthday:  # shoppers can edit it too
         customer.birthday_saved_on = (updated_at or datetime.now(UTC)).date()
     customer.birthday = from_metafield or customer.birthday
-    state = marketing_state(payload)
-    if state and state != customer.marketing_state:
-        customer.marketing_state = state
-        customer.marketing_state_updated_at = parse_shopify_time(
-            (payload.get("email_marketing_consent") or {}).get("consent_updated_at")) or updated_at
     customer.shopify_updated_at = updated_at or customer.shopify_updated_at
     session.flush()
     return customer, created

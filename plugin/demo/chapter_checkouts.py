@@ -18,7 +18,7 @@ SUBTOTAL = sum(price * qty for _, _, price, qty in CART)
 
 def checkout_payload(shopper: dict, token: str, at) -> dict:
     lines = [{"title": title, "variant_title": variant, "quantity": qty, "price": str(price),
-              "variant_id": 4400 + i, "image_url": f"https://cdn.shopify.com/demo/{i}.jpg"}
+              "variant_id": 4400 + i}
              for i, (title, variant, price, qty) in enumerate(CART)]
     return {"id": 9100000000000000 + shopper["id"] % 1000, "token": token, "email": shopper["email"],
             "created_at": at.isoformat(), "updated_at": at.isoformat(), "completed_at": None,

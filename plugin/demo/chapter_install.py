@@ -22,5 +22,5 @@ def run(stage) -> None:
     params["hmac"] = sign_oauth_query(params, stage.app_state.config.api_secret)
     callback = requests.get(f"{stage.base_url}/auth/callback", params=params, allow_redirects=False, timeout=30)
     stage.say(f"GET /auth/callback (signed by Shopify) → {callback.status_code} to {callback.headers.get('Location')}")
-    stage.say(f"expiring offline token stored encrypted; {len(stage.fake.subscriptions)} webhook topics "
-              f"subscribed through the Admin GraphQL API")
+    stage.say(f"expiring offline token stored encrypted; webhooks come from shopify.app.toml "
+              f"({len(stage.fake.subscriptions)} registered per shop, so each event arrives once)")

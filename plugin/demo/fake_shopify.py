@@ -21,7 +21,10 @@ from werkzeug.serving import make_server
 
 OPERATIONS = ("shopLocales", "shop", "webhookSubscriptions", "webhookSubscriptionCreate",
               "discountCodeBasicCreate", "discountCodeFreeShippingCreate", "metafieldsSet",
-              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode", "orders")
+              "abandonedCheckouts", "bulkOperationRunQuery", "node", "codeDiscountNodeByCode", "orders",
+              "customer", "customerEmailMarketingConsentUpdate")
+# Root fields whose name also appears as a nested selection elsewhere: matched with arguments only.
+_WITH_ARGUMENTS = {"customer", "node"}
 
 
 @dataclass
@@ -41,6 +44,9 @@ class FakeShopify:
     metafields: list[dict] = field(default_factory=list)
     abandoned_checkouts: list[dict] = field(default_factory=list)
     orders: list[dict] = field(default_factory=list)
+    # Customers as the Admin API shows them, by numeric id: email, firstName, lastName, locale,
+    # numberOfOrders, emailMarketingConsent {marketingState, ...}, birthDate {value}.
+    customers: dict[str, dict] = field(default_factory=dict)
     bulk_results: list[dict] = field(default_factory=list)
     bulk_url: str | None = None
     refuse: set[str] = field(default_factory=set)
@@ -129,10 +135,14 @@ class FakeShopify:
     def _graphql(self, query: str, variables: dict) -> dict:
         body = query[query.index("{") + 1:] if "{" in query else query
         data: dict = {}
-        for name in (op for op in OPERATIONS if re.search(rf"\b{op}\s*[({{]", body)):
+        for name in (op for op in OPERATIONS
+                     if re.search(rf"\b{op}\s*\(" if op in _WITH_ARGUMENTS else rf"\b{op}\s*[({{]", body)):
             self.calls.append((name, variables))
             if name in self.refuse:
                 data[name] = {"userErrors": [{"field": ["input"], "message": f"{name} refused by the test"}]}
+                continue
+            if name == "node" and "AbandonedCheckout" in body:
+                data[name] = {"lineItems": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}
                 continue
             data[name] = getattr(self, "_op_" + name)(variables)
         return {"data": data, "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
@@ -153,7 +163,8 @@ class FakeShopify:
 
     def _op_webhookSubscriptionCreate(self, variables):
         node = {"id": f"gid://shopify/WebhookSubscription/{next(self._ids)}", "topic": variables["topic"],
-                "uri": variables["webhookSubscription"]["uri"]}
+                "uri": variables["webhookSubscription"]["uri"],
+                "metafieldNamespaces": list(variables["webhookSubscription"].get("metafieldNamespaces") or [])}
         self.subscriptions.append(node)
         return {"webhookSubscription": node, "userErrors": []}
 
@@ -188,6 +199,21 @@ class FakeShopify:
 
     def _op_orders(self, _):
         return {"nodes": list(self.orders), "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    def _op_customer(self, variables):
+        numeric = str(variables.get("id", "")).rsplit("/", 1)[-1]
+        found = self.customers.get(numeric)
+        if found is None:
+            return None
+        return {"id": f"gid://shopify/Customer/{numeric}", "email": None, "firstName": None, "lastName": None,
+                "locale": None, "numberOfOrders": "0", "emailMarketingConsent": None, "birthDate": None, **found}
+
+    def _op_customerEmailMarketingConsentUpdate(self, variables):
+        given = variables["input"]
+        numeric = str(given["customerId"]).rsplit("/", 1)[-1]
+        if numeric not in self.customers:
+            return {"customer": None, "userErrors": [{"field": ["input", "customerId"], "message": "Customer not found"}]}
+        self.customers[numeric]["emailMarketingConsent"] = dict(given["emailMarketingConsent"])
+        return {"customer": {"id": given["customerId"]}, "userErrors": []}
 
     def _op_bulkOperationRunQuery(self, _):
         return {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"}, "userErrors": []}

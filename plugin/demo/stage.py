@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from plugin.demo.fake_shopify import FakeShopify
 from plugin.jobs.tick import run_tick
+from plugin.shopify.api_versions import LATEST_STABLE
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 
 DEMO_SHOP = "tienda-embajador.myshopify.com"
@@ -52,7 +53,7 @@ class Stage:
         headers = {"X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": DEMO_SHOP,
                    "X-Shopify-Hmac-Sha256": sign_webhook(body, self.app_state.config.api_secret),
                    "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
-                   "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": "2025-10",
+                   "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": LATEST_STABLE,
                    "X-Shopify-Triggered-At": self.now.isoformat(), "Content-Type": "application/json"}
         response = requests.post(f"{self.base_url}/webhooks", data=body, headers=headers, timeout=30)
         response.raise_for_status()

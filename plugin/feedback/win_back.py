@@ -169,5 +169,5 @@ def _record_created(app_state, offer_id: int, gid: str | None, now: datetime) ->
             session, shop=shop, flow="win_back", customer=customer, to_email=customer.email,
             message_key=f"win_back:{customer.id}:{offer.last_order_at.date().isoformat()}",
             context={"discount_code": offer.code, "discount": shown,
-                     "code_expires_on": offer.expires_at.date() if offer.expires_at else None})
+                     "code_expires_on": offer.expires_at.date() if offer.expires_at else None}, now=now)
         return WIN_BACK_CREATED

@@ -23,6 +23,8 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("orders_reconcile", "plugin.loyalty.order_reconcile.reconcile_paid_orders"),  # daily: paid orders we missed
     ("checkout_order_intake", "plugin.recovery.purchases.collect_checkout_orders"),  # before the purge
     ("inbox_retention", "webhooks.retention.purge_processed_payloads"),
+    ("customer_consent", "plugin.shops.customer_sync.check_unseen_customers"),  # before any marketing email
+    ("consent_write_back", "plugin.shops.customer_sync.push_pending_consents"),
     ("points_release", "plugin.loyalty.release.release_pending_points"),
     ("points_expiry", "plugin.loyalty.expiry_task.expire_points"),
     ("birthdays", "plugin.loyalty.actions.birthdays_job"),

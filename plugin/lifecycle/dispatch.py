@@ -149,7 +149,7 @@ def handle_event(session: Session, event: CustomerEvent, now: datetime, default_
     locale = event.data.get("locale") if isinstance(event.data.get("locale"), str) else None
     outbox_id = queue_email(session, shop=shop, flow=flow, message_key=f"{flow}:{event.key}", to_email=customer.email,
                             context=context, customer=customer, locale=locale, send_after=send_after,
-                            marketing=True if settings.notices_need_consent else None)
+                            marketing=True if settings.notices_need_consent else None, now=now)
     if outbox_id is not None and event.about_customer_id is not None:  # the mail names them: redact reaches it
         session.get(OutboxMessage, outbox_id).about_customer_id = event.about_customer_id
     return outbox_id

@@ -33,6 +33,10 @@ class Customer(ShopScoped, Base):
     # pays from the next year (program ``actions.birthday_lead_days``).
     birthday_saved_on: Mapped[date | None] = mapped_column(Date)
     shopify_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When consent/birthday were read over the Admin API (plugin/customers/consent.py): once.
+    shopify_facts_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Our own unsubscribe (link, SendGrid) not yet written back to Shopify; cleared once it is.
+    consent_push_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Cached balance and tier: always rebuildable from the ledger (plugin/loyalty).
     points_available: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     points_pending: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

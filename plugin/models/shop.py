@@ -24,6 +24,9 @@ class Shop(Base):
     access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refresh_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when Shopify refused to refresh the expiring token: nothing retries until the
+    # merchant opens the app, whose session token is exchanged for a new one.
+    needs_reauth_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     installed: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     installed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

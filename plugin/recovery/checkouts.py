@@ -13,8 +13,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from plugin.customers.consent import ConsentFact, upsert_from_checkout_customer
 from plugin.customers.profiles import find_customer
 from plugin.db import insert_ignoring_conflicts
+from plugin.loyalty.consent_points import record_consent_and_reward
 from plugin.loyalty.status import shop_program
 from plugin.models import Shop
 from plugin.models.checkouts import CANCELLED, SCHEDULED, AbandonedCheckout, RecoveryStep
@@ -44,7 +46,7 @@ def upsert_checkout(session: Session, shop: Shop, facts: CheckoutFacts, now: dat
     if checkout.shopify_updated_at and facts.updated_at and facts.updated_at < checkout.shopify_updated_at:
         return {"checkout_id": checkout.id, "applied": False, "reason": "older_than_stored"}
     newer = checkout.shopify_updated_at is None or (facts.updated_at or now) > checkout.shopify_updated_at
-    _apply(session, shop, checkout, facts, source if is_new else checkout.source)
+    _apply(session, shop, checkout, facts, source if is_new else checkout.source, now)
     if checkout.completed_at is not None:
         cancelled = cancel_scheduled(session, checkout, "completed")
         return {"checkout_id": checkout.id, "applied": True, "completed": True, "cancelled_steps": cancelled}
@@ -52,7 +54,8 @@ def upsert_checkout(session: Session, shop: Shop, facts: CheckoutFacts, now: dat
     return {"checkout_id": checkout.id, "applied": True, "steps": planned}
 
 
-def _apply(session: Session, shop: Shop, checkout: AbandonedCheckout, facts: CheckoutFacts, source: str) -> None:
+def _apply(session: Session, shop: Shop, checkout: AbandonedCheckout, facts: CheckoutFacts, source: str,
+           now: datetime) -> None:
     checkout.source = source
     checkout.checkout_id = facts.checkout_id or checkout.checkout_id
     checkout.email = facts.email or checkout.email
@@ -70,10 +73,26 @@ def _apply(session: Session, shop: Shop, checkout: AbandonedCheckout, facts: Che
     checkout.shopify_created_at = checkout.shopify_created_at or facts.created_at or facts.updated_at
     checkout.shopify_updated_at = facts.updated_at or checkout.shopify_updated_at
     checkout.completed_at = checkout.completed_at or facts.completed_at
-    customer = find_customer(session, shop, shopify_id=checkout.customer_shopify_id, email=checkout.email)
+    customer = _checkout_customer(session, shop, checkout, facts, now)
     if customer is not None:
         checkout.customer_id = customer.id
     session.flush()
+
+
+def _checkout_customer(session: Session, shop: Shop, checkout: AbandonedCheckout, facts: CheckoutFacts,
+                       now: datetime):
+    """The shopper behind the checkout. A customer object (customers from before install, or
+    whose customers/create comes later) or a guest who accepted marketing becomes a customer
+    row, so the series can reach them; ``buyer_accepts_marketing`` is their opt-in."""
+    opted_in = facts.consent_state == "SUBSCRIBED"
+    if facts.customer or opted_in:
+        customer = upsert_from_checkout_customer(session, shop, facts.customer or {}, checkout.email, checkout.locale)
+    else:
+        customer = find_customer(session, shop, shopify_id=checkout.customer_shopify_id, email=checkout.email)
+    if customer is not None and opted_in:
+        opt_in = ConsentFact("SUBSCRIBED", facts.updated_at or facts.created_at, "checkout", "single_opt_in")
+        record_consent_and_reward(session, shop, customer, opt_in, now, f"checkout:{checkout.token}")
+    return customer
 
 
 def plan_series(session: Session, shop: Shop, checkout: AbandonedCheckout, rebase: bool) -> int:
@@ -98,4 +117,12 @@ def cancel_scheduled(session: Session, checkout: AbandonedCheckout, reason: str)
     result = cast(CursorResult[Any], session.execute(update(RecoveryStep).where(RecoveryStep.checkout_id == checkout.id,
                                                         RecoveryStep.status == SCHEDULED)
                              .values(status=CANCELLED, skip_reason=reason)))
+    return result.rowcount or 0
+
+
+def cancel_all_scheduled(session: Session, shop_id: int, reason: str) -> int:
+    """Every step of the shop not sent yet is cancelled (app/uninstalled)."""
+    result = cast(CursorResult[Any], session.execute(
+        update(RecoveryStep).where(RecoveryStep.shop_id == shop_id, RecoveryStep.status == SCHEDULED)
+        .values(status=CANCELLED, skip_reason=reason)))
     return result.rowcount or 0

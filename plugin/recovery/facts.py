@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from plugin.customers.profiles import marketing_state, normalize_email, parse_shopify_time
+from plugin.customers.profiles import normalize_email, parse_shopify_time
 
 _TOKEN_IN_URL = re.compile(r"/checkouts/(?:ac/|cn/)?([A-Za-z0-9_-]+)/recover")
 
@@ -25,6 +25,7 @@ class CheckoutFacts:
     customer_shopify_id: str | None
     locale: str | None
     consent_state: str | None
+    customer: dict | None  # the checkout's customer object (id, email, names), when Shopify sent one
     line_items: tuple[dict, ...] | None  # None = the source did not say (keep what we have)
     subtotal: Decimal | None
     currency: str | None
@@ -92,13 +93,8 @@ def _webhook_line(line: dict, shop_currency: str | None) -> dict:
 
 
 def _consent(payload: dict) -> str | None:
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-    state = marketing_state(payload) or marketing_state(customer)
-    if state:
-        return state
-    if payload.get("buyer_accepts_marketing") is True:
-        return "SUBSCRIBED"
-    return None
+    """The checkout's own consent: ``buyer_accepts_marketing`` (its customer object carries none)."""
+    return "SUBSCRIBED" if payload.get("buyer_accepts_marketing") is True else None
 
 
 def token_from_url(url: Any) -> str | None:
@@ -132,6 +128,7 @@ def facts_from_webhook(payload: dict) -> CheckoutFacts:
         customer_shopify_id=_id(customer.get("id")),
         locale=(payload.get("customer_locale") or None) and str(payload["customer_locale"])[:16],
         consent_state=_consent(payload),
+        customer=customer or None,
         line_items=lines,
         subtotal=subtotal, currency=currency, presentment_subtotal=shown, presentment_currency=shown_currency,
         recovery_url=payload.get("abandoned_checkout_url") or None,
@@ -164,7 +161,8 @@ def facts_from_graphql(node: dict) -> CheckoutFacts:
     lines = (node.get("lineItems") or {}).get("nodes") if isinstance(node.get("lineItems"), dict) else None
     return CheckoutFacts(
         token=token, checkout_id=checkout_id, email=normalize_email(customer.get("email")),
-        customer_shopify_id=_id(customer.get("id")), locale=None, consent_state=None,
+        customer_shopify_id=_id(customer.get("id")), locale=customer.get("locale") or None, consent_state=None,
+        customer=None,
         line_items=tuple(_graphql_line(n) for n in lines if isinstance(n, dict)) if isinstance(lines, list) else None,
         subtotal=shop_side[0], currency=shop_side[1], presentment_subtotal=shown_side[0],
         presentment_currency=shown_side[1], recovery_url=node.get("abandonedCheckoutUrl") or None,

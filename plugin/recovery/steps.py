@@ -67,6 +67,9 @@ def _customer(session, shop: Shop, checkout: AbandonedCheckout) -> Customer | No
 
 
 def _decide(session, shop, step, checkout, now):
+    if not shop.installed:  # app/uninstalled cancels the series; this guards a step caught mid-way
+        step.status, step.skip_reason = SKIPPED, "shop_uninstalled"
+        return "skipped"
     if apply_purchase(session, shop, checkout, now) or checkout.completed_at is not None:
         cancel_scheduled(session, checkout, "purchased" if checkout.completed_order_id else "completed")
         return "cancelled"
@@ -126,7 +129,7 @@ def queue_step_email(app_state, step_id: int, now: datetime) -> str:
         outbox_id = queue_email(session, shop=shop, flow=f"abandoned_checkout_{min(step.step, 3)}", message_key=key,
                                 to_email=checkout.email, context=context, customer=customer,
                                 locale=checkout.locale or (customer.locale if customer else None),
-                                send_after=now, marketing=True)
+                                send_after=now, marketing=True, now=now)
         row = session.execute(select(OutboxMessage).where(OutboxMessage.shop_id == shop.id,
                                                           OutboxMessage.message_key == key)).scalar_one_or_none()
         step.outbox_message_id = row.id if row else outbox_id

@@ -7,6 +7,7 @@ reviews). Everything is keyed by the friend's order id, so replays change nothin
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.logs import get_logger
 from plugin.loyalty.rules.earning import OrderFacts
 from plugin.loyalty.rules.program import Program
 from plugin.loyalty.status import shop_program
@@ -27,11 +29,14 @@ from plugin.referrals.links import advocate_by_code
 from plugin.referrals.rules.fraud import VELOCITY_WINDOW_DAYS, ReferralFacts, canonical_email, fraud_reasons
 
 PAID_STATUSES = ("paid",)
+log = get_logger("referrals.attribution")
 
 
 def on_order_paid(session: Session, shop: Shop, customer: Customer | None, order: OrderFacts, signals: OrderSignals,
-                  now: datetime, *, paid: bool, secret: str, app_url: str, source: str) -> dict | None:
-    """Called by orders/paid (and orders/create) after points are awarded."""
+                  now: datetime, *, paid: bool, secret: str, app_url: str, source: str,
+                  count_orders: Callable[[Customer], int | None] | None = None) -> dict | None:
+    """Called by orders/paid (and orders/create) after points are awarded. ``count_orders``
+    asks Shopify for a customer's ``numberOfOrders``; only called for a referral being decided."""
     program = shop_program(shop)
     if program.referral is None or customer is None:
         return None
@@ -41,7 +46,7 @@ def on_order_paid(session: Session, shop: Shop, customer: Customer | None, order
         record_fingerprints(session, shop.id, customer.id, signals.fingerprints, now)
         if maybe_record_invite(session, shop, program, customer, order, now, app_url):
             outcome["referral_invite"] = True
-    paid_order = _PaidOrder(session, shop, program, customer, order, signals, now, secret, source)
+    paid_order = _PaidOrder(session, shop, program, customer, order, signals, now, secret, source, count_orders)
     referral = attribute_order(paid_order, paid)
     if referral is not None:
         outcome.update(referral_id=referral.id, referral_status=referral.status)
@@ -59,6 +64,7 @@ class _PaidOrder:
     now: datetime
     secret: str
     source: str
+    count_orders: Callable[[Customer], int | None] | None = None
 
 
 def attribute_order(paid_order: _PaidOrder, paid: bool) -> Referral | None:
@@ -100,7 +106,8 @@ def decide(paid_order: _PaidOrder, referral: Referral) -> None:
         friend=friend,
         click_fingerprints=_click_fingerprints(secret, click),
         referrals_from_ip=_referrals_from_ip(session, referral, paid_order.now),
-        earlier_paid_orders=_earlier_paid_orders(session, customer, paid_order.order, paid_order.signals),
+        earlier_paid_orders=_earlier_paid_orders(session, customer, paid_order.order,
+                                                 paid_order.count_orders(customer) if paid_order.count_orders else None),
     ))
     referral.hold_reasons = reasons
     if reasons:
@@ -170,14 +177,14 @@ def _referrals_from_ip(session, referral: Referral, now) -> int:
         Referral.created_at >= now - timedelta(days=VELOCITY_WINDOW_DAYS))).scalar_one()
 
 
-def _earlier_paid_orders(session, customer: Customer, facts, signals: OrderSignals) -> int:
-    """Earn entries for other orders, or Shopify's own count when the payload has it."""
+def _earlier_paid_orders(session, customer: Customer, facts, shopify_count: int | None) -> int:
+    """Earn entries for other orders, or Shopify's own ``Customer.numberOfOrders`` (which
+    includes this order): order payloads lost ``orders_count`` in 2022-04, and only Shopify
+    knows the orders from before install."""
     earned = session.execute(select(func.count(func.distinct(LedgerEntry.order_id))).where(
         LedgerEntry.shop_id == customer.shop_id, LedgerEntry.customer_id == customer.id, LedgerEntry.kind == "earn",
         LedgerEntry.order_id.is_not(None), LedgerEntry.order_id != facts.order_id)).scalar_one()
-    count = signals.shopify_orders_count
-    shopify_earlier = count - 1 if count is not None and count > 1 else 0
-    return max(earned, shopify_earlier)
+    return max(earned, (shopify_count or 1) - 1)
 
 
 __all__ = ["on_order_paid", "on_order_refunded"]

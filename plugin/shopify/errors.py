@@ -79,6 +79,24 @@ class ShopifyGraphQLError(ShopifyError):
                 if (e.get("extensions") or {}).get("code")}
 
 
+class ShopifyQueryTooCostly(ShopifyGraphQLError):
+    """``MAX_COST_EXCEEDED``: the query asks for more than one request may cost (1,000 points).
+
+    A programming error, not an outage: retrying never helps, the query must ask for less
+    (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits)."""
+
+    def __init__(self, errors: list[Mapping[str, Any]], *, operation: str, requested: Any = None):
+        super().__init__(errors)
+        self.operation = operation
+        self.requested = requested
+        cost = f" (requested cost {requested})" if requested is not None else ""
+        self.args = (f"Shopify refused query {operation!r}: MAX_COST_EXCEEDED{cost}; a single query may "
+                     "cost at most 1000 — ask for fewer items per page or paginate nested connections",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class ShopifyUserError(ShopifyError):
     """A mutation ran but refused the input: ``userErrors`` with field paths."""
 

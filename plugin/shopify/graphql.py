@@ -19,6 +19,7 @@ from plugin.shopify.errors import (
     ShopifyError,
     ShopifyGraphQLError,
     ShopifyHTTPError,
+    ShopifyQueryTooCostly,
     ShopifyThrottled,
     ShopifyUnauthorized,
     ShopifyUserError,
@@ -83,7 +84,7 @@ class AdminClient:
         """Run a query or mutation and return its ``data``; raise a ``ShopifyError`` otherwise."""
         operation = _operation_name(query)
         is_mutation = _is_mutation(query)
-        payload = {"query": query, "variables": dict(variables or {})}
+        payload: dict[str, Any] = {"query": query, "variables": dict(variables or {})}
         refreshed = False
         attempt = 0
         while True:
@@ -131,6 +132,10 @@ class AdminClient:
                 continue
             self._note_cost(cost)
             self._log(operation, status, cost)
+            if errors and _has_code(errors, "MAX_COST_EXCEEDED"):
+                log.error("shopify query too costly shop=%s operation=%s", self.shop, operation)
+                raise ShopifyQueryTooCostly(errors, operation=operation,
+                                            requested=(cost or {}).get("requestedQueryCost"))
             if errors:
                 raise ShopifyGraphQLError(errors)
             return body.get("data") or {}
@@ -222,7 +227,11 @@ def _strip_comments(query: str) -> str:
 
 
 def _is_throttled(errors: list[Mapping[str, Any]]) -> bool:
-    return any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+    return _has_code(errors, "THROTTLED")
+
+
+def _has_code(errors: list[Mapping[str, Any]], code: str) -> bool:
+    return any(isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == code for e in errors)
 
 
 def _wait_from_cost(cost: Mapping[str, Any] | None) -> float:

@@ -4,11 +4,18 @@ From API 2025-10 ``WebhookSubscriptionInput`` and ``WebhookSubscription`` use th
 ``uri`` field (``callbackUrl`` / ``endpoint`` are deprecated). Compliance topics
 (``customers/data_request``, ``customers/redact``, ``shop/redact``) cannot be subscribed
 through the API: they live in ``shopify.app.toml``.
+
+Only shops registered with ``embajador shop add`` (a custom app made in the store admin, which
+has no toml) subscribe through here; OAuth installs rely on the app-specific subscriptions in
+``shopify.app.toml``, Shopify's recommended channel — subscribing both ways would deliver every
+event twice (https://shopify.dev/docs/apps/build/webhooks/subscribe).
+Payloads carry metafields only for the namespaces a subscription lists
+(``metafieldNamespaces``, https://shopify.dev/docs/api/admin-graphql/latest/input-objects/WebhookSubscriptionInput).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from plugin.shopify.graphql import AdminClient
@@ -25,7 +32,13 @@ SUBSCRIBED_TOPICS = (
     "refunds/create",
     "checkouts/create",
     "checkouts/update",
+    # Consent left customers/* payloads in 2025-01; it has its own topic (resource part: 33 characters).
+    # https://shopify.dev/docs/api/webhooks/latest?reference=toml#list-of-topics-customers_email_marketing_consent/update
+    "customers_email_marketing_consent/update",
 )
+# Birthdays live in Shopify's standard customer metafield facts.birth_date; payloads carry it
+# only when the subscription names the namespace.
+METAFIELD_NAMESPACES = {"customers/create": ("facts",), "customers/update": ("facts",)}
 # Declared in shopify.app.toml only (the API cannot subscribe to them).
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
 _TOPIC = re.compile(r"[a-z_]+/[a-z_]+")
@@ -59,12 +72,15 @@ def topic_enum(topic: str) -> str:
     return name.replace("/", "_").upper()
 
 
-def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[str]) -> list[str]:
+def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[str],
+                      metafield_namespaces: Mapping[str, Iterable[str]] | None = None) -> list[str]:
     """Make sure each topic is delivered to ``callback_url``; return the gids created now.
 
     Topics already subscribed to this exact URI are skipped, so re-installs and
-    repeated calls create nothing twice.
+    repeated calls create nothing twice. ``metafield_namespaces`` maps a topic to the
+    metafield namespaces its payloads should carry.
     """
+    namespaces = {topic_enum(t): sorted(set(ns)) for t, ns in (metafield_namespaces or {}).items()}
     wanted = list(dict.fromkeys(topic_enum(t) for t in topics))
     if not wanted:
         return []
@@ -74,10 +90,11 @@ def register_webhooks(client: AdminClient, callback_url: str, topics: Iterable[s
     for topic in wanted:
         if topic in existing:
             continue
-        result = client.mutate(CREATE_MUTATION, {
-            "topic": topic,
-            "webhookSubscription": {"uri": callback_url, "format": "JSON"},
-        }, "webhookSubscriptionCreate")
+        subscription: dict[str, Any] = {"uri": callback_url, "format": "JSON"}
+        if namespaces.get(topic):
+            subscription["metafieldNamespaces"] = namespaces[topic]
+        result = client.mutate(CREATE_MUTATION, {"topic": topic, "webhookSubscription": subscription},
+                               "webhookSubscriptionCreate")
         created.append(result["webhookSubscription"]["id"])
     return created
 

@@ -3,6 +3,8 @@
 One bulk query per shop instead of thousands of paginated calls; the JSONL result is
 streamed and upserted in batches, so a shop with 500 k customers never sits in memory.
 Existing rows are updated in place (the same upsert as customers/update), so a re-run is safe.
+Consent and the birthday metafield go through the same code as every other source
+(plugin/customers/consent.py), so an import never fakes a webhook field Shopify removed.
 """
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import time
 from collections.abc import Callable
 
 from plugin.customers.profiles import upsert_customer
-from plugin.models import Shop
+from plugin.models import Shop, utcnow
 from plugin.shopify.bulk_operations import bulk_operation_status, iter_bulk_results, start_bulk_query
+from plugin.shopify.customer_facts import customer_facts_from_node
 from plugin.shopify.gids import parse_gid
+from plugin.shops.customer_sync import apply_customer_facts
 from plugin.shops.tokens import admin_client
 
 CUSTOMERS_QUERY = """
@@ -20,8 +24,9 @@ CUSTOMERS_QUERY = """
   customers {
     edges {
       node {
-        id email firstName lastName locale updatedAt
-        emailMarketingConsent { marketingState consentUpdatedAt }
+        id email firstName lastName locale updatedAt numberOfOrders
+        emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt }
+        birthDate: metafield(namespace: "facts", key: "birth_date") { value }
       }
     }
   }
@@ -36,15 +41,11 @@ class BackfillFailed(Exception):
 
 
 def customer_payload(node: dict) -> dict:
-    """A bulk (GraphQL) customer in the shape of a customers/update webhook body."""
-    consent = node.get("emailMarketingConsent") or {}
-    payload = {"id": int(parse_gid(node["id"])[1]), "email": node.get("email"),
-               "first_name": node.get("firstName"), "last_name": node.get("lastName"),
-               "locale": node.get("locale"), "updated_at": node.get("updatedAt")}
-    if consent.get("marketingState"):
-        payload["email_marketing_consent"] = {"state": consent["marketingState"].lower(),
-                                              "consent_updated_at": consent.get("consentUpdatedAt")}
-    return payload
+    """The profile fields of a bulk (GraphQL) customer, named like a customers/update body
+    (consent and birthday are applied separately, from ``customer_facts_from_node``)."""
+    return {"id": int(parse_gid(node["id"])[1]), "email": node.get("email"),
+            "first_name": node.get("firstName"), "last_name": node.get("lastName"),
+            "locale": node.get("locale"), "updated_at": node.get("updatedAt")}
 
 
 def finished_bulk_operation(app_state, shop_id: int, query: str, *, sleep: Callable[[float], None] = time.sleep,
@@ -77,7 +78,7 @@ def import_customers(app_state, shop_id: int, *, sleep: Callable[[float], None] 
     batch: list[dict] = []
     for node in iter_bulk_results(operation.url):
         if str(node.get("id", "")).startswith("gid://shopify/Customer/"):
-            batch.append(customer_payload(node))
+            batch.append(node)
         if len(batch) >= BATCH:
             _upsert_batch(app_state, shop_id, batch, counts)
             on_progress(counts["imported"], operation.object_count)
@@ -90,9 +91,11 @@ def import_customers(app_state, shop_id: int, *, sleep: Callable[[float], None] 
 def _upsert_batch(app_state, shop_id: int, batch: list[dict], counts: dict) -> None:
     if not batch:
         return
+    now = utcnow()
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
-        for payload in batch:
-            _, created = upsert_customer(session, shop, payload)
+        for node in batch:
+            customer, created = upsert_customer(session, shop, customer_payload(node))
+            apply_customer_facts(session, shop, customer, customer_facts_from_node(node), now, "import")
             counts["created"] += int(created)
             counts["imported"] += 1

@@ -18,7 +18,8 @@ def run_demo(tmp_path) -> str:
 def test_demo_tells_the_whole_story_on_embedded_defaults(tmp_path):
     out = run_demo(tmp_path)
     assert "jobs in-process" in out and "sqlite" in out
-    assert "/admin/oauth/authorize" in out and "webhook topics subscribed" in out
+    assert "/admin/oauth/authorize" in out and "webhooks come from shopify.app.toml (0 registered per shop" in out
+    assert "each new shopper's language read once from the Admin API: 3 customers" in out
     assert "customers table: 3 rows" in out
     assert "same event id → duplicate" in out
     assert "orders/paid #1001 for $400.000 CLP → delivery" in out and "400 points pending for 14 days" in out

@@ -523,9 +523,12 @@ _UNIT_SCALE = {
 
 # Reward names in the shop's language: {money} / {percent} are filled in for its currency.
 _REWARD_COPY = {
-    "en": {"fixed": "{money} off", "percent": "{percent} off", "ship": "Free shipping"},
-    "es": {"fixed": "{money} de descuento", "percent": "{percent} de descuento", "ship": "Envío gratis"},
-    "pt": {"fixed": "{money} de desconto", "percent": "{percent} de desconto", "ship": "Frete grátis"},
+    "en": {"fixed": "{money} off", "percent": "{percent} off", "ship": "Free shipping",
+           "tiers": ("Bronze", "Silver", "Gold")},
+    "es": {"fixed": "{money} de descuento", "percent": "{percent} de descuento", "ship": "Envío gratis",
+           "tiers": ("Bronce", "Plata", "Oro")},
+    "pt": {"fixed": "{money} de desconto", "percent": "{percent} de desconto", "ship": "Frete grátis",
+           "tiers": ("Bronze", "Prata", "Ouro")},
 }
 _HOME_TERRITORY = {"USD": "US", "EUR": {"es": "ES", "pt": "PT", "en": "IE"}, "GBP": "GB", "BRL": "BR"}
 
@@ -573,8 +576,8 @@ def reward_copy(locale: str | None, currency: str) -> dict[str, Any]:
 
 @cache  # Program is immutable; shops without a document ask for it on every order
 def default_program(currency: str, locale: str | None = None) -> Program:
-    """A sensible starting program for a shop in ``currency`` (roughly 1 % back), its reward
-    names written in the shop's ``locale`` (es/en/pt; others and None: English)."""
+    """A sensible starting program for a shop in ``currency`` (roughly 1 % back), its tier and
+    reward names written in the shop's ``locale`` (es/en/pt; others and None: English)."""
     minor_units(currency)
     scale = Decimal(_UNIT_SCALE.get(currency, 1))
     copy = reward_copy(locale, currency)
@@ -582,14 +585,15 @@ def default_program(currency: str, locale: str | None = None) -> Program:
     def amount(units: int) -> Decimal:
         return quantize(Decimal(units) * scale, currency)
 
+    base, middle, top = copy["tiers"]
     return Program(
         currency=currency,
         earn=Earn(points=1, per_amount=amount(1), pending_days=14, on="orders/paid"),
         actions=Actions(signup=100, birthday=200, marketing_consent=50),
         tiers=(
-            Tier("Bronce", Threshold("spend", amount(0)), Decimal(1)),
-            Tier("Plata", Threshold("spend", amount(200)), Decimal("1.25"), entry_points=100),
-            Tier("Oro", Threshold("referrals", Decimal(3)), Decimal("1.5"), entry_points=250),
+            Tier(base, Threshold("spend", amount(0)), Decimal(1)),
+            Tier(middle, Threshold("spend", amount(200)), Decimal("1.25"), entry_points=100),
+            Tier(top, Threshold("referrals", Decimal(3)), Decimal("1.5"), entry_points=250),
         ),
         tier_period="rolling_12_months",
         rewards=(

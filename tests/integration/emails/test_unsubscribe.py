@@ -1,24 +1,24 @@
 """The unsubscribe link in marketing emails: a click asks, a confirmation (or RFC 8058 POST) acts."""
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
 from emails.delivery.unsubscribe import unsubscribe_url
 from plugin.models import Customer, Shop
 from tests.integration.conftest import add_shop
-from tests.shopify_requests import fixture_payload, post_webhook
+from tests.shopify_requests import consent_payload, fixture_payload, post_webhook
 
 
 def subscribed_customer(client, app_state):
     add_shop(app_state)
     payload = fixture_payload("customers__create.json")
-    payload.update(locale="es-CL", email_marketing_consent={"state": "subscribed", "opt_in_level": "single_opt_in"})
-    post_webhook(client, "customers/create", json.dumps(payload, default=str).encode())
+    post_webhook(client, "customers/create", payload)
+    post_webhook(client, "customers_email_marketing_consent/update",
+                 consent_payload(payload["id"], payload["email"], "subscribed"))
     with app_state.db.transaction() as session:
         shop = session.execute(select(Shop)).scalar_one()
         customer = session.execute(select(Customer)).scalar_one()
+        customer.locale = "es-CL"  # what Shopify's Customer.locale says (read over GraphQL)
         return unsubscribe_url(app_state.config.secret_key, app_state.config.app_url, shop, customer).split("embajador.test", 1)[1]
 
 

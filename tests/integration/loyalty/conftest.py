@@ -24,7 +24,7 @@ ADMIN_ORIGIN = "https://admin.shopify.test"
 
 def setup_shop(app_state, currency="USD", **program_changes) -> int:
     shop_id = add_shop(app_state)
-    doc = dump_program(default_program(currency))
+    doc = dump_program(default_program(currency, "es"))  # the Spanish default tiers: Bronce, Plata, Oro
     doc.update(program_changes)
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
@@ -42,7 +42,9 @@ def payable(fixture="orders__paid.json", at: datetime | None = None, currency: s
     if currency:
         text = text.replace('"USD"', f'"{currency}"')
     payload = json.loads(text)
-    payload.update(cancelled_at=None, financial_status="paid", cancel_reason=None)
+    # buyer_accepts_marketing (the fixture says true) would also subscribe and pay consent points;
+    # these tests are about earning, so the buyer declines unless a test says otherwise.
+    payload.update(cancelled_at=None, financial_status="paid", cancel_reason=None, buyer_accepts_marketing=False)
     if at is not None:
         payload["created_at"] = payload["processed_at"] = at.isoformat()
     payload.update(changes)
@@ -115,13 +117,14 @@ JON = "115310627314723954"
 def shopper_with(app_state, client, points: int) -> int:
     """Jon, known from his customers/create, with exactly ``points`` available."""
     send(client, "customers/create", {"id": int(JON), "email": "jon@example.com", "first_name": "Jon",
-                                      "locale": "es-CL", "updated_at": recently(3).isoformat()})
+                                      "updated_at": recently(3).isoformat()})
     with app_state.db.transaction() as session:
         from sqlalchemy import select
 
         from plugin.models import Customer, Shop
         shop = session.execute(select(Shop)).scalar_one()
         jon = session.execute(select(Customer)).scalar_one()
+        jon.locale = "es-CL"  # Shopify's Customer.locale (not in the webhook), as the tick would read it
         adjust_points(session, shop, jon, points - jon.points_available, "test balance", "test", utcnow())
         return jon.id
 

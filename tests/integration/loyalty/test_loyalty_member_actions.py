@@ -27,7 +27,7 @@ from tests.integration.loyalty.conftest import (
     send,
     setup_shop,
 )
-from tests.shopify_requests import SHOP, fixture_payload
+from tests.shopify_requests import SHOP, consent_payload, fixture_payload
 
 BOB = "706405506930370084"
 JON = "115310627314723954"
@@ -37,14 +37,18 @@ def cli(app, *args):
     return app.test_cli_runner().invoke(args=["embajador", *args])
 
 
-def bob(topic: str, state: str | None, at: str, **changes) -> dict:
-    """Shopify's customers/create|update fixture with the consent block current API versions send."""
+def bob(topic: str, at: str, **changes) -> dict:
+    """Shopify's customers/create|update fixture (no consent inside since API 2025-01)."""
     payload = fixture_payload(f"customers__{topic}.json")
     payload.update(updated_at=at, **changes)
-    if state:
-        payload["email_marketing_consent"] = {"state": state, "opt_in_level": "single_opt_in",
-                                              "consent_updated_at": at}
     return payload
+
+
+def send_bob(client, topic: str, state: str | None, at: str, **changes) -> None:
+    """customers/<topic> for Bob, then — as Shopify does — his consent on its own topic."""
+    send(client, f"customers/{topic}", bob(topic, at, **changes))
+    if state:
+        send(client, "customers_email_marketing_consent/update", consent_payload(int(BOB), "bob@biller.com", state, at))
 
 
 def proxy(client, method: str, path: str, customer_id: str = BOB, **kwargs):
@@ -62,13 +66,13 @@ def action_keys(app_state) -> list[str]:
 
 def test_subscribing_later_pays_consent_points_once_and_unsubscribing_keeps_them(client, app_state):
     setup_shop(app_state)
-    send(client, "customers/create", bob("create", "not_subscribed", "2026-03-01T10:00:00Z"))
+    send_bob(client, "create", "not_subscribed", "2026-03-01T10:00:00Z")
     assert customer(app_state, BOB).points_available == 100  # signup only
-    send(client, "customers/update", bob("update", "subscribed", "2026-03-02T10:00:00Z"))
+    send_bob(client, "update", "subscribed", "2026-03-02T10:00:00Z")
     assert customer(app_state, BOB).points_available == 150
-    send(client, "customers/update", bob("update", "unsubscribed", "2026-03-03T10:00:00Z"))
+    send_bob(client, "update", "unsubscribed", "2026-03-03T10:00:00Z")
     assert customer(app_state, BOB).points_available == 150  # never clawed back
-    send(client, "customers/update", bob("update", "subscribed", "2026-03-04T10:00:00Z"))
+    send_bob(client, "update", "subscribed", "2026-03-04T10:00:00Z")
     assert customer(app_state, BOB).points_available == 150  # once per customer ever
     assert sorted(action_keys(app_state)) == ["marketing_consent", "signup"]
     # emails have no consent flow, so no event for it: only the welcome
@@ -78,12 +82,12 @@ def test_subscribing_later_pays_consent_points_once_and_unsubscribing_keeps_them
 
 def test_a_stale_or_unrelated_update_pays_nothing(client, app_state):
     setup_shop(app_state)
-    send(client, "customers/create", bob("create", "subscribed", "2026-03-01T10:00:00Z"))
+    send_bob(client, "create", "subscribed", "2026-03-01T10:00:00Z")
     assert customer(app_state, BOB).points_available == 150  # signup + consent at signup
-    send(client, "customers/update", bob("update", "unsubscribed", "2026-03-05T10:00:00Z"))
-    send(client, "customers/update", bob("update", "subscribed", "2026-03-04T10:00:00Z"))  # older: ignored
+    send_bob(client, "update", "unsubscribed", "2026-03-05T10:00:00Z")
+    send_bob(client, "update", "subscribed", "2026-03-04T10:00:00Z")  # older: ignored
     assert customer(app_state, BOB).marketing_state == "UNSUBSCRIBED"
-    send(client, "customers/update", bob("update", None, "2026-03-06T10:00:00Z", first_name="Roberto"))
+    send_bob(client, "update", None, "2026-03-06T10:00:00Z", first_name="Roberto")
     assert customer(app_state, BOB).points_available == 150
     assert len(entries(app_state, "action")) == 2
 
@@ -92,7 +96,7 @@ def test_a_stale_or_unrelated_update_pays_nothing(client, app_state):
 
 def test_shopper_gives_their_birthday_once_through_the_app_proxy(client, app_state):
     setup_shop(app_state)
-    send(client, "customers/create", bob("create", "subscribed", "2026-03-01T10:00:00Z"))
+    send_bob(client, "create", "subscribed", "2026-03-01T10:00:00Z")
     guest = proxy(client, "post", "/proxy/birthday", customer_id="", json={"birthday": "1990-05-17"})
     assert guest.status_code == 401
     for bad, why in [({}, "required"), ({"birthday": "17/05/1990"}, "YYYY-MM-DD"),
@@ -115,7 +119,7 @@ def test_shopper_gives_their_birthday_once_through_the_app_proxy(client, app_sta
 
 def test_merchant_corrects_a_birthday_from_the_cli_and_the_admin_api(app, client, app_state):
     setup_shop(app_state)
-    send(client, "customers/create", bob("create", "subscribed", "2026-03-01T10:00:00Z"))
+    send_bob(client, "create", "subscribed", "2026-03-01T10:00:00Z")
     assert proxy(client, "post", "/proxy/birthday", json={"birthday": "1990-05-17"}).status_code == 200
     ok = cli(app, "points", "birthday", "--shop", SHOP, "--customer", "bob@biller.com", "--date", "1990-07-05")
     assert ok.exit_code == 0 and "1990-07-05" in ok.output
@@ -135,13 +139,13 @@ def test_merchant_corrects_a_birthday_from_the_cli_and_the_admin_api(app, client
 def test_birthday_comes_from_shopifys_standard_metafield_in_customer_webhooks(client, app_state):
     setup_shop(app_state)
     birth = [{"namespace": "facts", "key": "birth_date", "type": "date", "value": "1988-11-02"}]
-    send(client, "customers/create", bob("create", "subscribed", "2026-03-01T10:00:00Z", metafields=birth))
+    send_bob(client, "create", "subscribed", "2026-03-01T10:00:00Z", metafields=birth)
     assert customer(app_state, BOB).birthday == date(1988, 11, 2)
     other = [{"namespace": "custom", "key": "birth_date", "value": "1970-01-01"}]
-    send(client, "customers/update", bob("update", "subscribed", "2026-03-02T10:00:00Z", metafields=other))
+    send_bob(client, "update", "subscribed", "2026-03-02T10:00:00Z", metafields=other)
     assert customer(app_state, BOB).birthday == date(1988, 11, 2)  # not the standard field: ignored
     corrected = [{"namespace": "facts", "key": "birth_date", "type": "date", "value": "1988-11-03"}]
-    send(client, "customers/update", bob("update", "subscribed", "2026-03-03T10:00:00Z", metafields=corrected))
+    send_bob(client, "update", "subscribed", "2026-03-03T10:00:00Z", metafields=corrected)
     assert customer(app_state, BOB).birthday == date(1988, 11, 3)
 
 
@@ -149,7 +153,7 @@ def _birthday_shop(app_state, client, birthday: str, timezone_name: str = "Ameri
     shop_id = setup_shop(app_state)
     with app_state.db.transaction() as session:
         session.get(Shop, shop_id).iana_timezone = timezone_name
-    send(client, "customers/create", bob("create", "subscribed", "2026-03-01T10:00:00Z"))
+    send_bob(client, "create", "subscribed", "2026-03-01T10:00:00Z")
     assert proxy(client, "post", "/proxy/birthday", json={"birthday": birthday}).status_code == 200
     with app_state.db.transaction() as session:  # saved long before the ticks below (lead time: tests/security)
         session.execute(select(Customer).where(Customer.shopify_id == str(BOB))).scalar_one().birthday_saved_on = \
@@ -193,7 +197,7 @@ def test_a_29_february_birthday_is_celebrated_on_28_february_in_common_years(cli
 
 def test_joining_puts_members_in_the_base_tier_without_a_tier_up_email(client, app_state, fake_admin):
     setup_shop(app_state)
-    send(client, "customers/create", bob("create", "subscribed", "2026-03-01T10:00:00Z"))
+    send_bob(client, "create", "subscribed", "2026-03-01T10:00:00Z")
     assert customer(app_state, BOB).tier_name == "Bronce"
     assert events(app_state, "tier_changed") == []
     order = payable(at=recently(), email="bob@biller.com",

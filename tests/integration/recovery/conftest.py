@@ -8,18 +8,27 @@ from sqlalchemy import select
 from plugin.jobs.tick import run_tick
 from plugin.models import OutboxMessage, Shop
 from plugin.models.checkouts import AbandonedCheckout, RecoveryStep
-from tests.shopify_requests import SHOP, fixture_payload, post_webhook
+from tests.shopify_requests import SHOP, consent_payload, fixture_payload, post_webhook
 
 SHOPPER_ID = 7400000000000001
 SHOPPER_EMAIL = "camila@example.cl"
 
 
-def customer_payload(state: str = "subscribed", shopper_id: int = SHOPPER_ID, email: str = SHOPPER_EMAIL,
+def customer_payload(shopper_id: int = SHOPPER_ID, email: str = SHOPPER_EMAIL,
                      updated_at: str = "2026-01-01T00:00:00Z") -> dict:
-    return {"id": shopper_id, "email": email, "first_name": "Camila", "last_name": "Soto", "locale": "es",
-            "created_at": updated_at, "updated_at": updated_at, "state": "enabled",
-            "email_marketing_consent": {"state": state, "opt_in_level": "single_opt_in",
-                                        "consent_updated_at": updated_at}}
+    """customers/create as Shopify sends it (fixture shape: no consent, no locale)."""
+    payload = fixture_payload("customers__create.json")
+    payload.update(id=shopper_id, email=email, first_name="Camila", last_name="Soto", created_at=updated_at,
+                   updated_at=updated_at, state="enabled", addresses=[], default_address=None)
+    return payload
+
+
+def post_customer(client, state: str = "subscribed", shopper_id: int = SHOPPER_ID, email: str = SHOPPER_EMAIL,
+                  updated_at: str = "2026-01-01T00:00:00Z") -> None:
+    """The shopper signs up: customers/create, then their consent on its own topic."""
+    assert post_webhook(client, "customers/create", customer_payload(shopper_id, email, updated_at)).status_code == 200
+    consent = consent_payload(shopper_id, email, state, updated_at)
+    assert post_webhook(client, "customers_email_marketing_consent/update", consent).status_code == 200
 
 
 def checkout_payload(token: str, updated_at: datetime, *, email: str | None = SHOPPER_EMAIL,
@@ -31,7 +40,7 @@ def checkout_payload(token: str, updated_at: datetime, *, email: str | None = SH
                    completed_at=completed_at.isoformat() if completed_at else None,
                    abandoned_checkout_url=f"https://{SHOP}/548380009/checkouts/{token}/recover?key=k-{token}")
     payload["line_items"] = payload["line_items"][:1]
-    payload["line_items"][0].update(quantity=quantity, image_url="https://cdn.shopify.com/ipod-pink.jpg")
+    payload["line_items"][0].update(quantity=quantity)
     payload["subtotal_price"] = str(199 * quantity) + ".00"
     if customer_id is None:
         payload.pop("customer")

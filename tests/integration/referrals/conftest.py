@@ -25,15 +25,13 @@ FRIEND = {"id": 7400000000000002, "email": "martina@example.cl", "first_name": "
 
 
 def order_payload(person: dict, *, codes=(), attrs=(), order_id=None, financial_status="paid",
-                  subtotal="50.00", orders_count=None, landing_site=None) -> dict:
+                  subtotal="50.00", landing_site=None) -> dict:
     """An orders/paid body shaped like Shopify's (see fixtures/shopify/webhooks/orders__paid.json)."""
     order_id = order_id or next(_ORDER_IDS)
     money = {"shop_money": {"amount": subtotal, "currency_code": "USD"},
              "presentment_money": {"amount": subtotal, "currency_code": "USD"}}
     customer = {"id": person["id"], "email": person["email"], "first_name": person["first_name"],
                 "last_name": person["last_name"]}
-    if orders_count is not None:
-        customer["orders_count"] = orders_count
     return {"id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}", "name": f"#{order_id % 10000}",
             "email": person["email"], "created_at": "2026-11-20T12:00:00-03:00",
             "processed_at": "2026-11-20T12:00:00-03:00", "currency": "USD", "financial_status": financial_status,

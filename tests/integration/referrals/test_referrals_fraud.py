@@ -62,10 +62,21 @@ def test_friend_with_earlier_paid_orders_is_not_new(client, app_state, shop_fake
     assert_held(app_state, link["customer_id"], "not_new_customer")
 
 
-def test_shopify_orders_count_also_marks_a_returning_customer(client, app_state, shop_fake):
+def test_shopify_number_of_orders_marks_a_customer_who_bought_before_install(client, app_state, shop_fake):
+    # Order payloads lost orders_count in 2022-04: Shopify's Customer.numberOfOrders (this order
+    # included) is read when the referral is decided.
     link = advocate_with_history(client, app_state)
-    pay(client, FRIEND, orders_count=4, codes=[friend_code_from(land(client, link["code"], FRIEND))])
+    shop_fake.customers[str(FRIEND["id"])] = {"email": FRIEND["email"], "numberOfOrders": "4"}
+    pay(client, FRIEND, codes=[friend_code_from(land(client, link["code"], FRIEND))])
     assert_held(app_state, link["customer_id"], "not_new_customer")
+    assert shop_fake.operations("customer")  # asked Shopify, not the payload
+
+
+def test_a_first_order_counted_by_shopify_is_a_new_customer(client, app_state, shop_fake):
+    link = advocate_with_history(client, app_state)
+    shop_fake.customers[str(FRIEND["id"])] = {"email": FRIEND["email"], "numberOfOrders": "1"}
+    pay(client, FRIEND, codes=[friend_code_from(land(client, link["code"], FRIEND))])
+    assert [r.status for r in referrals(app_state)] == ["successful"]
 
 
 def test_velocity_holds_the_tenth_referral_from_one_ip(client, app_state, shop_fake):

@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 
 from plugin.models import Customer, Shop, WebhookDelivery
 from tests.integration.conftest import add_shop
-from tests.shopify_requests import SHOP, WEBHOOK_FIXTURES, fixture_body, post_webhook, topic_of, webhook_headers
+from tests.shopify_requests import (
+    SHOP,
+    WEBHOOK_FIXTURES,
+    consent_payload,
+    fixture_body,
+    post_webhook,
+    topic_of,
+    webhook_headers,
+)
 
 
 def shop_currency_of(body: bytes) -> str:
@@ -211,15 +219,23 @@ def test_older_customer_update_never_overwrites_newer(client, app_state):
         assert session.execute(select(Customer.first_name)).scalar_one() == "Roberto"
 
 
-def test_marketing_consent_comes_from_email_marketing_consent(client, app_state):
+def test_marketing_consent_comes_from_its_own_topic(client, app_state):
+    """customers/create carries no consent since API 2025-01; the consent topic (whose resource
+    part is 33 characters long) does, and an older statement never wins."""
     add_shop(app_state)
     payload = json.loads(fixture_body("customers__create.json"))
-    payload["email_marketing_consent"] = {"state": "subscribed", "opt_in_level": "single_opt_in",
-                                          "consent_updated_at": "2026-01-01T00:00:00Z"}
-    payload["accepts_marketing"] = False  # deprecated field: ignored
     post_webhook(client, "customers/create", payload)
     with app_state.db.transaction() as session:
+        assert session.execute(select(Customer.marketing_state)).scalar_one() == "NOT_SUBSCRIBED"
+    response = post_webhook(client, "customers_email_marketing_consent/update",
+                            consent_payload(payload["id"], payload["email"], "subscribed", "2026-01-02T00:00:00Z"))
+    assert response.status_code == 200
+    post_webhook(client, "customers_email_marketing_consent/update",
+                 consent_payload(payload["id"], payload["email"], "unsubscribed", "2026-01-01T00:00:00Z"))
+    with app_state.db.transaction() as session:
         assert session.execute(select(Customer.marketing_state)).scalar_one() == "SUBSCRIBED"
+        assert [d.status for d in session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id)).scalars()] \
+            == ["processed"] * 3
 
 
 @pytest.mark.parametrize("body,headers", [

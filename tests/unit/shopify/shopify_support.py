@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 SHOP = "embajador-test.myshopify.com"
-API_VERSION = "2025-10"
+API_VERSION = "2026-10"
 ENDPOINT = f"https://{SHOP}/admin/api/{API_VERSION}/graphql.json"
 TOKEN = "shpat_test_token_0123456789"
 

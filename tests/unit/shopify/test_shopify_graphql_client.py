@@ -28,7 +28,7 @@ def test_a_query_is_posted_to_the_pinned_version_with_the_shop_token(rsps, clien
     data = client.execute(SHOP_QUERY, {"unused": "1"})
     assert data == {"shop": {"name": "Tienda"}}
     request = rsps.calls[0].request
-    assert request.url == f"https://{SHOP}/admin/api/2025-10/graphql.json"
+    assert request.url == f"https://{SHOP}/admin/api/2026-10/graphql.json"
     assert request.headers["X-Shopify-Access-Token"] == TOKEN
     assert sent_json(rsps.calls[0]) == {"query": SHOP_QUERY, "variables": {"unused": "1"}}
     assert client.last_cost["actualQueryCost"] == 10

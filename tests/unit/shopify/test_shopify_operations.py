@@ -277,9 +277,25 @@ def test_abandoned_checkouts_are_read_page_by_page_with_email_under_customer(rsp
     assert [c["id"] for c in checkouts] == [first["id"], second["id"]]
     assert checkouts[0]["customer"]["email"] == "ana@example.cl"
     first_vars, second_vars = (sent_json(c)["variables"] for c in rsps.calls)
-    assert first_vars == {"first": 50, "after": None, "query": "updated_at:>='2026-11-20T00:00:00+00:00'"}
+    assert first_vars == {"first": 6, "lines": 10, "after": None,
+                          "query": "updated_at:>='2026-11-20T00:00:00+00:00'"}
     assert second_vars["after"] == "cur1"
-    assert "customer { id email }" in sent_json(rsps.calls[0])["query"]
+    assert "customer { id email" in sent_json(rsps.calls[0])["query"]
+
+
+def test_a_checkout_with_more_lines_than_a_page_reads_the_rest_through_its_node(rsps, client):
+    line = {"title": "Poncho", "quantity": 1, "variantTitle": None, "image": None,
+            "originalUnitPriceSet": {"shopMoney": {"amount": "10.0", "currencyCode": "CLP"}}}
+    node = {"id": "gid://shopify/AbandonedCheckout/7", "completedAt": None, "customer": None,
+            "abandonedCheckoutUrl": "https://tienda.cl/checkouts/recover/7",
+            "lineItems": {"nodes": [line] * 10, "pageInfo": {"hasNextPage": True, "endCursor": "L10"}}}
+    rsps.post(ENDPOINT, json=checkout_page([node], False))
+    rsps.post(ENDPOINT, json=gql_ok({"node": {"lineItems": {
+        "nodes": [dict(line, title="Gorro")] * 3, "pageInfo": {"hasNextPage": False, "endCursor": "L13"}}}}))
+    (checkout,) = fetch_abandoned_checkouts(client, datetime(2026, 11, 20, tzinfo=UTC))
+    assert len(checkout["lineItems"]["nodes"]) == 13
+    assert checkout["lineItems"]["nodes"][-1]["title"] == "Gorro"
+    assert sent_json(rsps.calls[1])["variables"] == {"id": node["id"], "first": 50, "after": "L10"}
 
 
 def test_abandoned_checkouts_need_an_aware_datetime(client):

@@ -156,7 +156,7 @@ def test_missing_subtotal_is_an_error_not_zero_points():
 
 
 def test_contract_rate_one_point_per_thousand_clp():
-    program = default_program("CLP")
+    program = default_program("CLP", "es")
     assert points_for_order(money("25990", "CLP"), program).points == 25
     assert points_for_order(money("999", "CLP"), program).points == 0
 
@@ -177,7 +177,7 @@ def test_points_for_fixtures_at_the_default_rate():
 
 def test_program_currency_must_match():
     with pytest.raises(ValueError):
-        points_for_order(money("10", "USD"), default_program("CLP"))
+        points_for_order(money("10", "USD"), default_program("CLP", "es"))
 
 
 def test_float_multiplier_is_refused():

@@ -72,7 +72,7 @@ def test_affordable_rewards_cheapest_first():
 
 def test_fixed_amount_discount_in_shop_money():
     now = utc(2026, 3, 1)
-    spec = discount_spec(default_program("CLP").reward("5off"), "CLP", now)
+    spec = discount_spec(default_program("CLP", "es").reward("5off"), "CLP", now)
     assert (spec.kind, spec.amount, spec.percentage) == ("fixed_amount", Decimal(5000), None)
     assert (spec.starts_at, spec.ends_at) == (now, utc(2026, 3, 31))
 

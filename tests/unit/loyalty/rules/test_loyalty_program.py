@@ -79,15 +79,15 @@ def test_dump_is_plain_json_and_round_trips():
 def test_default_program_is_valid_and_round_trips(currency):
     program = default_program(currency)
     assert load_program(json.loads(json.dumps(dump_program(program)))) == program
-    assert [t.name for t in program.tiers] == ["Bronce", "Plata", "Oro"]
+    assert [t.name for t in program.tiers] == ["Bronze", "Silver", "Gold"]  # no locale: English
     assert program.expiry.warn_days_before == (30, 7)
     assert program.abandoned_checkout.steps == ("PT1H", "PT24H", "PT72H")
     assert program.abandoned_checkout.incentive_on_step == 3
 
 
 def test_default_program_scales_for_low_value_currencies():
-    assert default_program("CLP").earn.per_amount == Decimal(1000)  # as in the contract example
-    assert default_program("CLP").tiers[1].threshold.value == Decimal(200000)
+    assert default_program("CLP", "es").earn.per_amount == Decimal(1000)  # as in the contract example
+    assert default_program("CLP", "es").tiers[1].threshold.value == Decimal(200000)
     assert default_program("USD").earn.per_amount == Decimal(1)
     assert default_program("JPY").rewards[0].value == Decimal(500)
 
@@ -203,3 +203,9 @@ def test_any_valid_document_round_trips(doc):
     program = load_program(doc)
     assert load_program(json.loads(json.dumps(dump_program(program)))) == program
     assert load_program(copy.deepcopy(dump_program(program))) == program
+
+
+@pytest.mark.parametrize("locale, names", [("es-CL", ["Bronce", "Plata", "Oro"]), ("en", ["Bronze", "Silver", "Gold"]),
+                                           ("pt-BR", ["Bronze", "Prata", "Ouro"]), ("fr", ["Bronze", "Silver", "Gold"])])
+def test_default_tier_names_are_in_the_shops_language(locale, names):
+    assert [t.name for t in default_program("CLP", locale).tiers] == names

@@ -41,4 +41,6 @@ def test_only_names_change_with_the_language():
     spanish, english = default_program("CLP", "es"), default_program("CLP", "en")
     strip = lambda p: [(r.id, r.cost, r.type, r.value, r.min_subtotal) for r in p.rewards]  # noqa: E731
     assert strip(spanish) == strip(english)
-    assert spanish.tiers == english.tiers and spanish.earn == english.earn
+    same = lambda p: [(t.threshold, t.multiplier, t.entry_points) for t in p.tiers]  # noqa: E731
+    assert same(spanish) == same(english) and spanish.earn == english.earn
+    assert [t.name for t in spanish.tiers] != [t.name for t in english.tiers]

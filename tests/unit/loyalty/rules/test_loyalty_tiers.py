@@ -21,7 +21,7 @@ from plugin.loyalty.rules.tiers import (
 )
 
 SANTIAGO = ZoneInfo("America/Santiago")
-CLP = default_program("CLP")  # Bronce spend 0, Plata spend 200000, Oro 3 referrals
+CLP = default_program("CLP", "es")  # Bronce spend 0, Plata spend 200000, Oro 3 referrals
 
 
 def program(period, grace=0):

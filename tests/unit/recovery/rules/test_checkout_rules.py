@@ -57,7 +57,7 @@ def test_graphql_node_takes_its_token_from_the_recovery_url_and_email_from_custo
 
 
 def test_default_series_is_due_1h_24h_72h_after_the_last_update():
-    delays = default_program("CLP").abandoned_checkout.delays
+    delays = default_program("CLP", "es").abandoned_checkout.delays
     assert plan_steps(T0, delays) == [(1, T0 + H), (2, T0 + 24 * H), (3, T0 + 72 * H)]
 
 

@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 7bc2ad9280dd
+Revision ID: 336c95a27040
 Revises: 
-Create Date: 2026-11-30 00:31:39.215948
+Create Date: 2026-11-30 00:42:26.990371
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '7bc2ad9280dd'
+revision = '336c95a27040'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('access_token_expires_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('refresh_token_enc', sa.LargeBinary(), nullable=True),
     sa.Column('refresh_token_expires_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('needs_reauth_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('installed', sa.Boolean(), nullable=False),
     sa.Column('installed_at', plugin.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('uninstalled_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -122,6 +123,8 @@ def upgrade() -> None:
     sa.Column('birthday', sa.Date(), nullable=True),
     sa.Column('birthday_saved_on', sa.Date(), nullable=True),
     sa.Column('shopify_updated_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shopify_facts_checked_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('consent_push_pending_at', plugin.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('points_available', sa.Integer(), nullable=False),
     sa.Column('points_pending', sa.Integer(), nullable=False),
     sa.Column('tier_name', sa.String(length=64), nullable=True),

@@ -64,7 +64,7 @@ def make_member(stack, points: int, spend: str | None = "120000") -> None:
     app_state, client = stack["state"], stack["app"].test_client()
     with stack["app"].app_context():
         send(client, "customers/create", {"id": int(JON), "email": "jon@example.com", "first_name": "Camila",
-                                          "locale": "es-CL", "updated_at": utcnow().isoformat()})
+                                          "updated_at": utcnow().isoformat()})
         if spend:
             money = {"amount": spend, "currency_code": "CLP"}
             send(client, "orders/paid", payable(at=utcnow() - timedelta(hours=1), currency="CLP",

@@ -67,7 +67,7 @@ def seed_analytics(app_state) -> int:
     shop_id = add_shop(app_state)
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
-        program = dump_program(default_program("USD", "en"))
+        program = dump_program(default_program("USD", "es"))
         shop.program = dump_program(load_program(dict(program, point_value="0.02")))
         people = {sid: Customer(shop_id=shop_id, shopify_id=sid, email=f"{sid}@example.com", tier_name=tier,
                                 points_available=points)

@@ -18,6 +18,7 @@ from query_cost import UnboundedConnection, operations, requested_cost
 from shopify_support import ENDPOINT
 
 from plugin.shopify import abandoned_checkouts
+from plugin.shopify import orders as shopify_orders
 from plugin.shopify.errors import ShopifyQueryTooCostly
 
 SHOPIFY_LIMIT = 1000
@@ -25,12 +26,13 @@ OUR_BUDGET = 250
 _DOCUMENT = re.compile(r'"""\s*(query|mutation|\{)', re.MULTILINE)
 # Bulk operation documents run asynchronously and are not priced per request
 # (https://shopify.dev/docs/api/usage/bulk-operations/queries); the mutation that starts them is.
-BULK_DOCUMENTS = {"plugin.shops.backfill.CUSTOMERS_QUERY"}
+BULK_DOCUMENTS = {"plugin.shops.backfill.CUSTOMERS_QUERY", "plugin.orders.backfill.ORDERS_QUERY"}
 # The page sizes the app sends for each size variable, by operation name.
 SIZES = {
     "AbandonedCheckoutsSince": {"first": abandoned_checkouts.PAGE_SIZE,
                                 "lines": abandoned_checkouts.LINES_PER_CHECKOUT},
     "AbandonedCheckoutMoreLines": {"first": abandoned_checkouts.MORE_LINES_PAGE},
+    "OrdersUpdatedSince": {"first": shopify_orders.ORDERS_PER_PAGE, "lines": shopify_orders.LINES_PER_ORDER},
 }
 
 

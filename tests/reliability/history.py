@@ -259,9 +259,19 @@ def _tier_for(program: Program, spend: Decimal) -> str:
     return reached[-1]
 
 
+def _subscribes(event: Event) -> bool:
+    if event.topic == "customers_email_marketing_consent/update":
+        return (event.payload.get("email_marketing_consent") or {}).get("state") == "subscribed"
+    return event.topic.startswith(("orders/", "checkouts/")) and event.payload.get("buyer_accepts_marketing") is True
+
+
 def expected_state(history: History, program: Program) -> Expected:
     """What the pure rules compute from the de-duplicated, correctly ordered history."""
     points = {p.shopify_id: program.actions.signup for p in history.people}
+    # Subscribing pays ``actions.marketing_consent`` once per customer, whichever way Shopify
+    # tells us: the consent topic, or ``buyer_accepts_marketing`` on an order or checkout.
+    for who in {e.customer for e in history.events if _subscribes(e)}:
+        points[who] += program.actions.marketing_consent
     net = {p.shopify_id: Decimal(0) for p in history.people}
     gross = dict(net)
     for order in history.orders:

@@ -98,6 +98,9 @@ def test_redact_leaves_no_trace_of_the_person_in_tables_redis_or_logs(rq_app, ca
                "customer": {"id": redacted.shopify_id, "email": redacted.email, "phone": redacted.phone},
                "orders_to_redact": []}
     assert post_webhook(client, "customers/redact", json.dumps(payload).encode(), shop=SHOP_A).status_code == 200
+    # As Shopify does it: the merchant uninstalls, shop/redact follows 48 h later.
+    uninstalled = json.dumps({"id": 2, "domain": SHOP_B, "myshopify_domain": SHOP_B}).encode()
+    assert post_webhook(client, "app/uninstalled", uninstalled, shop=SHOP_B).status_code == 200
     assert post_webhook(client, "shop/redact", json.dumps({"shop_id": 2, "shop_domain": SHOP_B}).encode(),
                         shop=SHOP_B).status_code == 200
     work(app_state)

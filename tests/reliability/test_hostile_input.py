@@ -57,7 +57,8 @@ def check(response) -> int:
 
 
 def ascii_header(value: str) -> str:
-    return value.encode("latin-1", "replace").decode("latin-1")
+    """Any text a client can put in a header: Latin-1, and no CR/LF (HTTP cannot carry them)."""
+    return value.encode("latin-1", "replace").decode("latin-1").replace("\r", " ").replace("\n", " ")
 
 
 @pytest.fixture

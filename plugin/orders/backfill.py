@@ -16,7 +16,7 @@ from plugin.orders.facts import OrderFacts, order_facts
 from plugin.orders.store import record_order
 from plugin.shopify.bulk_operations import iter_bulk_results
 from plugin.shopify.gids import parse_gid
-from plugin.shops.backfill import BATCH, finished_bulk_operation
+from plugin.shops.backfill import apply_in_batches, finished_bulk_operation
 
 ORDERS_QUERY = """
 {
@@ -64,17 +64,11 @@ def import_orders(app_state: Any, shop_id: int, *, sleep: Callable[[float], None
     counts = {"imported": 0}
     if operation.url is None:
         return counts
-    batch: list[OrderFacts] = []
-    for node in iter_bulk_results(operation.url):
-        facts = facts_from_node(node) if str(node.get("id", "")).startswith("gid://shopify/Order/") else None
-        if facts is not None:
-            batch.append(facts)
-        if len(batch) >= BATCH:
-            _record(app_state, shop_id, batch, counts)
-            on_progress(counts["imported"], operation.object_count)
-            batch = []
-    _record(app_state, shop_id, batch, counts)
-    on_progress(counts["imported"], operation.object_count)
+    orders = (facts for node in iter_bulk_results(operation.url)
+              if str(node.get("id", "")).startswith("gid://shopify/Order/")
+              and (facts := facts_from_node(node)) is not None)
+    apply_in_batches(orders, lambda batch: _record(app_state, shop_id, batch, counts),
+                     lambda: on_progress(counts["imported"], operation.object_count))
     return counts
 
 

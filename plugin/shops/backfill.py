@@ -9,7 +9,8 @@ Consent and the birthday metafield go through the same code as every other sourc
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from plugin.customers.profiles import upsert_customer
 from plugin.models import Shop, utcnow
@@ -33,6 +34,7 @@ CUSTOMERS_QUERY = """
 }
 """
 BATCH = 500
+T = TypeVar("T")
 POLL_SECONDS = 2.0
 
 
@@ -75,17 +77,25 @@ def import_customers(app_state, shop_id: int, *, sleep: Callable[[float], None] 
     counts = {"imported": 0, "created": 0}
     if operation.url is None:
         return counts
-    batch: list[dict] = []
-    for node in iter_bulk_results(operation.url):
-        if str(node.get("id", "")).startswith("gid://shopify/Customer/"):
-            batch.append(node)
-        if len(batch) >= BATCH:
-            _upsert_batch(app_state, shop_id, batch, counts)
-            on_progress(counts["imported"], operation.object_count)
-            batch = []
-    _upsert_batch(app_state, shop_id, batch, counts)
-    on_progress(counts["imported"], operation.object_count)
+    customers = (node for node in iter_bulk_results(operation.url)
+                 if str(node.get("id", "")).startswith("gid://shopify/Customer/"))
+    apply_in_batches(customers, lambda batch: _upsert_batch(app_state, shop_id, batch, counts),
+                     lambda: on_progress(counts["imported"], operation.object_count))
     return counts
+
+
+def apply_in_batches(items: Iterable[T], apply: Callable[[list[T]], None], progress: Callable[[], None]) -> None:
+    """``apply`` every BATCH items (one transaction each, so memory stays flat), reporting
+    progress after each; the last, partial batch too."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            apply(batch)
+            progress()
+            batch = []
+    apply(batch)
+    progress()
 
 
 def _upsert_batch(app_state, shop_id: int, batch: list[dict], counts: dict) -> None:

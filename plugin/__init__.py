@@ -60,10 +60,13 @@ def _register_hooks(app_state: AppState) -> None:
     from emails.content.shop_context import register_loyalty_block  # noqa: PLC0415 - see above
     from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
-    from plugin.loyalty.status import ensure_program  # noqa: PLC0415
+    from plugin.loyalty.status import ensure_program, warm_program_loading  # noqa: PLC0415
+    from webhooks.processing import import_handlers  # noqa: PLC0415
+    from webhooks.rehearsal import rehearse_orders_paid  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
     register_loyalty_block(loyalty_block)
     app_state.shop_setup.append(ensure_program)
+    app_state.warm_up.extend([import_handlers, warm_program_loading, rehearse_orders_paid])
 
 
 def _register_blueprints(app: Flask) -> None:

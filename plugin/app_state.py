@@ -26,6 +26,10 @@ class AppState:
     # Steps that prepare a newly installed shop's row (e.g. loyalty's default program),
     # registered by the factory so installing needs no feature import.
     shop_setup: list[Callable[[Any], None]] = field(default_factory=list)
+    # Work done once so it is not repeated per job: the RQ worker runs these (each gets this
+    # AppState) in its parent before forking; every work horse inherits the result
+    # (plugin/jobs/worker.py).
+    warm_up: list[Callable[[Any], None]] = field(default_factory=list)
 
 
 def state() -> AppState:

@@ -23,7 +23,7 @@ from plugin.models import Shop, WebhookDelivery, utcnow
 from plugin.models.inbox import DEAD, FAILED, PENDING, PROCESSED, REJECTED, UNHANDLED
 from webhooks.compliance import RejectedDelivery
 from webhooks.inbox import SWEEP_AFTER, MalformedPayload, parse_payload
-from webhooks.topics import handler_module
+from webhooks.topics import KNOWN_TOPICS, handler_module
 
 log = get_logger("webhooks.processing")
 MAX_ATTEMPTS = 8
@@ -166,6 +166,14 @@ def describe_error(exc: BaseException) -> str:
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     lines = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")[:300]
+
+
+def import_handlers(_app_state=None) -> None:
+    """Import every topic's handler now (the worker does it before forking), not per job."""
+    for topic in sorted(KNOWN_TOPICS):
+        module_path = handler_module(topic)
+        if module_path:
+            _load_handler(module_path)
 
 
 def _load_handler(module_path: str):

@@ -126,6 +126,34 @@ def lock_row(session: Session, model, row_id):
 
     ``populate_existing``: a row this session loaded before taking the lock keeps its old
     values in the identity map otherwise, and ``balance += n`` would then write a sum based
-    on a value another transaction has since changed (a lost update the chaos replay found)."""
-    return session.execute(select(model).where(model.id == row_id).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    on a value another transaction has since changed (a lost update the chaos replay found).
+    A row this transaction already locked (``note_locked``) is not selected again."""
+    if (model, row_id) in session.info.get(_LOCKED, ()):
+        found = session.get(model, row_id)
+        if found is not None:
+            return found
+    row = session.execute(select(model).where(model.id == row_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if row is not None:
+        note_locked(session, row)
+    return row
+
+
+_LOCKED = "embajador.locked_rows"
+
+
+def note_locked(session: Session, row) -> None:
+    """``row`` is locked by this transaction (read FOR UPDATE with ``populate_existing``, or
+    inserted by it): a later ``lock_row`` of it costs no round trip. Forgotten on commit and
+    on any rollback (a rolled-back savepoint releases the locks taken inside it)."""
+    session.info.setdefault(_LOCKED, set()).add((type(row), row.id))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_locks_on_rollback(session, _previous_transaction):
+    session.info.pop(_LOCKED, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_locks_on_commit(session):
+    session.info.pop(_LOCKED, None)

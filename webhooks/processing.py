@@ -2,8 +2,8 @@
 
 The delivery row is locked (FOR UPDATE) and re-checked, so a duplicate job, a sweeper
 re-enqueue or a SIGKILL-and-retry never applies a handler twice. A failing handler rolls
-back only its own savepoint; the row records the attempt and is retried with backoff
-until it becomes a dead letter.
+back its whole unit of work; the row records the attempt on a fresh transaction and is
+retried with backoff until it becomes a dead letter.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -59,15 +60,28 @@ def process_delivery_job(delivery_id: int) -> str:
     return process_delivery(state(), delivery_id)
 
 
+class _HandlerFailed(Exception):
+    """The handler raised: its unit of work is rolled back whole and the attempt recorded on a
+    fresh transaction (``_record_failure``)."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
 def process_delivery(app_state: AppState, delivery_id: int, now: datetime | None = None) -> str:
     now = now or utcnow()
     after_commit: list[Callable[[], None]] = []
     try:
         with app_state.db.transaction() as session:
-            delivery = lock_row(session, WebhookDelivery, delivery_id)
+            delivery, shop = _lock_with_shop(session, delivery_id)
             if delivery is None or delivery.status != PENDING:
                 return delivery.status if delivery else "missing"
-            status = _run_handler(session, app_state, delivery, now, after_commit)
+            status = _run_handler(session, app_state, delivery, shop, now, after_commit)
+    except _HandlerFailed as failed:
+        if isinstance(failed.error, DBAPIError) and failed.error.connection_invalidated:
+            return _record_lost_attempt(app_state, delivery_id, now, failed.error)
+        return _record_failure(app_state, delivery_id, now, failed.error)
     except DBAPIError as exc:
         # The database connection itself failed (terminated backend, failover): the unit of
         # work rolled back, so record the attempt on a fresh connection and let it be retried.
@@ -79,44 +93,58 @@ def process_delivery(app_state: AppState, delivery_id: int, now: datetime | None
     return status
 
 
-def _run_handler(session, app_state, delivery, now, after_commit) -> str:
+def _lock_with_shop(session: Session, delivery_id: int) -> tuple[WebhookDelivery | None, Shop | None]:
+    """The delivery row locked (FOR UPDATE OF it alone) and its shop, in one round trip.
+    ``populate_existing`` as in ``plugin.db.lock_row``: values read after the lock."""
+    row = session.execute(select(WebhookDelivery, Shop).outerjoin(Shop, Shop.id == WebhookDelivery.shop_id)
+                          .where(WebhookDelivery.id == delivery_id).with_for_update(of=WebhookDelivery)
+                          .execution_options(populate_existing=True)).one_or_none()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _run_handler(session, app_state, delivery, shop, now, after_commit) -> str:
     module_path = handler_module(delivery.topic)
     handler = _load_handler(module_path) if module_path else None
     if handler is None:
         return _finish(delivery, UNHANDLED, now, error="no handler for this topic yet")
-    shop = session.get(Shop, delivery.shop_id) if delivery.shop_id else None
     if shop is None:
         return _finish(delivery, FAILED, now, error="shop no longer exists")
-    # The attempt is counted after the savepoint, so it travels in the delivery's one final
-    # UPDATE (bumping it first made the SAVEPOINT flush a separate UPDATE: one more round trip).
-    attempts = delivery.attempts + 1
+    # No SAVEPOINT around the handler (SAVEPOINT + RELEASE were two of an order's round trips):
+    # when it raises, the whole unit of work rolls back, and the attempt is recorded on a
+    # fresh transaction that locks the row again (``_record_failure``).
     try:
-        with session.begin_nested():
-            payload = parse_payload(delivery.payload or "")
-            ctx = HandlerContext(session=session, shop=shop, delivery=delivery, payload=payload, now=now,
-                                 config=app_state.config, app_state=app_state, after_commit=after_commit)
-            outcome = handler(ctx)
-    except MalformedPayload as exc:
+        payload = parse_payload(delivery.payload or "")
+        ctx = HandlerContext(session=session, shop=shop, delivery=delivery, payload=payload, now=now,
+                             config=app_state.config, app_state=app_state, after_commit=after_commit)
+        outcome = handler(ctx)
+    except Exception as exc:
         after_commit.clear()
-        delivery.attempts = attempts
-        return _finish(delivery, FAILED, now, error=str(exc))
-    except RejectedDelivery as exc:
-        after_commit.clear()
-        delivery.attempts = attempts
-        log.warning("webhook rejected", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
-                                               "delivery_id": delivery.id})
-        return _finish(delivery, REJECTED, now, error=str(exc))
-    except Exception as exc:  # a bug or a transient failure: keep it, retry later
-        after_commit.clear()
-        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            raise  # this session is gone with its connection: recorded on a new one
-        delivery.attempts = attempts
-        log.exception("handler failed: %s", describe_error(exc), extra={
-            "shop": delivery.shop_domain, "topic": delivery.topic, "delivery_id": delivery.id})
-        return _schedule_retry(delivery, now, exc)
-    delivery.attempts = attempts
+        raise _HandlerFailed(exc) from exc
+    delivery.attempts += 1
     delivery.outcome = outcome if isinstance(outcome, dict) else None
     return _finish(delivery, PROCESSED, now)
+
+
+def _record_failure(app_state: AppState, delivery_id: int, now: datetime, exc: BaseException) -> str:
+    """A handler raised and its work was rolled back: record the attempt and what it means."""
+    try:
+        with app_state.db.transaction() as session:
+            delivery = lock_row(session, WebhookDelivery, delivery_id)
+            if delivery is None or delivery.status != PENDING:
+                return delivery.status if delivery else "missing"
+            delivery.attempts += 1
+            if isinstance(exc, MalformedPayload):
+                return _finish(delivery, FAILED, now, error=str(exc))
+            if isinstance(exc, RejectedDelivery):
+                log.warning("webhook rejected", extra={"shop": delivery.shop_domain, "topic": delivery.topic,
+                                                       "delivery_id": delivery.id})
+                return _finish(delivery, REJECTED, now, error=str(exc))
+            # A bug or a transient failure: keep it, retry later.
+            log.error("handler failed: %s", describe_error(exc), exc_info=exc, extra={
+                "shop": delivery.shop_domain, "topic": delivery.topic, "delivery_id": delivery.id})
+            return _schedule_retry(delivery, now, exc)
+    except DBAPIError as again:
+        return _record_lost_attempt(app_state, delivery_id, now, again)
 
 
 def _finish(delivery: WebhookDelivery, status: str, now: datetime, error: str | None = None) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.db import note_locked
 from plugin.models import Customer, Shop
 
 
@@ -37,18 +38,25 @@ def parse_shopify_time(value) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def find_customer(session: Session, shop: Shop, shopify_id=None, email=None) -> Customer | None:
-    """By Shopify id first, then by email (guest checkouts and new accounts)."""
+def find_customer(session: Session, shop: Shop, shopify_id=None, email=None, lock: bool = False) -> Customer | None:
+    """By Shopify id first, then by email (guest checkouts and new accounts). ``lock``: read
+    it FOR UPDATE, so the caller's later ``lock_customer`` costs no second SELECT."""
+    found = None
     if shopify_id is not None:
-        found = session.execute(Customer.for_shop(shop.id).where(Customer.shopify_id == str(shopify_id))
-                                ).scalar_one_or_none()
-        if found:
-            return found
+        found = session.execute(_locking(Customer.for_shop(shop.id).where(Customer.shopify_id == str(shopify_id)),
+                                         lock)).scalar_one_or_none()
     email = normalize_email(email)
-    if email:
-        return session.execute(Customer.for_shop(shop.id).where(Customer.email == email)
-                               .order_by(Customer.shopify_id.is_(None), Customer.id).limit(1)).scalar_one_or_none()
-    return None
+    if found is None and email:
+        found = session.execute(_locking(Customer.for_shop(shop.id).where(Customer.email == email)
+                                         .order_by(Customer.shopify_id.is_(None), Customer.id).limit(1), lock)
+                                ).scalar_one_or_none()
+    if found is not None and lock:
+        note_locked(session, found)
+    return found
+
+
+def _locking(query, lock: bool):
+    return query.with_for_update().execution_options(populate_existing=True) if lock else query
 
 
 def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Customer, bool]:
@@ -82,18 +90,20 @@ def upsert_customer(session: Session, shop: Shop, payload: dict) -> tuple[Custom
     return customer, created
 
 
-def customer_for_order(session: Session, shop: Shop, order: dict) -> Customer | None:
-    """The order's customer, by id then email; created from the order if we never saw it."""
+def customer_for_order(session: Session, shop: Shop, order: dict, lock: bool = False) -> Customer | None:
+    """The order's customer, by id then email; created from the order if we never saw it.
+    ``lock``: the row comes back locked for this transaction (see ``find_customer``)."""
     embedded = order.get("customer") if isinstance(order.get("customer"), dict) else {}
     shopify_id = embedded.get("id")
     email = order.get("email") or order.get("contact_email") or embedded.get("email")
-    customer = find_customer(session, shop, shopify_id=shopify_id, email=email)
+    customer = find_customer(session, shop, shopify_id=shopify_id, email=email, lock=lock)
     if customer is None and (isinstance(shopify_id, int) or normalize_email(email)):
         customer = Customer(shop_id=shop.id, shopify_id=str(shopify_id) if isinstance(shopify_id, int) else None,
                             email=normalize_email(email), first_name=_short(embedded.get("first_name")),
                             last_name=_short(embedded.get("last_name")), locale=_short(order.get("customer_locale"), 16))
         session.add(customer)
         session.flush()
+        note_locked(session, customer)  # inserted by this transaction: no one else sees it yet
     elif customer is not None and customer.shopify_id is None and isinstance(shopify_id, int):
         customer.shopify_id = str(shopify_id)
     return customer

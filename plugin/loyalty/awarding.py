@@ -19,7 +19,7 @@ from plugin.loyalty.redemption import mark_codes_used
 from plugin.loyalty.refunds import apply_recorded_refunds
 from plugin.loyalty.rules.earning import OrderFacts, available_at, earn_block_reason, points_for_order
 from plugin.loyalty.rules.ledger import earn_entry
-from plugin.loyalty.rules.tiers import multiplier_for
+from plugin.loyalty.rules.tiers import multiplier_for, order_can_change_tier
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import reevaluate_tier
 from plugin.models import Customer, Shop
@@ -52,7 +52,8 @@ def award_points_for_order(session: Session, shop: Shop, order: OrderFacts, cust
                          f"({decision.base.amount} {decision.base.currency} × {decision.multiplier})")
     if new_id is None:
         return dict(outcome, reason="already_awarded", customer_id=customer.id)
-    tier = reevaluate_tier(session, shop, customer, now, program, source=source)
+    tier = (reevaluate_tier(session, shop, customer, now, program, source=source)
+            if order_can_change_tier(program, customer.tier_name) else None)
     clawed = apply_recorded_refunds(session, shop, order.order_id, now, source)
     outcome.update(points=decision.points, customer_id=customer.id, pending=pending,
                    available_at=release.isoformat() if pending else None, tier_change=tier)

@@ -2,15 +2,25 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import make_transient_to_detached
 
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import LoyaltyOrder
 
 
 def remember_order(session, shop_id: int, facts, customer_id: int | None) -> LoyaltyOrder:
-    insert_ignoring_conflicts(session, LoyaltyOrder, dict(
-        shop_id=shop_id, order_id=facts.order_id, customer_id=customer_id, name=(facts.name or "")[:64] or None,
-        taxes_included=facts.taxes_included, cancelled_at=facts.cancelled_at), ["shop_id", "order_id"])
+    values = dict(shop_id=shop_id, order_id=facts.order_id, customer_id=customer_id,
+                  name=(facts.name or "")[:64] or None, taxes_included=facts.taxes_included,
+                  cancelled_at=facts.cancelled_at)
+    new_id = insert_ignoring_conflicts(session, LoyaltyOrder, values, ["shop_id", "order_id"])
+    if new_id is not None:
+        # Just inserted with these values: attach it as the persistent row it is instead of
+        # reading it back (one round trip fewer per first delivery of an order). Columns not
+        # set here (created_at) load on first access, as an expired attribute does.
+        note = LoyaltyOrder(id=new_id, **values)
+        make_transient_to_detached(note)
+        session.add(note)
+        return note
     order = find_order(session, shop_id, facts.order_id)
     if order.customer_id is None and customer_id is not None:
         order.customer_id = customer_id

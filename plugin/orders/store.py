@@ -11,20 +11,23 @@ from plugin.models.orders import Order
 from plugin.orders.facts import OrderFacts, order_facts
 
 
-def record_order(session: Session, shop_id: int, facts: OrderFacts, source: str = "webhook") -> Order:
+def record_order(session: Session, shop_id: int, facts: OrderFacts, source: str = "webhook") -> None:
     """Insert the order or bring it up to date. A delivery older than the stored one
-    (``updated_at``) changes nothing, so replays and out-of-order deliveries converge."""
+    (``updated_at``) changes nothing, so replays and out-of-order deliveries converge.
+    A row this call inserted holds these values already: only an existing one is read (and
+    locked) to compare, so the first delivery of an order costs one statement, not two."""
     values = _values(facts)
     inserted = insert_ignoring_conflicts(session, Order, {"shop_id": shop_id, "order_id": facts.order_id,
                                                           "source": source, **values}, ["shop_id", "order_id"])
+    if inserted is not None:
+        return
     order = session.execute(select(Order).where(Order.shop_id == shop_id, Order.order_id == facts.order_id)
                             .with_for_update()).scalar_one()
-    if inserted is None and _is_newer(facts.updated_at, order.shopify_updated_at):
+    if _is_newer(facts.updated_at, order.shopify_updated_at):
         for name, value in values.items():
             if name == "customer_shopify_id" and value is None:
                 continue  # a later payload without a customer does not forget the buyer
             setattr(order, name, value)
-    return order
 
 
 def record_order_payload(session: Session, shop_id: int, payload: dict) -> str | None:

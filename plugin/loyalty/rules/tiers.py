@@ -144,6 +144,19 @@ def _rolling_below_since(program: Program, activity: Sequence[Activity], now: da
     return below_since
 
 
+def order_can_change_tier(program: Program, current_tier_name: str | None) -> bool:
+    """Whether a new order's activity can move this customer's tier now.
+
+    An order only adds spend, points and an order: it can move a customer up, never down.
+    Nothing is above the top tier, so there the order changes nothing; downgrades come from
+    time (a window sliding, a year ending) and the scheduled re-evaluation applies them.
+    A tier the program no longer has (or none yet) must always be evaluated."""
+    if not program.tiers:
+        return False
+    rank = _rank(program, current_tier_name)
+    return rank < 0 or rank < len(program.tiers) - 1
+
+
 def evaluate_tier(
     program: Program,
     activity: Sequence[Activity],

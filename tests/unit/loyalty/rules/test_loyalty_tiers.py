@@ -14,6 +14,7 @@ from plugin.loyalty.rules.tiers import (
     Activity,
     evaluate_tier,
     metrics,
+    order_can_change_tier,
     multiplier_for,
     period_window,
     progress_to_next,
@@ -241,3 +242,14 @@ def test_progress_spend_is_rounded_to_the_currency():
     usd = default_program("USD")
     values = metrics([Activity(utc(2026, 1, 1), money("12.345", "USD"))], (None, None))
     assert progress_to_next(usd, values).remaining == Decimal("187.66")
+
+
+def test_an_order_cannot_lift_a_customer_already_at_the_top_tier():
+    top = CLP.tiers[-1].name
+    assert [order_can_change_tier(CLP, t.name) for t in CLP.tiers] == [True, True, False]
+    assert order_can_change_tier(CLP, None) and order_can_change_tier(CLP, "Platino")  # new, or a removed tier
+    assert not order_can_change_tier(replace(CLP, tiers=()), None)
+    # what the awarding path skips: at the top, a big order still decides "no change"
+    now = utc(2026, 6, 1)
+    decision = evaluate_tier(CLP, [referral(now)] * 3 + [order(now, 10_000_000)], now, top, now)
+    assert not decision.changed

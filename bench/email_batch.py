@@ -1,8 +1,15 @@
 """Email batching: 100,000 expiry-warning recipients against a local SendGrid sink.
 
-Batched: render once, 1,000 personalizations per request (emails/batch.py).
-Baseline: one request per recipient (build_single), measured on a 1,000-recipient
-sample in the same run and extrapolated linearly to 100,000 (said in the output).
+Batched: render once, 1,000 personalizations per request (emails/batch.py) — SendGrid's
+v3 Mail Send takes at most 1,000 personalizations per request ("The v3 Mail Send endpoint is
+only capable of processing 1000 individual personalizations objects per request",
+https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors), so 100,000 recipients
+must be exactly 100 requests; the bench exits 2 otherwise.
+Part 1 reports the batch send (build + post to the sink) beside the pure request building
+(the same 100 bodies built, none posted): wall time without tracemalloc, peak memory from a
+second run under tracemalloc (which slows Python down, so its time is not the one printed).
+Baseline for the request count: one request per recipient (build_single), measured on a
+1,000-recipient sample in the same run and extrapolated linearly to 100,000 (said in the output).
 Part 2 (the outbox path a tick really takes, Postgres in a scratch schema): N birthday
 rows queued for N customers, sent by ``send_due_messages`` (claim under lock with consent /
 cap re-checked and balances read afresh, ≤ 1,000 personalizations per request, record);
@@ -25,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emails.content.render import render_email  # noqa: E402
 from emails.delivery.batch import batch_template, recipients_for, send_batch  # noqa: E402
+from emails.sendgrid.mail_request import build_batches  # noqa: E402
 from emails.sendgrid.client import SendGridSender  # noqa: E402
 from emails.sendgrid.mail_request import OutgoingMessage, build_single  # noqa: E402
 
@@ -56,22 +64,31 @@ def rows(n):
 
 
 def measure(fn):
+    """(requests, wall seconds, peak bytes): time from a plain run, memory from a traced one."""
     Sink.count = 0
-    tracemalloc.start()
     started = time.perf_counter()
     fn()
     elapsed = time.perf_counter() - started
+    count = Sink.count
+    tracemalloc.start()
+    fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return Sink.count, elapsed, peak
+    return count, elapsed, peak
 
 
-def main(n: int = 100_000, sample: int = 1_000) -> None:
+def main(n: int = 100_000, sample: int = 1_000) -> str:
+    """Part 1; returns the ratio line (printed last, after part 2)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sender = SendGridSender("SG.bench", f"http://127.0.0.1:{server.server_address[1]}")
     template = batch_template("expiry_warning", "es-CL", SHARED, PER, **SENDER)
     batched = measure(lambda: send_batch(sender, template, recipients_for(rows(n), "es-CL")))
+    built = {"requests": 0}
+
+    def build_only():
+        built["requests"] = sum(1 for _ in build_batches(template, recipients_for(rows(n), "es-CL")))
+    building = measure(build_only)
 
     def one_by_one():
         for email, mid, values in rows(sample):
@@ -81,12 +98,23 @@ def main(n: int = 100_000, sample: int = 1_000) -> None:
                                                       "message_id": mid})))
     base = measure(one_by_one)
     server.shutdown()
+    expected = -(-n // 1000)
+    if batched[0] != expected or built["requests"] != expected:
+        print(f"email bench: {batched[0]} requests posted, {built['requests']} built; expected {expected}",
+              file=sys.stderr)
+        raise SystemExit(2)
     scale = n / sample
     print(f"recipients: {n:,}")
-    print(f"batched:  {batched[0]:,} requests, {batched[1]:.1f} s, peak memory {batched[2] / 1e6:.1f} MB")
+    print(f"batch send (build + post to the local sink): {batched[0]:,} requests, {batched[1]:.1f} s, "
+          f"peak memory {batched[2] / 1e6:.1f} MB")
+    print(f"request building only (same {built['requests']:,} bodies, none posted): {building[1]:.1f} s, "
+          f"peak memory {building[2] / 1e6:.1f} MB")
     print(f"baseline (one request per recipient; measured on {sample:,}, extrapolated x{scale:.0f}): "
           f"{base[0] * scale:,.0f} requests, {base[1] * scale:.1f} s, peak memory {base[2] / 1e6:.1f} MB (sample)")
-    print(f"ratio: {base[0] * scale / batched[0]:.0f}x fewer requests, {base[1] * scale / batched[1]:.1f}x faster")
+    print(f"vs one request per recipient: {base[0] * scale / batched[0]:.0f}x fewer requests, "
+          f"{base[1] * scale / batched[1]:.1f}x faster")
+    return (f"ratio batch send/request building: {batched[1] / building[1]:.2f}x "
+            f"({batched[0]} requests for {n:,} recipients; target: {expected} requests)")
 
 
 def _outbox_env(pg_url: str, sink_url: str) -> dict:
@@ -169,8 +197,9 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     outbox_n = int(args[args.index("--outbox") + 1]) if "--outbox" in args else 10_000
     positional = [a for i, a in enumerate(args) if not a.startswith("--") and (i == 0 or args[i - 1] != "--outbox")]
+    ratio = None
     if "--skip-render" not in args:
-        main(int(positional[0]) if positional else 100_000)
+        ratio = main(int(positional[0]) if positional else 100_000)
     if outbox_n:
         server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -178,3 +207,5 @@ if __name__ == "__main__":
             outbox_part(outbox_n, min(500, outbox_n), f"http://127.0.0.1:{server.server_address[1]}")
         finally:
             server.shutdown()
+    if ratio:
+        print(ratio)

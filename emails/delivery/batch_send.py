@@ -75,7 +75,7 @@ def send_outbox_batch(app_state, shop_id: int, flow: str, batch_key: str, now: d
         sender = SendGridSender(config.sendgrid_api_key, config.sendgrid_api_host)
         for request in prepared:
             result = sender.post(request.body, now)
-            counts[_record(app_state, request.row_ids, result, now)] += len(request.row_ids)
+            counts.update(_record(app_state, request.row_ids, result, now))
     counts["requests"] = len(prepared)
     log.info("email batch", extra={"flow": flow, "status": " ".join(f"{k}={v}" for k, v in sorted(counts.items()))})
     return dict(counts)
@@ -209,11 +209,15 @@ def _requests(shop: Shop, settings: EmailSettings, flow_name: str, marketing: bo
             for body in build_batches(template, recipients, now)]
 
 
-def _record(app_state, row_ids: tuple[int, ...], result: SendResult, now: datetime) -> str:
+def _record(app_state, row_ids: tuple[int, ...], result: SendResult, now: datetime) -> Counter:
+    """Apply one request's answer to its rows; returns how many ended in each status. One
+    answer can leave them in different states (a retry fails the rows that ran out of
+    attempts and re-queues the others), and a row no longer ``sending`` is ``skipped``."""
     with app_state.db.transaction() as session:
         rows = session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(row_ids),
                                                            OutboxMessage.status == SENDING)
                                .order_by(OutboxMessage.id).with_for_update()).scalars().all()
-        for row in rows:
-            apply_result(row, result, now)
-        return rows[0].status if rows else "skipped"
+        ended = Counter(apply_result(row, result, now) for row in rows)
+    if len(rows) < len(row_ids):
+        ended["skipped"] += len(row_ids) - len(rows)
+    return ended

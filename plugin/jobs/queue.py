@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.exceptions import DuplicateJobError
+from rq.job import JobStatus
 
 from plugin.logs import get_logger
 
@@ -23,6 +26,8 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 class JobQueue(Protocol):
     def enqueue(self, func_path: str, *args, job_id: str) -> bool: ...
+
+    def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool: ...
 
 
 def resolve(func_path: str):
@@ -37,6 +42,9 @@ class InlineQueue:
         _check_job_id(job_id)
         resolve(func_path)(*args)
         return True
+
+    def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool:
+        return self.enqueue(func_path, *args, job_id=job_id)  # nothing to coalesce with: run now
 
 
 class RQQueue:
@@ -56,6 +64,28 @@ class RQQueue:
                                     failure_ttl=7 * 24 * 3600, timeout=300, pipeline=pipe)
             pipe.execute()
             return True
+        except RedisError as exc:
+            log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
+            return False
+
+
+    def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool:
+        """Run ``func_path`` after ``delay`` unless a job with this id is already pending
+        (scheduled, queued or running): one pending job per id, whatever the number of calls.
+        Returns False when one was pending (or Redis failed: a sweeper must cover the work).
+
+        RQ's ``schedule_job(..., unique=True)`` checks and schedules atomically (one Lua
+        script, one round trip) and refuses an id whose job hash exists; ``result_ttl=0``
+        deletes that hash when the job succeeds, so the next change schedules a new one.
+        A job that fails keeps it for ``failure_ttl``: short here, the sweeper covers it."""
+        _check_job_id(job_id)
+        try:
+            job = self.queue.create_job(func_path, args=args, job_id=job_id, status=JobStatus.SCHEDULED,
+                                        result_ttl=0, failure_ttl=600, timeout=300)
+            self.queue.schedule_job(job, datetime.now(UTC) + delay, unique=True)
+            return True
+        except DuplicateJobError:
+            return False
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
             return False

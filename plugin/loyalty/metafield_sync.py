@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 
 from plugin.app_state import state
 from plugin.logs import get_logger
-from plugin.models import Customer, LedgerEntry, Shop, utcnow
+from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.errors import ShopifyError, ShopifyThrottled
 from plugin.shopify.gids import customer_gid
 from plugin.shopify.metafields import MetafieldInput, set_customer_metafields
@@ -65,21 +65,28 @@ def sync_metafields(app_state, now: datetime) -> dict:
     return {"customers": synced, "failed_shops": len(failed)}
 
 
-# -- right after a ledger change ---------------------------------------------------------
-# ``post_entry`` notes the customer on its session; once that session COMMITS, one job per
-# customer is enqueued with the id of their newest entry as version: a replay of the same
-# commit reuses the job id, and a job that finds a newer entry leaves the work to the newer
-# job. Changes made by ``tick`` (source "schedule") are not noted: the tick's own batched
-# ``sync_metafields`` runs after them in the same tick.
+# -- soon after a ledger change, coalesced per customer ------------------------------------
+# ``post_entry`` notes the customer on its session; once that session COMMITS, one sync per
+# customer is scheduled SYNC_DELAY later under the job id ``metafields-<customer id>``,
+# unless that customer already has one pending (``JobQueue.enqueue_once``): a burst of
+# changes (an order, its tier bonus, a redemption) becomes one metafieldsSet call, and the
+# award path pays one Redis round trip. The job writes the customer's state as it is when
+# it runs. A change that commits while its customer's job is already running is written by
+# the tick's batched sync below (customers changed since the shop's last sync). Changes made
+# by ``tick`` (source "schedule") are not noted: its own batched sync runs after them.
 SYNC_JOB = "plugin.loyalty.metafield_sync.sync_customer_metafields_job"
+SYNC_DELAY = timedelta(seconds=2)
 _PENDING = "embajador.metafields_pending"
+
+
+def sync_job_id(customer_id: int) -> str:
+    return f"metafields-{customer_id}"
 
 
 def note_ledger_change(session, customer_id: int, entry_id: int, source: str) -> None:
     """Remember that ``customer_id`` changed in this unit of work (called by ``post_entry``)."""
     if source != "schedule":
-        pending = session.info.setdefault(_PENDING, {})
-        pending[customer_id] = max(entry_id, pending.get(customer_id, 0))
+        session.info.setdefault(_PENDING, set()).add(customer_id)
 
 
 def enqueue_syncs_after_commit(app_state) -> None:
@@ -88,10 +95,10 @@ def enqueue_syncs_after_commit(app_state) -> None:
     def after_commit(session):
         if session.in_nested_transaction():  # a SAVEPOINT released: the real commit comes later
             return
-        for customer_id, version in session.info.pop(_PENDING, {}).items():
+        for customer_id in sorted(session.info.pop(_PENDING, ())):
             try:
-                app_state.queue.enqueue(SYNC_JOB, customer_id, version,
-                                        job_id=f"metafields-{customer_id}-{version}")
+                app_state.queue.enqueue_once(SYNC_JOB, customer_id, job_id=sync_job_id(customer_id),
+                                             delay=SYNC_DELAY)
             except Exception:  # noqa: BLE001 - committed already; the tick's batch catches up
                 log.exception("metafields sync enqueue failed", extra={"customer_id": customer_id})
 
@@ -102,12 +109,13 @@ def enqueue_syncs_after_commit(app_state) -> None:
     event.listen(app_state.db.sessionmaker, "after_rollback", after_rollback)
 
 
-def sync_customer_metafields_job(customer_id: int, version: int) -> str:
-    """RQ entry point (job id ``metafields-<customer id>-<ledger entry id>``)."""
-    return sync_customer(state(), customer_id, version)
+def sync_customer_metafields_job(customer_id: int, _version: int | None = None) -> str:
+    """RQ entry point (job id ``metafields-<customer id>``; jobs scheduled before this
+    version also carry the ledger entry id they were for, which no longer matters)."""
+    return sync_customer(state(), customer_id)
 
 
-def sync_customer(app_state, customer_id: int, version: int, now: datetime | None = None) -> str:
+def sync_customer(app_state, customer_id: int, now: datetime | None = None) -> str:
     """Write one customer's points and tier to Shopify; never raises (the tick retries).
 
     Throttling: the Admin client paces on the cost Shopify reports; when Shopify still
@@ -121,10 +129,6 @@ def sync_customer(app_state, customer_id: int, version: int, now: datetime | Non
         if customer is None or customer.shopify_id is None or customer.redacted_at is not None \
                 or not shop.installed or shop.access_token_enc is None:
             return "skipped"
-        newest = session.execute(select(LedgerEntry.id).where(LedgerEntry.customer_id == customer_id)
-                                 .order_by(LedgerEntry.id.desc()).limit(1)).scalar()
-        if newest is not None and newest > version:
-            return "superseded"
         paused = (shop.settings or {}).get("metafields_paused_until")
         if paused and now < datetime.fromisoformat(paused):
             return "deferred"

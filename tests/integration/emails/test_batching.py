@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
+from emails.delivery.batch_send import send_outbox_batch
 from emails.delivery.outbox import message_id_for, queue_email
 from emails.delivery.scheduling import send_due_messages
+from emails.delivery.send_job import MAX_ATTEMPTS
 from plugin.models import Customer, EmailSuppression, OutboxMessage, Shop, utcnow
 from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
 from tests.shopify_requests import SHOP
@@ -196,3 +198,19 @@ def test_stored_context_keeps_money_discounts_dates_and_cart_lines():
     stored = encode_context("es-CL", context)
     assert decode_context(json.loads(json.dumps(stored))) == ("es-CL", context)
     assert encode_context("es", {"odd": object()}) is None  # kept at its queue-time rendering
+
+
+def test_a_batch_whose_rows_end_in_different_states_reports_each_state(sg_app, sink):
+    app_state = sg_app.extensions["embajador"]
+    shop_id = setup_shop(app_state)
+    ids = _customers(app_state, shop_id, 3)
+    _queue_birthdays(app_state, shop_id, ids)
+    with app_state.db.transaction() as session:  # one row is on its last attempt
+        last = session.execute(select(OutboxMessage).where(OutboxMessage.customer_id == ids[0])).scalar_one()
+        last.attempts = MAX_ATTEMPTS - 1
+    batch_key = _rows(app_state)[0].batch_key
+    sink.answer(500)
+    counts = send_outbox_batch(app_state, shop_id, "birthday", batch_key, utcnow() + timedelta(seconds=1))
+    statuses = Counter(r.status for r in _rows(app_state))
+    assert statuses == Counter({"queued": 2, "failed": 1})
+    assert (counts["queued"], counts["failed"], counts["requests"]) == (2, 1, 1)  # not 3 of the first row's state

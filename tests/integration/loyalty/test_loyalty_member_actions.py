@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import responses
 from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from plugin.jobs.queue import QUEUE_NAME
@@ -233,17 +234,29 @@ def test_points_reach_shopify_metafields_right_after_the_change_commits(app, cli
     assert len(fake_admin.operations("metafieldsSet")) == calls
 
 
-def test_metafield_sync_is_a_job_enqueued_after_commit_for_a_real_worker(rq_app, fake_admin):
+def test_metafield_syncs_are_one_pending_job_per_customer_run_by_a_real_worker(rq_app, fake_admin):
     app_state = rq_app.extensions["embajador"]
     setup_shop(app_state)
     send(rq_app.test_client(), "orders/paid", payable(at=recently()))
     connection = app_state.queue.connection
     queue = Queue(QUEUE_NAME, connection=connection)
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    SimpleWorker([queue], connection=connection).work(burst=True)  # the earn and the tier bonus
+    assert cli(rq_app, "points", "adjust", "--shop", SHOP, "--customer", JON, "--points", "25",
+               "--reason", "late parcel").exit_code == 0
     jon = customer(app_state, JON)
-    newest = max(e.id for e in entries(app_state) if e.customer_id == jon.id)
-    assert queue.fetch_job(f"metafields-{jon.id}-{newest}").return_value() == "synced"
-    assert _metafield_values(fake_admin) == {"points": "100", "points_pending": "359", "tier": "Plata"}
+    scheduled = ScheduledJobRegistry(queue=queue)
+    assert scheduled.get_job_ids() == [f"metafields-{jon.id}"]  # three ledger changes, one pending sync
+    assert fake_admin.operations("metafieldsSet") == []  # nothing sent yet: it waits SYNC_DELAY
+    job = queue.fetch_job(f"metafields-{jon.id}")
+    scheduled.remove(job)
+    queue.enqueue_job(job)  # what RQ's scheduler does once the delay is over
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert len(fake_admin.operations("metafieldsSet")) == 1
+    assert _metafield_values(fake_admin) == {"points": "125", "points_pending": "359", "tier": "Plata"}
+    assert queue.fetch_job(f"metafields-{jon.id}") is None  # done: the next change schedules a new one
+    assert cli(rq_app, "points", "adjust", "--shop", SHOP, "--customer", JON, "--points", "5",
+               "--reason", "goodwill").exit_code == 0
+    assert scheduled.get_job_ids() == [f"metafields-{jon.id}"]
 
 
 def test_a_throttled_shop_pauses_per_customer_syncs_and_leaves_them_to_the_tick(app, client, app_state):

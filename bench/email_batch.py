@@ -32,9 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emails.content.render import render_email  # noqa: E402
 from emails.delivery.batch import batch_template, recipients_for, send_batch  # noqa: E402
-from emails.sendgrid.mail_request import build_batches  # noqa: E402
 from emails.sendgrid.client import SendGridSender  # noqa: E402
-from emails.sendgrid.mail_request import OutgoingMessage, build_single  # noqa: E402
+from emails.sendgrid.mail_request import (  # noqa: E402
+    OutgoingMessage,
+    build_batches,  # noqa: E402
+    build_single,
+)
 
 SHARED = {"shop_name": "Tienda", "shop_url": "https://tienda.myshopify.com", "tier_name": "Plata",
           "next_tier_name": None, "expires_on": dt.date(2026, 12, 31)}

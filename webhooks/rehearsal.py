@@ -35,7 +35,7 @@ class _DroppingQueue:
         return True
 
 
-def _order(order_id: int, customer_id: int, email: str, at, accepts_marketing: bool) -> dict:
+def rehearsal_order(order_id: int, customer_id: int, email: str, at, accepts_marketing: bool) -> dict:
     """An orders/paid body with the fields the handler reads, as Shopify names them
     (shared/fixtures/shopify/webhooks/orders__paid.json)."""
     money = {"amount": "40.00", "currency_code": "USD"}
@@ -69,10 +69,12 @@ def _rolled_back(app_state: AppState):
         db.engine.dispose()
 
 
-def rehearse_orders_paid(app_state: AppState) -> None:
-    """Warm-up step (``AppState.warm_up``); on any failure the worker just starts colder."""
+def rehearse_orders_paid(app_state: AppState) -> list[str]:
+    """Warm-up step (``AppState.warm_up``): the rehearsed deliveries' statuses (empty when
+    skipped). On any failure the worker just starts colder."""
+    statuses: list[str] = []
     if not app_state.db.is_postgres:
-        return
+        return statuses
     tag = f"{os.getpid()}-{utcnow().strftime('%H%M%S%f')}"
     now = utcnow()
     try:
@@ -85,11 +87,11 @@ def rehearse_orders_paid(app_state: AppState) -> None:
             email = f"warm-up-{tag}@example.invalid"
             rows = [WebhookDelivery(shop_domain=shop.domain, shop_id=shop.id, topic="orders/paid",
                                     dedupe_key=f"warm-up-{tag}-{n}",
-                                    payload=json.dumps(_order(n, 1, email, now - timedelta(minutes=2 - n), n == 1)))
+                                    payload=json.dumps(rehearsal_order(n, 1, email, now - timedelta(minutes=2 - n), n == 1)))
                     for n in (1, 2)]
             session.add_all(rows)
             session.flush()
-            for row in rows:
-                process_delivery(app_state, row.id, now)
+            statuses = [process_delivery(app_state, row.id, now) for row in rows]
     except Exception as exc:  # noqa: BLE001 - a warm-up must never stop the worker from starting
         log.warning("worker warm-up skipped: %s", type(exc).__name__)
+    return statuses

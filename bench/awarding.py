@@ -66,6 +66,7 @@ def fake_shopify():
     from plugin.demo.fake_shopify import FakeShopify
     fake = FakeShopify(api_key="bench-api-key", api_secret="bench-secret")
     fake.tokens[TOKEN] = SHOP
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per metafieldsSet call
     origin, server = fake.serve()
     return fake, origin, server
 

@@ -9,6 +9,7 @@ import jwt
 import pytest
 import responses
 from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
 
 from plugin.demo.fake_shopify import FakeShopify, install_into_responses
 from plugin.jobs.queue import QUEUE_NAME
@@ -45,6 +46,22 @@ def bearer(token: str) -> dict:
 def run_worker(app_state) -> None:
     connection = app_state.queue.connection
     SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
+
+
+def run_scheduled_jobs_now(app_state) -> list[str]:
+    """Move every scheduled job (e.g. a metafield sync, 2 s after its change) to the queue, as
+    RQ's scheduler does when its time comes, and run the queue; returns the jobs' ids."""
+    connection = app_state.queue.connection
+    queue = Queue(QUEUE_NAME, connection=connection)
+    registry = ScheduledJobRegistry(queue=queue)
+    ids = registry.get_job_ids()
+    for job_id in ids:
+        job = queue.fetch_job(job_id)
+        registry.remove(job_id)
+        if job is not None:
+            queue.enqueue_job(job)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    return ids
 
 
 @pytest.fixture

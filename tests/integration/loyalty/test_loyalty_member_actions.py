@@ -15,7 +15,7 @@ from plugin.jobs.queue import QUEUE_NAME
 from plugin.models import Customer, OutboxMessage, Shop
 from plugin.shopify.signatures import sign_app_proxy
 from tests.conftest import API_SECRET
-from tests.integration.conftest import add_shop, bearer, session_token
+from tests.integration.conftest import add_shop, bearer, run_scheduled_jobs_now, session_token
 from tests.integration.loyalty.conftest import (
     ADMIN_ORIGIN,
     assert_no_drift,
@@ -247,10 +247,7 @@ def test_metafield_syncs_are_one_pending_job_per_customer_run_by_a_real_worker(r
     scheduled = ScheduledJobRegistry(queue=queue)
     assert scheduled.get_job_ids() == [f"metafields-{jon.id}"]  # three ledger changes, one pending sync
     assert fake_admin.operations("metafieldsSet") == []  # nothing sent yet: it waits SYNC_DELAY
-    job = queue.fetch_job(f"metafields-{jon.id}")
-    scheduled.remove(job)
-    queue.enqueue_job(job)  # what RQ's scheduler does once the delay is over
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert run_scheduled_jobs_now(app_state) == [f"metafields-{jon.id}"]
     assert len(fake_admin.operations("metafieldsSet")) == 1
     assert _metafield_values(fake_admin) == {"points": "125", "points_pending": "359", "tier": "Plata"}
     assert queue.fetch_job(f"metafields-{jon.id}") is None  # done: the next change schedules a new one

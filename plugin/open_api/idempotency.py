@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
 from plugin.models import ApiIdempotency
 
 MAX_KEY = 255
+# How long a key is remembered. Stripe keeps 24 h; we keep 30 days so a retry queue that
+# stalled for a while still cannot redeem twice (adjust and award are also keyed in the ledger).
+RETENTION = timedelta(days=30)
 
 
 class BadIdempotencyKey(ValueError):
@@ -69,3 +73,10 @@ def claim(session: Session, shop_id: int, api_key_id: int, key: str, operation: 
 
 def remember(record: ApiIdempotency, status_code: int, response: dict[str, Any]) -> None:
     record.status_code, record.response = status_code, response
+
+
+def purge_old_records(app_state, now: datetime) -> dict:
+    """Tick task: forget idempotency keys older than RETENTION."""
+    with app_state.db.transaction() as session:
+        result = session.execute(delete(ApiIdempotency).where(ApiIdempotency.created_at < now - RETENTION))
+    return {"purged": result.rowcount}

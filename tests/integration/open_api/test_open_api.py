@@ -3,11 +3,11 @@ every /v1 call, every query scoped by the key's shop, idempotent writes."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from plugin.models import Shop
 from tests.integration.conftest import add_shop, bearer, session_token
-from tests.integration.loyalty.conftest import assert_no_drift, entries
+from tests.integration.loyalty.conftest import assert_no_drift, entries, run_tick
 from tests.integration.open_api.support import (
     ANA,
     auth,
@@ -175,3 +175,15 @@ def test_uninstalled_shops_keys_stop_working(client, app_state):
     with app_state.db.transaction() as session:
         session.get(Shop, shop_id).installed = False
     assert client.get(f"/v1/customers/{ANA}", headers=auth(key)).status_code == 401
+
+
+def test_idempotency_keys_are_forgotten_after_30_days_by_tick(client, app_state):
+    shop_with_actions(app_state, client)
+    key = create_key(client)
+    client.post(f"/v1/customers/{ANA}/adjust", json={"points": 5, "reason": "x"}, headers=auth(key, "old"))
+    assert run_tick(app_state, datetime.now(UTC) + timedelta(days=29))["api_idempotency_retention"] == {"purged": 0}
+    assert run_tick(app_state, datetime.now(UTC) + timedelta(days=31))["api_idempotency_retention"] == {"purged": 1}
+    assert idempotency_count(app_state) == 0
+    # the ledger key still refuses a second posting of the forgotten key
+    again = client.post(f"/v1/customers/{ANA}/adjust", json={"points": 5, "reason": "x"}, headers=auth(key, "old"))
+    assert again.status_code == 201 and balance(app_state) == 105 and len(entries(app_state, "adjust")) == 1

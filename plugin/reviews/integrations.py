@@ -34,7 +34,7 @@ class IntegrationError(ValueError):
 
 
 def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
 def _row(session: Session, shop: Shop, provider: str) -> ReviewIntegration | None:
@@ -80,7 +80,8 @@ def judgeme_signed(session: Session, shop: Shop, body: bytes, signature: str | N
     if row is None or row.secret_enc is None or not signature:
         return None
     expected = hmac.new(cipher.decrypt(row.secret_enc).encode(), body, hashlib.sha256).hexdigest()
-    return row if hmac.compare_digest(expected, signature.strip().lower()) else None
+    given = signature.strip().lower().encode("utf-8", "replace")  # a header may carry any Latin-1 text
+    return row if hmac.compare_digest(expected.encode(), given) else None
 
 
 def yotpo_token_valid(session: Session, shop: Shop, token: str) -> ReviewIntegration | None:

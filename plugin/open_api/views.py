@@ -262,6 +262,9 @@ def redeem(customer: str):
         found = _customer(session, shop, customer)
         if found is None:
             return _not_found()
+        if found.shopify_id is None:  # a guest known by email only: the code could not be bound to them
+            return _error(409, "this customer has no Shopify account yet; reward codes are bound to one",
+                          "customer")
         held = claim(session, shop.id, g.api_key_id, key, f"POST /v1/customers/{found.shopify_id}/redeem",
                      {"reward_id": reward_id}, now)
         if not held.new:

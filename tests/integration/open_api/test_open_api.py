@@ -187,3 +187,16 @@ def test_idempotency_keys_are_forgotten_after_30_days_by_tick(client, app_state)
     # the ledger key still refuses a second posting of the forgotten key
     again = client.post(f"/v1/customers/{ANA}/adjust", json={"points": 5, "reason": "x"}, headers=auth(key, "old"))
     assert again.status_code == 201 and balance(app_state) == 105 and len(entries(app_state, "adjust")) == 1
+
+
+def test_a_guest_known_only_by_email_cannot_redeem_a_code_nobody_is_bound_to(client, app_state, fake_admin):
+    from plugin.models import Customer
+    shop_id = shop_with_actions(app_state, client)
+    key = create_key(client)
+    with app_state.db.transaction() as session:
+        session.add(Customer(shop_id=shop_id, email="guest@example.com", points_available=0, points_pending=0))
+    client.post("/v1/customers/guest@example.com/adjust", json={"points": 600, "reason": "import"},
+                headers=auth(key, "g1"))
+    refused = client.post("/v1/customers/guest@example.com/redeem", json={"reward_id": "5off"}, headers=auth(key, "g2"))
+    assert refused.status_code == 409 and refused.get_json()["field"] == "customer"
+    assert fake_admin.discounts == [] and idempotency_count(app_state) == 1

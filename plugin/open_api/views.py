@@ -237,7 +237,7 @@ def award_action(customer: str, action_id: str):
 
 
 def _redemption_answer(row: Redemption, balance: int) -> tuple[dict, int]:
-    if row.status in (ISSUED,) or (row.status == REFUNDED and row.discount_gid):
+    if row.status == ISSUED or (row.status == REFUNDED and row.discount_gid):  # refunded after expiry
         return {"code": row.code, "reward_id": row.reward_id, "cost": row.cost, "redemption_id": str(row.id),
                 "expires_at": row.expires_at.isoformat() if row.expires_at else None,
                 "points": {"available": balance}}, 201

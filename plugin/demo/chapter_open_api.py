@@ -49,4 +49,6 @@ def run(stage) -> None:
     signature = hmac.new(JUDGEME_TOKEN.encode(), body, hashlib.sha256).hexdigest()
     hook = requests.post(f"{stage.base_url}/hooks/reviews/judgeme/{DEMO_SHOP}", data=body, timeout=30,
                          headers={"JUDGEME-HMAC-SHA256": signature, "Content-Type": "application/json"})
-    stage.say(f"Judge.me review/created with a photo (signed JUDGEME-HMAC-SHA256) → {hook.json()}")
+    paid = hook.json()
+    stage.say(f"Judge.me review/created with a photo from João (signed JUDGEME-HMAC-SHA256) → {hook.status_code} "
+              f"{paid['status']} {paid['action_id']} +{paid['points_awarded']} points")

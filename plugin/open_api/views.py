@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from plugin.app_state import state
 from plugin.customers.lookup import customer_by_reference, ledger_rows
@@ -56,6 +57,15 @@ def require_api_key():
             key.last_used_at = now
         g.api_shop_id, g.api_key_id = shop.id, key.id
     return None
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def json_errors_under_v1(error: HTTPException):
+    """API clients read JSON: an unknown /v1 path or method answers it too (other paths unchanged)."""
+    if not request.path.startswith("/v1/"):
+        return error
+    return _error(error.code or 404, f"{error.name}: see /v1/openapi.json for the routes")
 
 
 @bp.get("/openapi.json")

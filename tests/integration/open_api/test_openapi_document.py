@@ -88,3 +88,11 @@ def test_answers_match_the_documented_schemas(client, app_state, fake_admin):
     customer = client.get(f"/v1/customers/{ANA}", headers=auth(key)).get_json()
     del customer["points"]
     assert list(_validator(doc, "/v1/customers/{customer}", "get", 200).iter_errors(customer))
+
+
+def test_unknown_v1_paths_and_methods_answer_json_and_other_paths_do_not_change(client):
+    missing = client.get("/v1/nope")
+    assert missing.status_code == 404 and "openapi.json" in missing.get_json()["error"]
+    wrong_method = client.delete("/v1/rewards")
+    assert wrong_method.status_code == 405 and wrong_method.is_json
+    assert client.get("/no-such-page").status_code == 404 and not client.get("/no-such-page").is_json

@@ -84,6 +84,7 @@ def test_read_balance_tier_and_ledger_by_id_and_by_email(client, app_state):
     assert by_id["next_tier"]["name"] == "Plata" and by_id["currency"] == "USD"
     ledger = client.get(f"/v1/customers/{ANA}/ledger?limit=10", headers=auth(key)).get_json()
     assert [e["kind"] for e in ledger["entries"]] == ["action"] and ledger["entries"][0]["available"] == 100
+    assert client.get("/v1/customers/ana@example.com/ledger?limit=10", headers=auth(key)).get_json() == ledger
     assert client.get(f"/v1/customers/{ANA}/ledger?limit=0", headers=auth(key)).status_code == 400
     assert client.get("/v1/customers?email=", headers=auth(key)).status_code == 400
     rewards = client.get("/v1/rewards", headers=auth(key)).get_json()

@@ -78,13 +78,15 @@ def test_read_balance_tier_and_ledger_by_id_and_by_email(client, app_state):
     key = create_key(client)
     by_id = client.get(f"/v1/customers/{ANA}", headers=auth(key)).get_json()
     by_email = client.get("/v1/customers?email=ANA@example.com", headers=auth(key)).get_json()
-    by_path_email = client.get("/v1/customers/ana@example.com", headers=auth(key)).get_json()
+    by_path_email = client.get("/v1/customers/by-email?email=ana@example.com", headers=auth(key)).get_json()
     assert by_id == by_email == by_path_email
+    assert client.get("/v1/customers/ana@example.com", headers=auth(key)).status_code == 404  # no emails in paths
     assert by_id["points"] == {"available": 100, "pending": 0} and by_id["tier"] == {"name": "Bronce"}
     assert by_id["next_tier"]["name"] == "Plata" and by_id["currency"] == "USD"
     ledger = client.get(f"/v1/customers/{ANA}/ledger?limit=10", headers=auth(key)).get_json()
     assert [e["kind"] for e in ledger["entries"]] == ["action"] and ledger["entries"][0]["available"] == 100
-    assert client.get("/v1/customers/ana@example.com/ledger?limit=10", headers=auth(key)).get_json() == ledger
+    assert client.get("/v1/customers/by-email/ledger?email=ana@example.com&limit=10",
+                      headers=auth(key)).get_json() == ledger
     assert client.get(f"/v1/customers/{ANA}/ledger?limit=0", headers=auth(key)).status_code == 400
     assert client.get("/v1/customers?email=", headers=auth(key)).status_code == 400
     rewards = client.get("/v1/rewards", headers=auth(key)).get_json()
@@ -199,8 +201,9 @@ def test_a_guest_known_only_by_email_cannot_redeem_a_code_nobody_is_bound_to(cli
     key = create_key(client)
     with app_state.db.transaction() as session:
         session.add(Customer(shop_id=shop_id, email="guest@example.com", points_available=0, points_pending=0))
-    client.post("/v1/customers/guest@example.com/adjust", json={"points": 600, "reason": "import"},
-                headers=auth(key, "g1"))
-    refused = client.post("/v1/customers/guest@example.com/redeem", json={"reward_id": "5off"}, headers=auth(key, "g2"))
+    guest = "/v1/customers/by-email/{}?email=guest@example.com"
+    assert client.post(guest.format("adjust"), json={"points": 600, "reason": "import"},
+                       headers=auth(key, "g1")).status_code == 201
+    refused = client.post(guest.format("redeem"), json={"reward_id": "5off"}, headers=auth(key, "g2"))
     assert refused.status_code == 409 and refused.get_json()["field"] == "customer"
     assert fake_admin.discounts == [] and idempotency_count(app_state) == 1

@@ -29,7 +29,7 @@ class AppState:
     # Work done once so it is not repeated per job: the RQ worker runs these (each gets this
     # AppState) in its parent before forking; every work horse inherits the result
     # (plugin/jobs/worker.py).
-    warm_up: list[Callable[[Any], None]] = field(default_factory=list)
+    warm_up: list[Callable[[Any], object]] = field(default_factory=list)
 
 
 def state() -> AppState:

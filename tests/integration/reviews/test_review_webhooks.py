@@ -10,7 +10,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import text
 
 from plugin.jobs.queue import QUEUE_NAME
-from tests.integration.conftest import add_shop, bearer, session_token
+from tests.integration.conftest import add_shop, bearer, run_scheduled_jobs_now, session_token
 from tests.integration.loyalty.conftest import assert_no_drift, entries
 from tests.integration.open_api.support import ANA, balance, ledger_count, shop_with_actions
 from tests.integration.reviews.payloads import judgeme, yotpo
@@ -135,6 +135,7 @@ def test_a_review_award_reaches_shopify_metafields_through_a_real_rq_worker(rq_a
     connect_judgeme(client)
     assert post_judgeme(client, judgeme()).get_json()["status"] == "awarded"
     SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
+    run_scheduled_jobs_now(app_state)  # the metafield sync waits 2 s to coalesce changes
     points = [m["value"] for m in fake_admin.metafields if m["key"] == "points" and
               m["ownerId"] == f"gid://shopify/Customer/{ANA}"]
     assert points[-1] == "150"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,12 +59,23 @@ def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+_ADDS: dict[tuple, Any] = {}
+
+
 def _add(session: Session, model, keys: dict[str, Any], deltas: dict[str, Any]) -> None:
-    """INSERT keys+deltas, or add the deltas to the existing row (one statement, no race)."""
-    statement = _insert(session)(model).values(**keys, **deltas)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={k: getattr(model, k) + statement.excluded[k] for k in deltas})
-    session.execute(statement)
+    """INSERT keys+deltas, or add the deltas to the existing row (one statement, no race).
+    Plain SQL both databases speak (ON CONFLICT … DO UPDATE, ``excluded``), compiled once: the
+    dialects' on_conflict_do_update() is compiled again on every call (see plugin/db.py)."""
+    cache_key = (model, tuple(keys), tuple(deltas))
+    statement = _ADDS.get(cache_key)
+    if statement is None:
+        table, columns = model.__tablename__, [*keys, *deltas]
+        statement = _ADDS[cache_key] = text(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in deltas)
+        ).bindparams(*(bindparam(c, type_=model.__table__.c[c].type) for c in columns))
+    session.execute(statement, {**keys, **deltas})
 
 
 # ---------------------------------------------------------------- customers and orders

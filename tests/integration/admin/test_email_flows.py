@@ -14,14 +14,7 @@ from plugin.lifecycle.dispatch import dispatch_events
 from plugin.loyalty.balances import record_event
 from plugin.models import OutboxMessage, utcnow
 from tests.integration.admin.admin_support import auth
-from tests.integration.emails.conftest import (  # noqa: F401  (fixtures)
-    add_customer,
-    mail_send_validator,
-    setup_shop,
-    sg_app,
-    sink,
-    validate_all,
-)
+from tests.integration.emails.conftest import add_customer, setup_shop, validate_all
 
 EVENTS = {
     "welcome": {"signup_points": 100},

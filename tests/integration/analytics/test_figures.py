@@ -11,10 +11,11 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from plugin import create_app
-from plugin.analytics import queries
-from plugin.analytics.report import csv_lines, summary
+from plugin.analytics import queries, reference
 from plugin.analytics.live import compute_figures
-from plugin.analytics import reference
+from plugin.analytics.report import csv_lines, summary
+from plugin.loyalty.balances import post_entry
+from plugin.loyalty.rules.ledger import Entry
 from plugin.loyalty.rules.program import default_program, dump_program, load_program
 from plugin.models import (
     Base,
@@ -28,11 +29,9 @@ from plugin.models import (
     SurveyResponse,
     utcnow,
 )
-from plugin.loyalty.balances import post_entry
-from plugin.loyalty.rules.ledger import Entry
 from plugin.models.analytics import AnalyticsRollupState
-from plugin.rollups.store import rebuild
 from plugin.models.orders import Order
+from plugin.rollups.store import rebuild
 from tests.conftest import base_env
 from tests.integration.admin.admin_support import at, auth, order
 from tests.integration.conftest import add_shop

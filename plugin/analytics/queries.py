@@ -47,12 +47,11 @@ def _rows(session: Session, sql: str, **params: Any) -> list[tuple]:
 
 
 def members_vs_non_members(session: Session, shop: Shop) -> Table:
-    """Repeat-purchase rate and average order value, members vs non-members (from the
-    per-customer rollup: one row per customer who ordered)."""
+    """Repeat-purchase rate and average order value, members vs non-members (member-group rollup:
+    customers who ordered, those with 2+ orders, orders, revenue per side)."""
     found = _rows(session, """
-        SELECT CASE WHEN member THEN 1 ELSE 0 END, COUNT(*), SUM(CASE WHEN orders >= 2 THEN 1 ELSE 0 END),
-               SUM(orders), SUM(revenue)
-        FROM analytics_customers WHERE shop_id = :shop AND orders > 0
+        SELECT CASE WHEN member THEN 1 ELSE 0 END, SUM(customers), SUM(repeaters), SUM(orders), SUM(revenue)
+        FROM analytics_member_groups WHERE shop_id = :shop
         GROUP BY CASE WHEN member THEN 1 ELSE 0 END""", shop=shop.id)
     return _members_table(found, shop)
 
@@ -71,8 +70,8 @@ def _members_table(found: list[tuple], shop: Shop) -> Table:
 def monthly_revenue(session: Session, shop: Shop) -> Table:
     """Orders and revenue per month, members vs non-members (time series, from the month rollup)."""
     found = _rows(session, """
-        SELECT month, CASE WHEN member THEN 1 ELSE 0 END, orders, revenue FROM analytics_months
-        WHERE shop_id = :shop AND orders > 0 ORDER BY month""", shop=shop.id)
+        SELECT month, CASE WHEN member THEN 1 ELSE 0 END, SUM(orders), SUM(revenue) FROM analytics_months
+        WHERE shop_id = :shop GROUP BY month, member HAVING SUM(orders) > 0 ORDER BY month""", shop=shop.id)
     return _monthly_table(found, shop)
 
 
@@ -90,8 +89,8 @@ def _monthly_table(found: list[tuple], shop: Shop) -> Table:
 def retention_cohorts(session: Session, shop: Shop) -> Table:
     """Share of each first-order-month cohort that ordered again 1..N months later (cohort rollup)."""
     found = _rows(session, """
-        SELECT cohort, month, customers FROM analytics_cohorts WHERE shop_id = :shop AND customers > 0""",
-                  shop=shop.id)
+        SELECT cohort, month, SUM(customers) FROM analytics_cohorts WHERE shop_id = :shop
+        GROUP BY cohort, month HAVING SUM(customers) > 0""", shop=shop.id)
     return _cohort_table(found)
 
 
@@ -115,8 +114,8 @@ def _months_between(start: str, end: str) -> int:
 def points_flow(session: Session, shop: Shop) -> Table:
     """Points issued, redeemed and expired per month (points rollup)."""
     found = _rows(session, """
-        SELECT month, issued, redeemed, expired FROM analytics_points_months WHERE shop_id = :shop
-        ORDER BY month""", shop=shop.id)
+        SELECT month, SUM(issued), SUM(redeemed), SUM(expired) FROM analytics_points_months
+        WHERE shop_id = :shop GROUP BY month ORDER BY month""", shop=shop.id)
     return Table(("month", "issued", "redeemed", "expired"),
                  [(m, int(i or 0), int(r or 0), int(e or 0)) for m, i, r, e in found][-24:])
 

@@ -2,6 +2,7 @@
 from plugin.models.analytics import (  # noqa: F401
     AnalyticsCohort,
     AnalyticsCustomer,
+    AnalyticsMemberGroup,
     AnalyticsMonth,
     AnalyticsPointsMonth,
     AnalyticsRollupState,

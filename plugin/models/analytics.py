@@ -1,5 +1,10 @@
 """Analytics rollups: small tables kept up to date as orders and ledger entries are written
-(plugin/rollups/), so every dashboard figure aggregates hundreds of rows, not millions."""
+(plugin/rollups/), so every dashboard figure aggregates hundreds of rows, not millions.
+
+``analytics_customers`` has one row per customer (changed under that row's lock). The member
+group, month, cohort and points tables are *additive*: writers only INSERT signed changes (no row is shared
+by concurrent orders, so nothing waits on a hot row), readers SUM them by key, and the tick
+folds each shop's rows into one per key (plugin/rollups/store.compact_rollups)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,11 +33,23 @@ class AnalyticsCustomer(ShopScoped, Base):
     months: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
 
 
+class AnalyticsMemberGroup(ShopScoped, Base):
+    """Members vs everyone else who ordered: customers, repeat customers (2+ orders), orders, revenue."""
+
+    __tablename__ = "analytics_member_groups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    member: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    customers: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    repeaters: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    orders: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(20, 6), default=0, nullable=False)
+
+
 class AnalyticsMonth(ShopScoped, Base):
     """Non-cancelled orders and revenue per month, members vs everyone else (guests included)."""
 
     __tablename__ = "analytics_months"
-    __table_args__ = (UniqueConstraint("shop_id", "month", "member"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     month: Mapped[str] = mapped_column(String(7), nullable=False)
@@ -45,7 +62,6 @@ class AnalyticsCohort(ShopScoped, Base):
     """Customers of a first-order-month cohort who ordered in ``month``."""
 
     __tablename__ = "analytics_cohorts"
-    __table_args__ = (UniqueConstraint("shop_id", "cohort", "month"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     cohort: Mapped[str] = mapped_column(String(7), nullable=False)
@@ -57,7 +73,6 @@ class AnalyticsPointsMonth(ShopScoped, Base):
     """Points issued, redeemed and expired per month (of the ledger entry's ``occurred_at``)."""
 
     __tablename__ = "analytics_points_months"
-    __table_args__ = (UniqueConstraint("shop_id", "month"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     month: Mapped[str] = mapped_column(String(7), nullable=False)

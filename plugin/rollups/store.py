@@ -7,6 +7,10 @@
 - ``ledger_entry_added`` (called by plugin/loyalty/balances.post_entry for a new entry): adds the
   entry to its month's points row and, the first time, makes the customer a member, moving
   their orders to the members' side of every month.
+- the month, cohort and points tables only receive INSERTed signed changes (no hot row shared by
+  every order of a month); ``compact_rollups`` (a tick task) folds each shop's rows into one per
+  key, atomically on PostgreSQL (DELETE … RETURNING feeding the INSERT), so rows inserted by
+  transactions still running are left for the next tick.
 - ``rebuild`` recomputes a shop's rollups from the source tables (first view of a shop, repairs
   after data was deleted or written around the services, the bench's bulk fill). It locks the
   shop's rollup state row; rows written by webhooks while it runs are recomputed by the
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from plugin.models.analytics import (
     AnalyticsCohort,
     AnalyticsCustomer,
+    AnalyticsMemberGroup,
     AnalyticsMonth,
     AnalyticsPointsMonth,
     AnalyticsRollupState,
@@ -63,17 +68,14 @@ _ADDS: dict[tuple, Any] = {}
 
 
 def _add(session: Session, model, keys: dict[str, Any], deltas: dict[str, Any]) -> None:
-    """INSERT keys+deltas, or add the deltas to the existing row (one statement, no race).
-    Plain SQL both databases speak (ON CONFLICT … DO UPDATE, ``excluded``), compiled once: the
-    dialects' on_conflict_do_update() is compiled again on every call (see plugin/db.py)."""
+    """Record a signed change for ``keys`` (an INSERT: additive tables have no shared row to
+    lock; readers sum, the tick compacts). Plain SQL compiled once per shape."""
     cache_key = (model, tuple(keys), tuple(deltas))
     statement = _ADDS.get(cache_key)
     if statement is None:
-        table, columns = model.__tablename__, [*keys, *deltas]
+        columns = [*keys, *deltas]
         statement = _ADDS[cache_key] = text(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in deltas)
+            f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
         ).bindparams(*(bindparam(c, type_=model.__table__.c[c].type) for c in columns))
     session.execute(statement, {**keys, **deltas})
 
@@ -130,6 +132,19 @@ def _apply(session: Session, row: AnalyticsCustomer, new: Months, member: bool) 
         if count or revenue:
             _add(session, AnalyticsMonth, {"shop_id": row.shop_id, "month": month, "member": side},
                  {"orders": count, "revenue": revenue})
+    groups: dict[bool, list[Any]] = defaultdict(lambda: [0, 0, 0, Decimal(0)])
+    for months, side, sign in ((old, was_member, -1), (new, member, 1)):
+        count = sum(c for c, _ in months.values())
+        if count:
+            group = groups[side]
+            group[0] += sign
+            group[1] += sign if count >= 2 else 0
+            group[2] += sign * count
+            group[3] += sign * sum((r for _, r in months.values()), Decimal(0))
+    for side, (customers, repeaters, count, revenue) in sorted(groups.items()):
+        if customers or repeaters or count or revenue:
+            _add(session, AnalyticsMemberGroup, {"shop_id": row.shop_id, "member": side},
+                 {"customers": customers, "repeaters": repeaters, "orders": count, "revenue": revenue})
     cohorts: dict[tuple[str, str], int] = defaultdict(int)
     if old:
         for month in old:
@@ -197,7 +212,7 @@ def rebuild(session: Session, shop_id: int, now: datetime) -> None:
     state = _insert(session)(AnalyticsRollupState).values(shop_id=shop_id, built_at=now)
     session.execute(state.on_conflict_do_update(index_elements=["shop_id"], set_={"built_at": now}))
     session.execute(select(AnalyticsRollupState.id).where(AnalyticsRollupState.shop_id == shop_id).with_for_update())
-    for model in (AnalyticsCustomer, AnalyticsMonth, AnalyticsCohort, AnalyticsPointsMonth):
+    for model in (AnalyticsCustomer, AnalyticsMemberGroup, AnalyticsMonth, AnalyticsCohort, AnalyticsPointsMonth):
         session.execute(delete(model).where(model.shop_id == shop_id))
     members = set(session.execute(text(
         "SELECT DISTINCT c.shopify_id FROM customers c JOIN ledger_entries l ON l.customer_id = c.id "
@@ -215,7 +230,7 @@ def rebuild(session: Session, shop_id: int, now: datetime) -> None:
             per_customer[key][month_value] = (int(count), Decimal(revenue))
     buckets: dict[tuple[str, bool], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     cohorts: dict[tuple[str, str], int] = defaultdict(int)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key in sorted(set(per_customer) | members):
         months, member = per_customer.get(key, {}), key in members
         for month_value, (count, revenue) in months.items():
@@ -230,6 +245,18 @@ def rebuild(session: Session, shop_id: int, now: datetime) -> None:
     for month_value, (count, revenue) in guests.items():
         buckets[(month_value, False)][0] += count
         buckets[(month_value, False)][1] += revenue
+    groups: dict[bool, list[Any]] = defaultdict(lambda: [0, 0, 0, Decimal(0)])
+    for row in rows:
+        if row["orders"]:
+            group = groups[row["member"]]
+            group[0] += 1
+            group[1] += 1 if row["orders"] >= 2 else 0
+            group[2] += row["orders"]
+            group[3] += row["revenue"]
+    if groups:
+        session.execute(insert(AnalyticsMemberGroup), [
+            {"shop_id": shop_id, "member": side, "customers": c, "repeaters": r, "orders": o, "revenue": v}
+            for side, (c, r, o, v) in sorted(groups.items())])
     for start in range(0, len(rows), 5000):
         session.execute(insert(AnalyticsCustomer), rows[start:start + 5000])
     if buckets:
@@ -257,3 +284,52 @@ def rebuild(session: Session, shop_id: int, now: datetime) -> None:
 def built_at(session: Session, shop_id: int) -> datetime | None:
     return session.execute(select(AnalyticsRollupState.built_at).where(
         AnalyticsRollupState.shop_id == shop_id)).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------- compaction
+
+# table: (key columns, summed columns, HAVING that drops groups summing to nothing or None)
+_ADDITIVE = {
+    "analytics_member_groups": (("member",), ("customers", "repeaters", "orders", "revenue"), None),
+    "analytics_months": (("month", "member"), ("orders", "revenue"), "SUM(orders) <> 0 OR SUM(revenue) <> 0"),
+    "analytics_cohorts": (("cohort", "month"), ("customers",), "SUM(customers) <> 0"),
+    "analytics_points_months": (("month",), ("issued", "redeemed", "expired"), None),
+}
+COMPACT_ABOVE = 200  # rows of one shop in one table
+
+
+def compact(session: Session, shop_id: int) -> None:
+    """Fold one shop's additive rows into one row per key."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for table, (keys, sums, having) in _ADDITIVE.items():
+        key_list, sum_list = ", ".join(keys), ", ".join(f"SUM({c})" for c in sums)
+        columns = ", ".join((*keys, *sums))
+        keep = f" HAVING {having}" if having else ""
+        if postgres:
+            session.execute(text(
+                f"WITH gone AS (DELETE FROM {table} WHERE shop_id = :shop RETURNING {columns}) "
+                f"INSERT INTO {table} (shop_id, {columns}) SELECT :shop, {key_list}, {sum_list} FROM gone "
+                f"GROUP BY {key_list}{keep}"), {"shop": shop_id})
+            continue
+        last = session.execute(text(f"SELECT MAX(id) FROM {table} WHERE shop_id = :shop"), {"shop": shop_id}).scalar()
+        if last is None:
+            continue
+        session.execute(text(
+            f"INSERT INTO {table} (shop_id, {columns}) SELECT :shop, {key_list}, {sum_list} FROM {table} "
+            f"WHERE shop_id = :shop AND id <= :last GROUP BY {key_list}{keep}"), {"shop": shop_id, "last": last})
+        session.execute(text(f"DELETE FROM {table} WHERE shop_id = :shop AND id <= :last"),
+                        {"shop": shop_id, "last": last})
+
+
+def compact_rollups(app_state, now: datetime) -> dict:
+    """Tick task: compact the shops whose additive rollup tables grew past COMPACT_ABOVE rows."""
+    with app_state.db.transaction() as session:
+        shops: set[int] = set()
+        for table in _ADDITIVE:
+            shops.update(session.execute(text(
+                f"SELECT shop_id FROM {table} GROUP BY shop_id HAVING COUNT(*) > :above"),
+                {"above": COMPACT_ABOVE}).scalars())
+    for shop_id in sorted(shops):
+        with app_state.db.transaction() as session:
+            compact(session, shop_id)
+    return {"compacted": len(shops)}

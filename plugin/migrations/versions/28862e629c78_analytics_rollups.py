@@ -1,15 +1,15 @@
 """analytics rollups
 
-Revision ID: 1fa6943c590b
+Revision ID: 28862e629c78
 Revises: 336c95a27040
-Create Date: 2026-11-30 02:05:13.775561
+Create Date: 2026-11-30 02:18:40.486894
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '1fa6943c590b'
+revision = '28862e629c78'
 down_revision = '336c95a27040'
 branch_labels = None
 depends_on = None
@@ -24,8 +24,7 @@ def upgrade() -> None:
     sa.Column('customers', sa.Integer(), nullable=False),
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_cohorts_shop_id_shops'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_cohorts')),
-    sa.UniqueConstraint('shop_id', 'cohort', 'month', name=op.f('uq_analytics_cohorts_shop_id_cohort_month'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_cohorts'))
     )
     op.create_index(op.f('ix_analytics_cohorts_shop_id'), 'analytics_cohorts', ['shop_id'], unique=False)
     op.create_table('analytics_customers',
@@ -42,6 +41,18 @@ def upgrade() -> None:
     sa.UniqueConstraint('shop_id', 'customer_key', name=op.f('uq_analytics_customers_shop_id_customer_key'))
     )
     op.create_index(op.f('ix_analytics_customers_shop_id'), 'analytics_customers', ['shop_id'], unique=False)
+    op.create_table('analytics_member_groups',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('member', sa.Boolean(), nullable=False),
+    sa.Column('customers', sa.Integer(), nullable=False),
+    sa.Column('repeaters', sa.Integer(), nullable=False),
+    sa.Column('orders', sa.Integer(), nullable=False),
+    sa.Column('revenue', sa.Numeric(precision=20, scale=6), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_member_groups_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_member_groups'))
+    )
+    op.create_index(op.f('ix_analytics_member_groups_shop_id'), 'analytics_member_groups', ['shop_id'], unique=False)
     op.create_table('analytics_months',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
@@ -50,8 +61,7 @@ def upgrade() -> None:
     sa.Column('revenue', sa.Numeric(precision=20, scale=6), nullable=False),
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_months_shop_id_shops'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_months')),
-    sa.UniqueConstraint('shop_id', 'month', 'member', name=op.f('uq_analytics_months_shop_id_month_member'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_months'))
     )
     op.create_index(op.f('ix_analytics_months_shop_id'), 'analytics_months', ['shop_id'], unique=False)
     op.create_table('analytics_points_months',
@@ -62,8 +72,7 @@ def upgrade() -> None:
     sa.Column('expired', sa.BigInteger(), nullable=False),
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_points_months_shop_id_shops'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_points_months')),
-    sa.UniqueConstraint('shop_id', 'month', name=op.f('uq_analytics_points_months_shop_id_month'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_points_months'))
     )
     op.create_index(op.f('ix_analytics_points_months_shop_id'), 'analytics_points_months', ['shop_id'], unique=False)
     op.create_table('analytics_rollup_state',
@@ -98,6 +107,8 @@ def downgrade() -> None:
     op.drop_table('analytics_points_months')
     op.drop_index(op.f('ix_analytics_months_shop_id'), table_name='analytics_months')
     op.drop_table('analytics_months')
+    op.drop_index(op.f('ix_analytics_member_groups_shop_id'), table_name='analytics_member_groups')
+    op.drop_table('analytics_member_groups')
     op.drop_index(op.f('ix_analytics_customers_shop_id'), table_name='analytics_customers')
     op.drop_table('analytics_customers')
     op.drop_index(op.f('ix_analytics_cohorts_shop_id'), table_name='analytics_cohorts')

@@ -141,12 +141,10 @@ def liability(session: Session, shop: Shop, program: Program) -> dict:
 
 
 def tier_distribution(session: Session, shop: Shop, program: Program) -> Table:
-    """Members by their current tier (members from the per-customer rollup)."""
+    """Members by their current tier (tier rollup, moved by tier changes and new members)."""
     found = dict(_rows(session, """
-        SELECT COALESCE(c.tier_name, ''), COUNT(*) FROM customers c
-        JOIN analytics_customers a ON a.shop_id = c.shop_id AND a.customer_key = c.shopify_id
-        WHERE c.shop_id = :shop AND a.shop_id = :shop AND a.member = :yes
-        GROUP BY COALESCE(c.tier_name, '')""", shop=shop.id, yes=True))
+        SELECT tier, SUM(members) FROM analytics_tiers WHERE shop_id = :shop
+        GROUP BY tier HAVING SUM(members) <> 0""", shop=shop.id))
     names = [t.name for t in program.tiers] + sorted(set(found) - {t.name for t in program.tiers} - {""})
     rows = [(name, int(found.get(name, 0))) for name in names]
     if found.get(""):

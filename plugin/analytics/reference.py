@@ -19,6 +19,7 @@ from plugin.analytics.queries import (
 )
 from plugin.analytics.sql import month_of
 from plugin.loyalty.rules.money import quantize
+from plugin.loyalty.rules.program import Program
 from plugin.models import Shop
 
 _MEMBERS = """SELECT DISTINCT c.shopify_id AS sid FROM customers c
@@ -122,3 +123,15 @@ def email_rates(session: Session, shop: Shop) -> Table:
                  [(flow, int(n), _pct(d, n), _pct(o, d), _pct(c, d)) for flow, n, d, o, c in found])
 
 
+
+
+def tier_distribution(session: Session, shop: Shop, program: Program) -> Table:
+    found = dict(_rows(session, f"""
+        SELECT COALESCE(c.tier_name, ''), COUNT(*) FROM customers c
+        WHERE c.shop_id = :shop AND c.shopify_id IN (SELECT sid FROM ({_MEMBERS}) AS m)
+        GROUP BY COALESCE(c.tier_name, '')""", shop=shop.id))
+    names = [t.name for t in program.tiers] + sorted(set(found) - {t.name for t in program.tiers} - {""})
+    rows = [(name, int(found.get(name, 0))) for name in names]
+    if found.get(""):
+        rows.append(("—", int(found[""])))
+    return Table(("tier", "members"), rows)

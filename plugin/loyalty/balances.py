@@ -58,7 +58,7 @@ def post_entry(session: Session, customer: Customer, entry: Entry, *, reason: st
     if new_id is not None:
         note_ledger_change(session, customer.id, new_id, source)
         ledger_entry_added(session, customer.shop_id, customer.shopify_id, entry.kind, entry.available, entry.pending,
-                           occurred_at)  # analytics rollups: points per month, membership
+                           occurred_at, customer.tier_name)  # analytics rollups: points per month, membership
         customer.points_available += entry.available
         customer.points_pending += entry.pending
         if entry.kind in ("earn", "redeem", "action", "referral", "adjust", "tier_bonus"):

@@ -17,6 +17,7 @@ from plugin.loyalty.rules.program import Program
 from plugin.loyalty.rules.tiers import ROLLING, evaluate_tier, previous_calendar_year
 from plugin.loyalty.status import customer_activity, shop_program
 from plugin.models import Customer, Shop
+from plugin.rollups.store import tier_changed
 
 
 def shop_local(shop: Shop, now: datetime) -> datetime:
@@ -39,6 +40,7 @@ def reevaluate_tier(session, shop: Shop, customer: Customer, now: datetime, prog
         return None
     previous = customer.tier_name
     customer.tier_name, customer.tier_since = decision.new_tier, now
+    tier_changed(session, shop.id, customer.shopify_id, previous, decision.new_tier)  # analytics: members per tier
     direction = decision.direction or "changed"
     tier = program.tier(decision.new_tier)
     if previous is None and tier is not None and _is_base_tier(program, tier):

@@ -6,6 +6,7 @@ from plugin.models.analytics import (  # noqa: F401
     AnalyticsMonth,
     AnalyticsPointsMonth,
     AnalyticsRollupState,
+    AnalyticsTier,
 )
 from plugin.models.base import Base, ShopScoped, utcnow  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401

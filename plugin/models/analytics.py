@@ -2,7 +2,7 @@
 (plugin/rollups/), so every dashboard figure aggregates hundreds of rows, not millions.
 
 ``analytics_customers`` has one row per customer (changed under that row's lock). The member
-group, month, cohort and points tables are *additive*: writers only INSERT signed changes (no row is shared
+group, tier, month, cohort and points tables are *additive*: writers only INSERT signed changes (no row is shared
 by concurrent orders, so nothing waits on a hot row), readers SUM them by key, and the tick
 folds each shop's rows into one per key (plugin/rollups/store.compact_rollups)."""
 from __future__ import annotations
@@ -44,6 +44,16 @@ class AnalyticsMemberGroup(ShopScoped, Base):
     repeaters: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     orders: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     revenue: Mapped[Decimal] = mapped_column(Numeric(20, 6), default=0, nullable=False)
+
+
+class AnalyticsTier(ShopScoped, Base):
+    """Members per current tier ('' = none yet)."""
+
+    __tablename__ = "analytics_tiers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tier: Mapped[str] = mapped_column(String(60), nullable=False)
+    members: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
 
 class AnalyticsMonth(ShopScoped, Base):

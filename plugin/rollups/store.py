@@ -37,6 +37,7 @@ from plugin.models.analytics import (
     AnalyticsMonth,
     AnalyticsPointsMonth,
     AnalyticsRollupState,
+    AnalyticsTier,
 )
 from plugin.models.customer import Customer
 from plugin.models.ledger import LedgerEntry
@@ -82,21 +83,32 @@ def _add(session: Session, model, keys: dict[str, Any], deltas: dict[str, Any]) 
 
 # ---------------------------------------------------------------- customers and orders
 
-def _is_member(session: Session, shop_id: int, key: str) -> bool:
-    return session.execute(
-        select(LedgerEntry.id).join(Customer, Customer.id == LedgerEntry.customer_id)
-        .where(Customer.shop_id == shop_id, Customer.shopify_id == key, LedgerEntry.shop_id == shop_id)
-        .limit(1)).first() is not None
+def _membership(session: Session, shop_id: int, key: str) -> tuple[bool, str | None]:
+    """(has a ledger entry, current tier) of the shop's customer with Shopify id ``key``."""
+    found = session.execute(
+        select(Customer.tier_name, select(LedgerEntry.id).where(LedgerEntry.customer_id == Customer.id)
+               .limit(1).exists())
+        .where(Customer.shop_id == shop_id, Customer.shopify_id == key).limit(1)).first()
+    return (bool(found[1]), found[0]) if found else (False, None)
 
 
-def _locked_customer(session: Session, shop_id: int, key: str, member: bool | None = None) -> AnalyticsCustomer:
+def _count_tier(session: Session, shop_id: int, tier: str | None, change: int) -> None:
+    _add(session, AnalyticsTier, {"shop_id": shop_id, "tier": (tier or "")[:60]}, {"members": change})
+
+
+def _locked_customer(session: Session, shop_id: int, key: str, as_non_member: bool = False) -> AnalyticsCustomer:
+    """The customer's rollup row, locked; created when missing (a member if they have a ledger
+    entry, unless ``as_non_member``: the ledger hook then makes them one)."""
     query = select(AnalyticsCustomer).where(AnalyticsCustomer.shop_id == shop_id,
                                             AnalyticsCustomer.customer_key == key).with_for_update()
     row = session.execute(query).scalar_one_or_none()
     if row is None:
-        session.execute(_insert(session)(AnalyticsCustomer).values(
-            shop_id=shop_id, customer_key=key, member=_is_member(session, shop_id, key) if member is None else member,
-            orders=0, revenue=0, first_month=None, months={}).on_conflict_do_nothing())
+        member, tier = (False, None) if as_non_member else _membership(session, shop_id, key)
+        created = session.execute(_insert(session)(AnalyticsCustomer).values(
+            shop_id=shop_id, customer_key=key, member=member, orders=0, revenue=0, first_month=None, months={})
+            .on_conflict_do_nothing().returning(AnalyticsCustomer.id)).scalar_one_or_none()
+        if created is not None and member:
+            _count_tier(session, shop_id, tier, 1)
         row = session.execute(query).scalar_one()
     return row
 
@@ -184,7 +196,8 @@ def order_changed(session: Session, shop_id: int, before: dict[str, Any] | None,
 # ---------------------------------------------------------------- ledger
 
 def ledger_entry_added(session: Session, shop_id: int, customer_key: str | None, kind: str, available: int,
-                       pending: int, occurred_at: datetime) -> None:
+                       pending: int, occurred_at: datetime, tier: str | None = None) -> None:
+    """A new ledger entry (caller holds the customer's row lock); ``tier`` is the customer's now."""
     issued, redeemed, expired = points_split(kind, available, pending)
     _add(session, AnalyticsPointsMonth, {"shop_id": shop_id, "month": month_key(occurred_at)},
          {"issued": issued, "redeemed": redeemed, "expired": expired})
@@ -194,9 +207,22 @@ def ledger_entry_added(session: Session, shop_id: int, customer_key: str | None,
         AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
     if member:
         return
-    row = _locked_customer(session, shop_id, customer_key, member=True)
+    row = _locked_customer(session, shop_id, customer_key, as_non_member=True)
     if not row.member:
         _apply(session, row, _stored_months(row), True)
+        _count_tier(session, shop_id, tier, 1)
+
+
+def tier_changed(session: Session, shop_id: int, customer_key: str | None, previous: str | None,
+                 new: str | None) -> None:
+    """A customer's tier changed (caller holds their row lock): move them if they are a member."""
+    if not customer_key or (previous or "") == (new or ""):
+        return
+    member = session.execute(select(AnalyticsCustomer.member).where(
+        AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
+    if member:
+        _count_tier(session, shop_id, previous, -1)
+        _count_tier(session, shop_id, new, 1)
 
 
 # ---------------------------------------------------------------- rebuild
@@ -212,7 +238,8 @@ def rebuild(session: Session, shop_id: int, now: datetime) -> None:
     state = _insert(session)(AnalyticsRollupState).values(shop_id=shop_id, built_at=now)
     session.execute(state.on_conflict_do_update(index_elements=["shop_id"], set_={"built_at": now}))
     session.execute(select(AnalyticsRollupState.id).where(AnalyticsRollupState.shop_id == shop_id).with_for_update())
-    for model in (AnalyticsCustomer, AnalyticsMemberGroup, AnalyticsMonth, AnalyticsCohort, AnalyticsPointsMonth):
+    for model in (AnalyticsCustomer, AnalyticsMemberGroup, AnalyticsTier, AnalyticsMonth, AnalyticsCohort,
+                  AnalyticsPointsMonth):
         session.execute(delete(model).where(model.shop_id == shop_id))
     members = set(session.execute(text(
         "SELECT DISTINCT c.shopify_id FROM customers c JOIN ledger_entries l ON l.customer_id = c.id "
@@ -257,6 +284,14 @@ def rebuild(session: Session, shop_id: int, now: datetime) -> None:
         session.execute(insert(AnalyticsMemberGroup), [
             {"shop_id": shop_id, "member": side, "customers": c, "repeaters": r, "orders": o, "revenue": v}
             for side, (c, r, o, v) in sorted(groups.items())])
+    tiers: dict[str, int] = defaultdict(int)
+    for key, tier in session.execute(select(Customer.shopify_id, Customer.tier_name).where(
+            Customer.shop_id == shop_id, Customer.shopify_id.is_not(None))):
+        if key in members:
+            tiers[(tier or "")[:60]] += 1
+    if tiers:
+        session.execute(insert(AnalyticsTier), [{"shop_id": shop_id, "tier": t, "members": n}
+                                                for t, n in sorted(tiers.items())])
     for start in range(0, len(rows), 5000):
         session.execute(insert(AnalyticsCustomer), rows[start:start + 5000])
     if buckets:
@@ -290,6 +325,7 @@ def built_at(session: Session, shop_id: int) -> datetime | None:
 
 # table: (key columns, summed columns, HAVING that drops groups summing to nothing or None)
 _ADDITIVE = {
+    "analytics_tiers": (("tier",), ("members",), "SUM(members) <> 0"),
     "analytics_member_groups": (("member",), ("customers", "repeaters", "orders", "revenue"), None),
     "analytics_months": (("month", "member"), ("orders", "revenue"), "SUM(orders) <> 0 OR SUM(revenue) <> 0"),
     "analytics_cohorts": (("cohort", "month"), ("customers",), "SUM(customers) <> 0"),

@@ -17,6 +17,7 @@ from plugin.analytics.report import csv_lines, summary
 from plugin.loyalty.balances import post_entry
 from plugin.loyalty.rules.ledger import Entry
 from plugin.loyalty.rules.program import default_program, dump_program, load_program
+from plugin.loyalty.tier_sync import reevaluate_tier
 from plugin.models import (
     Base,
     Customer,
@@ -200,6 +201,9 @@ def test_the_dashboard_shows_a_new_order_at_once_and_a_day_old_build_is_rebuilt_
 def _rollup_vs_reference(session, shop) -> None:
     for name in ("members_vs_non_members", "monthly_revenue", "retention_cohorts", "points_flow", "email_rates"):
         assert getattr(queries, name)(session, shop).rows == getattr(reference, name)(session, shop).rows, name
+    program = load_program(shop.program) if shop.program else default_program(shop.currency)
+    assert queries.tier_distribution(session, shop, program).rows == \
+        reference.tier_distribution(session, shop, program).rows
 
 
 def test_rollups_kept_by_orders_and_ledger_equal_the_source_tables(app_state):
@@ -225,6 +229,10 @@ def test_rollups_kept_by_orders_and_ledger_equal_the_source_tables(app_state):
                    occurred_at=at("2026-03-02T12:00:00"))
         post_entry(session, bea, Entry("k3", "expire", -20, 0), reason="r", source="test",
                    occurred_at=at("2026-04-02T12:00:00"))
+        _rollup_vs_reference(session, shop)
+        for customer in (ana, bea):  # both enter the base tier (tier_sync), members both
+            reevaluate_tier(session, shop, customer, utcnow())
+        assert queries.tier_distribution(session, shop, default_program("USD")).rows[0][1] == 2
         _rollup_vs_reference(session, shop)
         order(shop_id, session, 1, "901", "2026-01-10T10:00:00", "100.00", current="60.00")  # refund
         order(shop_id, session, 2, "901", "2026-03-05T10:00:00", "50.00", cancelled=True)

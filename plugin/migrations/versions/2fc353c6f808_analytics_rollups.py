@@ -1,15 +1,15 @@
 """analytics rollups
 
-Revision ID: 28862e629c78
+Revision ID: 2fc353c6f808
 Revises: 336c95a27040
-Create Date: 2026-11-30 02:18:40.486894
+Create Date: 2026-11-30 02:28:10.968032
 """
 from alembic import op
 import sqlalchemy as sa
 import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '28862e629c78'
+revision = '2fc353c6f808'
 down_revision = '336c95a27040'
 branch_labels = None
 depends_on = None
@@ -84,6 +84,15 @@ def upgrade() -> None:
     sa.UniqueConstraint('shop_id', name=op.f('uq_analytics_rollup_state_shop_id'))
     )
     op.create_index(op.f('ix_analytics_rollup_state_shop_id'), 'analytics_rollup_state', ['shop_id'], unique=False)
+    op.create_table('analytics_tiers',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tier', sa.String(length=60), nullable=False),
+    sa.Column('members', sa.Integer(), nullable=False),
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_tiers_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_tiers'))
+    )
+    op.create_index(op.f('ix_analytics_tiers_shop_id'), 'analytics_tiers', ['shop_id'], unique=False)
     op.drop_index(op.f('ix_analytics_snapshots_shop_id'), table_name='analytics_snapshots')
     op.drop_table('analytics_snapshots')
     # ### end Alembic commands ###
@@ -101,6 +110,8 @@ def downgrade() -> None:
     sa.UniqueConstraint('shop_id', name=op.f('uq_analytics_snapshots_shop_id'), postgresql_include=[], postgresql_nulls_not_distinct=False)
     )
     op.create_index(op.f('ix_analytics_snapshots_shop_id'), 'analytics_snapshots', ['shop_id'], unique=False)
+    op.drop_index(op.f('ix_analytics_tiers_shop_id'), table_name='analytics_tiers')
+    op.drop_table('analytics_tiers')
     op.drop_index(op.f('ix_analytics_rollup_state_shop_id'), table_name='analytics_rollup_state')
     op.drop_table('analytics_rollup_state')
     op.drop_index(op.f('ix_analytics_points_months_shop_id'), table_name='analytics_points_months')

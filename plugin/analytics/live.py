@@ -1,9 +1,12 @@
 """Where the dashboard's numbers come from: SQL aggregates over the rollups that the order
 store and the ledger keep current (plugin/rollups/store.py), computed on every view.
 
-A shop's rollups are built from the source tables the first time its dashboard is opened (in
-that request); with a worker, a rebuild is enqueued once a day while the dashboard is viewed,
-repairing what was written around the services (a redaction deleting rows, a bulk SQL load).
+Orders and ledger entries written through the services keep the rollups current from a shop's
+install on (the bulk import included). A rebuild from the source tables covers the rest — data
+that predates the rollups, or was written around the services (a redaction deleting rows, a
+bulk SQL load): with a worker it is a background job, enqueued on a shop's first dashboard view
+and then once a day while the dashboard is viewed (a big shop's rebuild takes a minute, longer
+than a request may); without one (the demo, small data) the first view rebuilds in the request.
 bench/analytics.py measures every figure at 1 M orders.
 """
 from __future__ import annotations
@@ -44,10 +47,11 @@ def current_figures(session: Session, shop: Shop, program: Program) -> tuple[dic
     """(figures, computed at) for the dashboard, following the rules in the module docstring."""
     app_state, now = state(), utcnow()
     last = built_at(session, shop.id)
-    if last is None:
-        rebuild(session, shop.id, now)
-    elif app_state.config.redis_url and now - last > REBUILD_EVERY:
-        bucket = int(now.timestamp() // REBUILD_EVERY.total_seconds())
+    if not app_state.config.redis_url:
+        if last is None:
+            rebuild(session, shop.id, now)
+    elif last is None or now - last > REBUILD_EVERY:
+        bucket = "first" if last is None else int(now.timestamp() // REBUILD_EVERY.total_seconds())
         app_state.queue.enqueue(REBUILD_JOB, shop.id, job_id=f"analytics-rebuild-{shop.id}-{bucket}")
     return compute_figures(session, shop, program), now
 

@@ -178,8 +178,12 @@ def test_the_dashboard_shows_a_new_order_at_once_and_a_day_old_build_is_rebuilt_
     app_state = rq_app.extensions["embajador"]
     shop_id = seed_analytics(app_state)
     client = rq_app.test_client()
-    first = client.get("/api/analytics/summary", headers=auth()).get_json()  # first view: rollups built
+    client.get("/api/analytics/summary", headers=auth())  # first view: the rebuild goes to the worker
+    assert f"analytics-rebuild-{shop_id}-first" in app_state.queue.queue.job_ids
+    SimpleWorker([app_state.queue.queue], connection=app_state.queue.connection).work(burst=True)
+    first = client.get("/api/analytics/summary", headers=auth()).get_json()
     assert first["charts"][0]["rows"][0][4] == 3  # members' orders
+    assert first["charts"][3]["rows"] == [["2026-03", 500, 100, 50]]  # points (the seed wrote the ledger directly)
     with app_state.db.transaction() as session:
         order(shop_id, session, 99, "900101", "2026-04-02T10:00:00", "500.00")
     fresh = client.get("/api/analytics/summary", headers=auth()).get_json()

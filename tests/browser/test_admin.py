@@ -132,6 +132,13 @@ def test_every_other_program_section_is_edited_with_field_errors(admin, app_stat
     page.fill('[data-path="point_value"]', "2")
     page.fill('[data-path="actions.birthday_lead_days"]', "10")
     page.fill('[data-path="tiers[2].entry_points"]', "300")
+    page.click("#add-action")  # an action outside the store (actions.custom)
+    page.fill('[data-path="actions.custom[0].id"]', "review")
+    page.fill('[data-path="actions.custom[0].points"]', "50")
+    cooldown = page.locator('[data-path="actions.custom[0].cooldown"]')
+    cooldown.fill("a month")
+    expect(cooldown).to_have_class("invalid")
+    cooldown.fill("P30D")
     expect(page.locator(".invalid")).to_have_count(0)
     page.click("#save-program")
     _toast(page, "Cambios guardados")
@@ -146,6 +153,7 @@ def test_every_other_program_section_is_edited_with_field_errors(admin, app_stat
     assert saved["expiry"]["warn_days_before"] == [60, 14]
     assert saved["referral"] is None and saved["point_value"] == "2"
     assert saved["actions"]["birthday_lead_days"] == 10 and saved["tiers"][2]["entry_points"] == 300
+    assert saved["actions"]["custom"] == [{"id": "review", "points": 50, "limit": None, "cooldown": "P30D"}]
 
 
 def test_a_held_referral_is_approved(admin, app_state, screenshot):
@@ -270,3 +278,26 @@ def test_emails_page_switches_delays_and_sends_flows_with_consent_kind_read_only
     assert flows["win_back"]["enabled"] is False
     assert flows["welcome"]["delay_minutes"] == 90
     assert flows["points_earned"]["from_email"] == "club@tienda.test"
+
+
+def test_an_api_key_is_shown_once_works_on_v1_then_revoked(admin, app, app_state, screenshot):
+    open_page, _ = admin
+    page = open_page("developers", locale="en")
+    expect(page.locator("#api-base")).to_have_text("https://embajador.test/v1")
+    page.fill("#key-name", "Zapier")
+    page.click("#key-form button")
+    expect(page.locator("#new-key-value")).to_contain_text("emb_")
+    key = page.locator("#new-key-value").inner_text()
+    expect(page.locator("#keys tbody tr")).to_have_count(1)
+    expect(page.locator("#keys")).not_to_contain_text(key)  # the list shows the prefix only
+    screenshot("admin-developers-key")
+    client = app.test_client()
+    assert client.get("/v1/rewards", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    page.click("[data-revoke]")
+    expect(page.locator("#keys")).to_contain_text("Revoked")
+    assert client.get("/v1/rewards", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    page.fill("#judgeme-secret", "short")
+    page.click("#judgeme-form button.primary")
+    expect(page.locator('[data-error="secret"]')).to_contain_text("Judge.me")
+    page.click("#yotpo-connect")
+    expect(page.locator("#yotpo-url")).to_contain_text(f"/hooks/reviews/yotpo/{SHOP}?token=")

@@ -219,6 +219,13 @@
         <td>${cell(`tiers[${i}].multiplier`, t.multiplier, `type="number" step="0.05" min="0" data-type="number" aria-label="${esc(T["prog.multiplier"])} ${i + 1}"`)}</td>
         <td>${cell(`tiers[${i}].entry_points`, t.entry_points, `type="number" min="0" data-type="int" data-optional aria-label="${esc(T["prog.entry_points"])} ${i + 1}"`)}</td>
         <td><button type="button" class="btn" data-remove="tiers.${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
+      $("#custom-actions tbody").innerHTML = ((doc.actions || {}).custom || []).map((a, i) => `<tr data-action="${i}">
+        <td>${cell(`actions.custom[${i}].id`, a.id, `data-type="text" size="10" aria-label="id ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].name`, a.name, `data-type="text-null" aria-label="${esc(T["prog.name"])} ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].points`, a.points, `type="number" min="1" data-type="int" aria-label="${esc(T["prog.points"])} ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].limit`, a.limit, `type="number" min="1" data-type="int-null" aria-label="${esc(T["prog.limit"])} ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].cooldown`, a.cooldown, `data-type="text-null" size="8" aria-label="${esc(T["prog.cooldown"])} ${i + 1}"`)}</td>
+        <td><button type="button" class="btn" data-remove="actions.custom.${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
       $("#rewards tbody").innerHTML = (doc.rewards || []).map((r, i) => `<tr data-reward="${i}">
         <td>${cell(`rewards[${i}].id`, r.id, `data-type="text" size="6" aria-label="id ${i + 1}"`)}</td>
         <td>${cell(`rewards[${i}].name`, r.name, `data-type="text" aria-label="${esc(T["prog.name"])} ${i + 1}"`)}</td>
@@ -230,7 +237,7 @@
         <td><input type="checkbox" data-path="rewards[${i}].refund_points_on_expiry" data-type="bool"${r.refund_points_on_expiry ? " checked" : ""} aria-label="${esc(T["prog.refund_on_expiry"])} ${i + 1}"></td>
         <td><button type="button" class="btn" data-remove="rewards.${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
       $$("#program-form [data-path]").forEach((input) => {
-        if (input.id === "program-json" || input.closest("#tiers, #rewards")) return;
+        if (input.id === "program-json" || input.closest("#tiers, #rewards, #custom-actions")) return;
         const value = getPath(doc, input.dataset.path);
         const kind = input.dataset.type;
         if (kind === "bool") input.checked = !!value;
@@ -249,6 +256,7 @@
       let value = raw;
       if (kind === "int" || kind === "number") value = empty ? null : Number(raw);
       else if (kind === "int-null") value = empty ? null : Number(raw);
+      else if (kind === "text-null") value = empty ? null : raw;
       else if (kind === "bool") value = input.checked;
       else if (kind === "int-list") value = raw.split(/[,\s]+/).filter(Boolean).map(Number);
       else if (kind === "threshold") {
@@ -346,14 +354,21 @@
       form.addEventListener("click", (event) => {
         const target = event.target.dataset.remove;
         if (target === undefined) return;
-        const [list, i] = target.split(".");
-        program.current[list].splice(Number(i), 1);
+        const cut = target.lastIndexOf(".");
+        getPath(program.current, target.slice(0, cut)).splice(Number(target.slice(cut + 1)), 1);
         program.fill(true);
         program.changed();
       });
       $("#add-tier").addEventListener("click", () => {
         const tiers = (program.current.tiers = program.current.tiers || []);
         tiers.push({name: "", threshold: {metric: "spend", value: ""}, multiplier: 1, entry_points: 0});
+        program.fill(true);
+        program.changed();
+      });
+      $("#add-action").addEventListener("click", () => {
+        const actions = (program.current.actions = program.current.actions || {});
+        const custom = (actions.custom = actions.custom || []);
+        custom.push({id: `action-${custom.length + 1}`, points: 10, limit: null, cooldown: null});
         program.fill(true);
         program.changed();
       });
@@ -570,7 +585,58 @@
     bind() {},
   };
 
-  const PAGES = {home, program, customers, referrals, emails, complaints, analytics};
+  /* ---------------------------------------------------------------- open API keys + review apps */
+  const developers = {
+    async load() {
+      const d = await api("GET", "/api/developers");
+      $("#api-base").textContent = d.api_base;
+      $("#judgeme-url").textContent = d.judgeme_url;
+      $("#keys tbody").innerHTML = rows(d.keys, (k) => [esc(k.name), `<code>${esc(k.prefix)}</code>`, when(k.created_at), when(k.last_used_at),
+        k.revoked_at ? badge(T["dev.revoked"]) : `<button class="btn" data-revoke="${k.id}">${esc(T["dev.revoke"])}</button>`]);
+      $$("[data-revoke]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/api-keys/${b.dataset.revoke}`);
+        toast(T.done);
+        await developers.load();
+      })));
+      $("#custom-actions tbody").innerHTML = rows(d.actions, (a) => [`<code>${esc(a.id)}</code>`, `<span class="num">${esc(a.points)}</span>`,
+        esc(a.limit ?? "∞"), esc(a.cooldown ?? "—")]);
+      const connected = Object.fromEntries(d.integrations.map((i) => [i.provider, i]));
+      for (const provider of ["judgeme", "yotpo"]) {
+        const i = connected[provider];
+        $(`#${provider}-status`).innerHTML = i ? `${badge(T.done)} ${when(i.last_event_at)}` : badge(T.todo);
+      }
+    },
+    bind() {
+      $("#key-form").addEventListener("submit", run(async () => {
+        clearErrors();
+        const k = await api("POST", "/api/api-keys", {name: $("#key-name").value});
+        $("#new-key-value").textContent = k.key;
+        $("#new-key").hidden = false;
+        $("#key-name").value = "";
+        await developers.load();
+      }));
+      $("#judgeme-form").addEventListener("submit", run(async () => {
+        clearErrors();
+        await api("PUT", "/api/review-integrations/judgeme", {secret: $("#judgeme-secret").value});
+        $("#judgeme-secret").value = "";
+        toast(T.saved);
+        await developers.load();
+      }));
+      $("#yotpo-connect").addEventListener("click", run(async () => {
+        const y = await api("POST", "/api/review-integrations/yotpo", {});
+        $("#yotpo-url").textContent = y.url;
+        $("#yotpo-new").hidden = false;
+        await developers.load();
+      }));
+      $$("[data-disconnect]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/review-integrations/${b.dataset.disconnect}`);
+        toast(T.done);
+        await developers.load();
+      })));
+    },
+  };
+
+  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, developers};
   const current = PAGES[DATA.page];
   current.bind();
   current.load().catch((error) => toast(error.message, true));

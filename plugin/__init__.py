@@ -61,7 +61,9 @@ def _register_hooks(app_state: AppState) -> None:
     from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
     from plugin.loyalty.status import ensure_program  # noqa: PLC0415
+    from plugin.outbound.outbox import enqueue_deliveries_after_commit  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
+    enqueue_deliveries_after_commit(app_state)
     register_loyalty_block(loyalty_block)
     app_state.shop_setup.append(ensure_program)
 

@@ -14,4 +14,5 @@ from plugin.admin import (
     routes_program,  # noqa: F401  (registers routes)
     routes_referrals,  # noqa: F401  (registers routes)
     routes_shop,  # noqa: F401  (registers routes)
+    routes_webhooks,  # noqa: F401  (registers routes)
 )

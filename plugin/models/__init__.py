@@ -8,6 +8,7 @@ from plugin.models.feedback import Complaint, SurveyResponse  # noqa: F401
 from plugin.models.inbox import WebhookDelivery  # noqa: F401
 from plugin.models.ledger import CustomerEvent, LedgerEntry  # noqa: F401
 from plugin.models.orders import Order  # noqa: F401
+from plugin.models.outbound import OutboundDelivery, OutboundEndpoint, OutboundEvent  # noqa: F401
 from plugin.models.privacy import CustomerDataExport  # noqa: F401
 from plugin.models.program_versions import ProgramVersion  # noqa: F401
 from plugin.models.referrals import CustomerFingerprint, Referral, ReferralClick  # noqa: F401

@@ -40,7 +40,7 @@ def resolve(destination: Destination, allow_loopback: bool) -> list[str]:
         infos = socket.getaddrinfo(destination.host, destination.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise TransportError(f"the host name does not resolve ({type(exc).__name__})") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     return check_addresses(addresses, allow_loopback)
 
 

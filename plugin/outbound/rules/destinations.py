@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_URL_LENGTH = 2048
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
@@ -88,14 +89,14 @@ def check_addresses(addresses: list[str], allow_loopback: bool) -> list[str]:
     return addresses
 
 
-def _ip_literal(host: str):
+def _ip_literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
 
 
-def _unwrap(ip):
+def _unwrap(ip: IPAddress) -> IPAddress:
     """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo), else ``ip`` itself."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:

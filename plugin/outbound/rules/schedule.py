@@ -12,7 +12,8 @@ DISABLE_AFTER = timedelta(days=3)  # an endpoint failing continuously this long 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the ``attempts``-th attempt: 1, 2, 4 … minutes, at most 6 h."""
     exponent = max(0, min(attempts - 1, 20))
-    return min(FIRST_RETRY * (2 ** exponent), MAX_RETRY_DELAY)
+    delay: timedelta = FIRST_RETRY * (2 ** exponent)
+    return min(delay, MAX_RETRY_DELAY)
 
 
 def next_attempt_at(attempts: int, now: datetime) -> datetime:

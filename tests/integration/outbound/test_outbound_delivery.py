@@ -12,7 +12,6 @@ from sqlalchemy import select
 from plugin.models import OutboundDelivery, OutboundEndpoint, OutboundEvent, OutboxMessage, utcnow
 from plugin.outbound.delivery import deliver, sweep_deliveries
 from tests.integration.conftest import run_worker
-from tests.shopify_requests import SHOP
 from tests.integration.outbound.outbound_support import (
     adjust,
     auth,
@@ -21,6 +20,7 @@ from tests.integration.outbound.outbound_support import (
     start_receiver,
     verify_signature,
 )
+from tests.shopify_requests import SHOP
 
 
 @pytest.fixture

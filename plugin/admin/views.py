@@ -6,6 +6,7 @@ from plugin.admin import (
     dev_login,  # noqa: F401  (registers routes)
     pages,  # noqa: F401  (registers routes)
     routes_analytics,  # noqa: F401  (registers routes)
+    routes_billing,  # noqa: F401  (registers routes)
     routes_checkouts,  # noqa: F401  (registers routes)
     routes_customers,  # noqa: F401  (registers routes)
     routes_emails,  # noqa: F401  (registers routes)

@@ -1,6 +1,7 @@
 """All tables. Each area owns a module; importing this package registers every table."""
 from plugin.models.analytics import AnalyticsSnapshot  # noqa: F401
 from plugin.models.base import Base, ShopScoped, utcnow  # noqa: F401
+from plugin.models.billing import ShopBilling  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401
 from plugin.models.customer import Customer  # noqa: F401
 from plugin.models.email import EmailEvent, EmailSuppression, OutboxMessage, SendgridEventBatch  # noqa: F401

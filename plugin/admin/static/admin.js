@@ -484,7 +484,8 @@
         ${p.id === b.plan.id ? `<span class="badge done">${esc(T["bill.current_badge"])}</span>` : `<button class="btn primary" data-choose="${esc(p.id)}">${esc(T["bill.choose"])}</button>`}</div>`).join("");
       $$("[data-choose]").forEach((btn) => btn.addEventListener("click", run(async () => {
         const r = await api("POST", "/api/billing/subscribe", {plan: btn.dataset.choose});
-        // Shopify's approval page must open in the top window, outside the admin iframe.
+        // Shopify's approval page refuses to be framed (X-Frame-Options: DENY): open it in the top window
+        // (https://community.shopify.com/c/Shopify-APIs-SDKs/Can-t-create-recurring-charge-due-to-X-Frame-Options-deny/m-p/850286).
         if (r.confirmation_url) window.open(r.confirmation_url, "_top");
         else { toast(T.saved); await billing.load(); }
       })));

@@ -52,6 +52,7 @@ def test_banner_choose_approve_and_return(page, served, screenshot):
 
     page.goto(f"{server.url}/billing?shop={SHOP}&locale=en")
     expect(page.locator("#bill-plan")).to_have_text("Embajador Free")
+    expect(page.locator("#bill-off")).to_be_hidden()
     expect(page.locator("#bill-usage")).to_have_text("101 of 100 orders this month")
     expect(page.locator('[data-plan="growth"]')).to_contain_text("14-day trial")
     screenshot("admin-billing")

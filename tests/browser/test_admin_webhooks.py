@@ -64,4 +64,6 @@ def test_the_plan_page_says_billing_is_off(page, served):
     stub_shopify_cdn(page, SHOP)
     page.goto(f"{server.url}/billing?shop={SHOP}&locale=en")
     expect(page.locator("#bill-off")).to_contain_text("Billing is off on this install")
+    expect(page.locator("#bill-off")).to_be_visible()
+    expect(page.locator("#bill-on")).to_be_hidden()
     expect(page.locator("#allowance-banner")).to_be_hidden()

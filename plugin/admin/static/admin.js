@@ -421,7 +421,7 @@
       const [data, log] = await Promise.all([api("GET", "/api/webhooks"), api("GET", "/api/webhooks/deliveries")]);
       webhooks.topics = data.topics;
       if (!$("#wh-topics input")) {
-        $("#wh-topics").insertAdjacentHTML("beforeend", data.topics.map((t) => `<label class="row"><input type="checkbox" value="${esc(t)}" checked> <code>${esc(t)}</code></label>`).join(""));
+        $("#wh-topics").insertAdjacentHTML("beforeend", data.topics.map((t) => `<label class="check"><input type="checkbox" value="${esc(t)}" checked> <code>${esc(t)}</code></label>`).join(""));
       }
       $("#wh-endpoints tbody").innerHTML = data.endpoints.length ? rows(data.endpoints, (e) => [
         `<code>${esc(e.url)}</code><br>${e.topics.map((t) => `<span class="badge">${esc(t)}</span>`).join(" ")}`,

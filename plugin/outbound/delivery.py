@@ -1,9 +1,10 @@
 """Delivering one event to one endpoint: signed, retried with backoff from Postgres.
 
-A job carries a delivery id. Under the row lock it checks the delivery is still pending and
-due, counts the attempt and moves ``next_attempt_at`` past the backoff *before* sending —
-so a worker killed mid-request is retried by the sweeper later, and a duplicate job finds
-nothing due. The answer is recorded in a second transaction. An endpoint failing
+A job carries a delivery id. One compare-and-set statement claims the attempt — still
+pending, due, endpoint enabled, shop installed — counts it and moves ``next_attempt_at`` a
+2-minute lease ahead *before* sending, so a worker killed mid-request is retried by the
+sweeper later and a duplicate job finds nothing due. A second statement records the answer
+(a failure under the row locks: backoff, give-up, disabling). An endpoint failing
 continuously for 3 days is disabled, its pending deliveries cancelled, and the merchant
 emailed (once per disabling).
 """
@@ -32,6 +33,10 @@ from plugin.outbound.transport import TransportError, post, resolve
 log = get_logger("outbound")
 SWEEP_LIMIT = 1000
 KEEP_FINISHED = timedelta(days=30)
+SUCCESS_STAMP_EVERY = timedelta(minutes=1)
+# Longer than a request can take (3 s connect + 10 s read): a claimed attempt whose process
+# died is retried after this; a failed attempt then waits its backoff instead.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 def allows_loopback(config) -> bool:
@@ -45,30 +50,80 @@ def deliver_job(delivery_id: int, now_iso: str | None = None) -> str:
 
 
 def deliver(app_state, delivery_id: int, now: datetime | None = None) -> str:
-    """One attempt; returns what happened (``delivered``, ``retry``, ``failed``, ``skipped``…)."""
+    """One attempt; returns what happened (``delivered``, ``retry``, ``failed``, ``skipped``…).
+
+    The attempt is claimed with one ``UPDATE … FROM … RETURNING`` in autocommit (a pending,
+    due delivery of an enabled endpoint of an installed shop; compare-and-set, no lock held
+    while sending): it counts the attempt and moves ``next_attempt_at`` a lease ahead, so a
+    process that dies mid-request is retried after the lease and a duplicate job finds nothing
+    due. The answer is recorded by one more statement (bench/outbound.py)."""
     now = now or utcnow()
+    details = (OutboundEndpoint.id, OutboundEndpoint.url, OutboundEndpoint.secret_enc, OutboundEndpoint.failing_since,
+               OutboundEndpoint.last_success_at, OutboundEvent.id, OutboundEvent.topic, OutboundEvent.payload,
+               OutboundEvent.created_at, Shop.domain)
+    in_one = app_state.db.is_postgres  # SQLite's RETURNING sees only the updated table
+    with app_state.db.autocommit_engine.connect() as conn:
+        claimed = conn.execute(
+            update(OutboundDelivery)
+            .where(OutboundDelivery.id == delivery_id, OutboundDelivery.status == DELIVERY_PENDING,
+                   OutboundDelivery.next_attempt_at <= now,
+                   OutboundEndpoint.id == OutboundDelivery.endpoint_id, OutboundEndpoint.enabled.is_(True),
+                   OutboundEvent.id == OutboundDelivery.event_id,
+                   Shop.id == OutboundDelivery.shop_id, Shop.installed.is_(True))
+            .values(attempts=OutboundDelivery.attempts + 1, last_attempt_at=now, next_attempt_at=now + CLAIM_LEASE)
+            .returning(OutboundDelivery.attempts, *(details if in_one else ()))).first()
+        if claimed is None:
+            return _not_claimed(app_state, delivery_id, now)
+        if not in_one:
+            claimed = (claimed[0], *conn.execute(
+                select(*details).select_from(OutboundDelivery)
+                .join(OutboundEndpoint, OutboundEndpoint.id == OutboundDelivery.endpoint_id)
+                .join(OutboundEvent, OutboundEvent.id == OutboundDelivery.event_id)
+                .join(Shop, Shop.id == OutboundDelivery.shop_id).where(OutboundDelivery.id == delivery_id)).one())
+    (attempts, endpoint_id, url, secret_enc, failing_since, last_success_at,
+     event_id, topic, payload, event_created_at, domain) = claimed
+    secret = app_state.cipher.decrypt(secret_enc)
+    body = json.dumps(envelope(event_id, topic, domain, event_created_at, payload),
+                      separators=(",", ":"), ensure_ascii=False).encode()
+    status, error = _send(app_state.config, url, secret, body, event_id, topic)
+    if is_success(status):
+        stamp = failing_since is not None or last_success_at is None or last_success_at < now - SUCCESS_STAMP_EVERY
+        return _record_success(app_state, delivery_id, endpoint_id if stamp else None, attempts, status, now)
+    return _record(app_state, delivery_id, attempts, status, error, now)
+
+
+def _not_claimed(app_state, delivery_id: int, now: datetime) -> str:
+    """Why the claim matched nothing: gone or finished, not due yet, or its endpoint is off /
+    its shop uninstalled (then the delivery is cancelled)."""
     with app_state.db.transaction() as session:
         row = lock_row(session, OutboundDelivery, delivery_id)
         if row is None or row.status != DELIVERY_PENDING:
             return "skipped"
         if row.next_attempt_at > now:
             return "not_due"
-        endpoint = session.get(OutboundEndpoint, row.endpoint_id)
-        shop = session.get(Shop, row.shop_id)
-        if not endpoint.enabled or not shop.installed:
-            row.status, row.last_error = DELIVERY_CANCELLED, "endpoint disabled" if shop.installed else "app uninstalled"
-            return "cancelled"
-        event = session.get(OutboundEvent, row.event_id)
-        row.attempts += 1
-        row.last_attempt_at = now
-        row.next_attempt_at = next_attempt_at(row.attempts, now)  # the lease: a crash retries after it
-        attempts, url, topic = row.attempts, endpoint.url, event.topic
-        secret = app_state.cipher.decrypt(endpoint.secret_enc)
-        body = json.dumps(envelope(event.id, event.topic, shop.domain, event.created_at, event.payload),
-                          separators=(",", ":"), ensure_ascii=False).encode()
-        event_id = event.id
-    status, error = _send(app_state.config, url, secret, body, event_id, topic)
-    return _record(app_state, delivery_id, attempts, status, error, now)
+        installed = session.get(Shop, row.shop_id).installed
+        row.status, row.last_error = DELIVERY_CANCELLED, "endpoint disabled" if installed else "app uninstalled"
+        return "cancelled"
+
+
+def _record_success(app_state, delivery_id: int, endpoint_id: int | None, attempts: int, status: int,
+                    now: datetime) -> str:
+    """The common case: one UPDATE of the delivery (only if still this attempt's) and, when
+    the endpoint was failing or its last success is over a minute old, one of the endpoint."""
+    with app_state.db.autocommit_engine.connect() as conn:
+        done = conn.execute(update(OutboundDelivery).where(
+            OutboundDelivery.id == delivery_id, OutboundDelivery.status == DELIVERY_PENDING,
+            OutboundDelivery.attempts == attempts,
+        ).values(status=DELIVERY_DELIVERED, delivered_at=now, last_status_code=status, last_error=None))
+        if done.rowcount == 0:
+            return "superseded"
+        if endpoint_id is not None:
+            conn.execute(update(OutboundEndpoint).where(
+                OutboundEndpoint.id == endpoint_id,
+                (OutboundEndpoint.failing_since.is_not(None)) | (OutboundEndpoint.last_success_at.is_(None))
+                | (OutboundEndpoint.last_success_at < now - SUCCESS_STAMP_EVERY),
+            ).values(failing_since=None, last_success_at=now))
+    return "delivered"
 
 
 def _send(config, url: str, secret: str, body: bytes, event_id: int, topic: str) -> tuple[int | None, str | None]:
@@ -100,6 +155,7 @@ def _record(app_state, delivery_id: int, attempts: int, status: int | None, erro
             endpoint.failing_since, endpoint.last_success_at = None, now
             return "delivered"
         endpoint.failing_since = endpoint.failing_since or now
+        row.next_attempt_at = next_attempt_at(attempts, now)  # the backoff replaces the claim's lease
         outcome = "retry"
         if gives_up(row.created_at, now):
             row.status, outcome = DELIVERY_FAILED, "failed"

@@ -1,7 +1,7 @@
 """outbound webhooks
 
 Revision ID: 81b54db7928d
-Revises: 336c95a27040
+Revises: a9fd53dc1523
 Create Date: 2026-11-30 01:53:57.722532
 """
 from alembic import op
@@ -10,7 +10,7 @@ import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '81b54db7928d'
-down_revision = '336c95a27040'
+down_revision = 'a9fd53dc1523'
 branch_labels = None
 depends_on = None
 

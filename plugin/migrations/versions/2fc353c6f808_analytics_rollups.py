@@ -1,7 +1,7 @@
 """analytics rollups
 
 Revision ID: 2fc353c6f808
-Revises: a9fd53dc1523
+Revises: 5db85fcf42a4
 Create Date: 2026-11-30 02:28:10.968032
 """
 from alembic import op
@@ -10,7 +10,7 @@ import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '2fc353c6f808'
-down_revision = 'a9fd53dc1523'
+down_revision = '5db85fcf42a4'
 branch_labels = None
 depends_on = None
 

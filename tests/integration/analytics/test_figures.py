@@ -32,6 +32,7 @@ from plugin.models import (
 )
 from plugin.models.analytics import AnalyticsRollupState
 from plugin.models.orders import Order
+from plugin.rollups import store
 from plugin.rollups.store import compact, rebuild
 from tests.conftest import base_env
 from tests.integration.admin.admin_support import at, auth, order
@@ -254,3 +255,23 @@ def test_rollups_kept_by_orders_and_ledger_equal_the_source_tables(app_state):
         rebuild(session, shop_id, utcnow())
         assert {name: getattr(queries, name)(session, shop).rows for name in figures} == figures
         assert queries.members_vs_non_members(session, shop).rows[0][1:5] == (2, 1, Decimal("50.0"), 3)
+
+
+def test_the_tick_compacts_shops_whose_rollups_grew(app_state, monkeypatch):
+    shop_id = add_shop(app_state)
+    with app_state.db.transaction() as session:
+        rebuild(session, shop_id, utcnow())
+        for n in range(1, 8):  # seven orders of one month: seven signed rows
+            order(shop_id, session, n, f"90{n}", f"2026-02-0{n}T10:00:00", "10.00")
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        figures = queries.monthly_revenue(session, shop).rows
+    monkeypatch.setattr(store, "COMPACT_ABOVE", 5)
+    assert store.compact_rollups(app_state, utcnow()) == {"compacted": 1}
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        assert session.execute(text("SELECT COUNT(*) FROM analytics_months WHERE shop_id = :s"),
+                               {"s": shop_id}).scalar() == 1
+        assert queries.monthly_revenue(session, shop).rows == figures == [
+            ("2026-02", 0, Decimal("0"), 7, Decimal("70.00"))]
+    assert store.compact_rollups(app_state, utcnow()) == {"compacted": 0}

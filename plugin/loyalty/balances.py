@@ -18,6 +18,8 @@ from plugin.db import insert_ignoring_conflicts, lock_row
 from plugin.loyalty.metafield_sync import note_ledger_change
 from plugin.loyalty.rules.ledger import Balance, Entry
 from plugin.models import Customer, CustomerEvent, LedgerEntry
+from plugin.outbound.outbox import emit_points_changed
+from plugin.rollups.store import ledger_entry_added
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,14 @@ def post_entry(session: Session, customer: Customer, entry: Entry, *, reason: st
     ), ["shop_id", "key"])
     if new_id is not None:
         note_ledger_change(session, customer.id, new_id, source)
+        ledger_entry_added(session, customer.shop_id, customer.shopify_id, entry.kind, entry.available, entry.pending,
+                           occurred_at, customer.tier_name)  # analytics rollups: points per month, membership
         customer.points_available += entry.available
         customer.points_pending += entry.pending
         if entry.kind in ("earn", "redeem", "action", "referral", "adjust", "tier_bonus"):
             customer.last_activity_at = max(filter(None, (customer.last_activity_at, occurred_at)))
+        emit_points_changed(session, customer, new_id, entry.kind, entry.available, entry.pending, reason[:500],
+                            occurred_at)
     return new_id
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 import zlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -42,7 +42,7 @@ class InlineQueue:
         return True
 
 
-JOB_OPTIONS = {"result_ttl": 300, "failure_ttl": 7 * 24 * 3600, "timeout": 300}
+JOB_OPTIONS: dict[str, Any] = {"result_ttl": 300, "failure_ttl": 7 * 24 * 3600, "timeout": 300}
 
 
 class RQQueue:

@@ -44,6 +44,7 @@ def verify_signature():
         if shop is None or not shop.installed:
             return jsonify(error="this shop has not installed Embajador"), 401
         g.proxy_shop_id = shop.id
+        g.proxy_shop = shop  # loaded once per request (expire_on_commit is off): views merge it back
     g.proxy_customer_shopify_id = (params.get("logged_in_customer_id") or "").strip() or None
 
 
@@ -72,7 +73,9 @@ def _ensure_customer(session, shop_id: int) -> Customer | None:
 @bp.get("/customer")
 def customer_status_view():
     with state().db.transaction() as session:
-        shop = session.get(Shop, g.proxy_shop_id)
+        # The shop verify_signature just read, attached without a second SELECT.
+        # https://docs.sqlalchemy.org/en/20/orm/session_api.html#sqlalchemy.orm.Session.merge (load=False)
+        shop = session.merge(g.proxy_shop, load=False)
         customer = _customer(session, shop.id)
         if g.proxy_customer_shopify_id is None:
             return _shared_by_guests(jsonify(explainer_payload(shop)))

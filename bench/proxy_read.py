@@ -179,6 +179,7 @@ def profile_in_process(env: dict, requests: int, top: int, explain: bool = True)
     cpu = (time.process_time() - started) / requests * 1000
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top // 2)
     print(out.getvalue())
     print(f"in-process: {plain_cpu:.2f} ms CPU per answer ({cpu:.2f} ms under the profiler, test client "
           f"included); {len(statements) / requests:.1f} SQL statements each, wall time per statement:")

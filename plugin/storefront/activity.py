@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from plugin.models import Customer, LedgerEntry
@@ -43,7 +43,10 @@ def next_release_at(session: Session, customer: Customer, now: datetime) -> date
     return session.execute(
         select(func.min(LedgerEntry.available_at))
         .where(LedgerEntry.shop_id == customer.shop_id, LedgerEntry.customer_id == customer.id,
-               LedgerEntry.pending > 0, LedgerEntry.available_at > now)).scalar_one_or_none()
+               # A literal 0, not a bound parameter: the partial index ix_ledger_entries_customer_pending
+               # (WHERE pending > 0) must match the plan psycopg prepares after five executions,
+               # which cannot look at parameter values.
+               LedgerEntry.pending > literal_column("0"), LedgerEntry.available_at > now)).scalar_one_or_none()
 
 
 def _action(key: str) -> str | None:

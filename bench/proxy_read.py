@@ -31,7 +31,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from scratch_services import PG_BASE, REDIS_BASE, BenchError, redis_db, scratch_schema  # noqa: E402
-from webhook_ingress import SECRET, SHOP, app_env, child_env, gunicorn, gunicorn_settings, prepare_app  # noqa: E402
+from webhook_ingress import (  # noqa: E402
+    SECRET,
+    SHOP,
+    WEB_APP_NAME,
+    app_env,
+    child_env,
+    gunicorn,
+    gunicorn_settings,
+    prepare_app,
+    server_cpu,
+)
 
 SHOPPER = "7000000000001"  # the shopper with the long history
 
@@ -255,11 +265,16 @@ def main(argv=None) -> int:
                     profile_in_process(env, args.profile, 45)
                     return 0
                 results, problems = {}, []
+                web_env = dict(env, DATABASE_URL=f"{pg_url}&application_name={WEB_APP_NAME}")
                 for side, spec in (("bare", "bench.bare_app:create_app()"), ("proxy", "plugin:create_app()")):
-                    with gunicorn(spec, env, logs / f"{side}.log") as (port, _master):
+                    with gunicorn(spec, web_env, logs / f"{side}.log") as (port, master):
                         if side == "proxy":
                             problems = check_answer(port, expected, progress)
+                        before = server_cpu(master, app_state)
                         results[side] = drive(port, args, env)
+                        after = server_cpu(master, app_state)
+                    sent = results[side]["warmup"]["sent"] + results[side]["run"]["sent"]
+                    results[side]["cpu_ms"] = {k: (after[k] - before[k]) * 1000 / sent for k in after}
                 status = report(args, expected, results, problems)
             finally:
                 app_state.db.dispose()
@@ -291,6 +306,13 @@ def report(args, expected: dict, results: dict, problems: list[str]) -> int:
             if result[phase]["errors"]:
                 print(f"ERROR {side} {phase}: {result[phase]['errors']} failed requests {result[phase]['outcomes']}")
                 status = 1
+    for side, result in results.items():
+        ms = result["cpu_ms"]
+        print(f"{side:8} server CPU per request (warm-up included): gunicorn {ms['gunicorn']:.2f} ms + "
+              f"Postgres backends {ms['postgres']:.2f} ms = {ms['gunicorn'] + ms['postgres']:.2f} ms")
+    proxy_cpu = results["proxy"]["cpu_ms"]["gunicorn"] + results["proxy"]["cpu_ms"]["postgres"]
+    print(f"at that CPU, {args.concurrency} clients on 2 otherwise idle cores would wait about "
+          f"{args.concurrency * proxy_cpu / 2:.0f} ms per answer (closed loop: clients x CPU per answer / cores)")
     for problem in problems:
         print(f"ERROR wrong answer: {problem}")
         status = 1

@@ -111,7 +111,8 @@ def customer_metrics(session: Session, customer: Customer, window: Window) -> di
     query = _metrics_query(start is not None, end is not None)
     params = {"shop_id": customer.shop_id, "customer_id": customer.id, "start": start, "end": end}
     spend, points_total, orders, referrals = session.execute(query, params).one()
-    totals = {"spend": Decimal(spend), "points": Decimal(points_total), "orders": Decimal(orders),
+    # str(): SQLite (the demo) may hand back a float sum; Decimal(float) would carry its binary error.
+    totals = {"spend": Decimal(str(spend)), "points": Decimal(points_total), "orders": Decimal(orders),
               "referrals": Decimal(referrals)}
     return {name: max(value, Decimal(0)) for name, value in totals.items()}
 

@@ -6,6 +6,7 @@ from plugin.admin import (
     dev_login,  # noqa: F401  (registers routes)
     pages,  # noqa: F401  (registers routes)
     routes_analytics,  # noqa: F401  (registers routes)
+    routes_billing,  # noqa: F401  (registers routes)
     routes_checkouts,  # noqa: F401  (registers routes)
     routes_customers,  # noqa: F401  (registers routes)
     routes_developers,  # noqa: F401  (registers routes)
@@ -15,4 +16,5 @@ from plugin.admin import (
     routes_program,  # noqa: F401  (registers routes)
     routes_referrals,  # noqa: F401  (registers routes)
     routes_shop,  # noqa: F401  (registers routes)
+    routes_webhooks,  # noqa: F401  (registers routes)
 )

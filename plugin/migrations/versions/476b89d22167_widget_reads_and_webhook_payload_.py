@@ -1,7 +1,7 @@
 """widget reads and webhook payload compression
 
 Revision ID: 476b89d22167
-Revises: 5db85fcf42a4
+Revises: 2fc353c6f808
 Create Date: 2026-11-30 02:09:43.746985
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '476b89d22167'
-down_revision = '5db85fcf42a4'
+down_revision = '2fc353c6f808'
 branch_labels = None
 depends_on = None
 

@@ -78,8 +78,8 @@ class RQQueue:
         this RQ version writes them); later jobs of the same function copy it and change only
         what depends on the arguments and the clock, the way ``Job.to_dict`` computes them.
         That took the enqueue from ~0.2 to ~0.07 ms of CPU per webhook delivery.
-        tests/integration/test_job_queue.py checks that RQ reads the hash back as its own and
-        that a worker runs it."""
+        tests/integration/webhooks/test_rq_pipeline.py checks that RQ reads the hash back as its own
+        and that a worker runs it."""
         template = self._templates.get(func_path)
         if template is None:
             job = self.queue.create_job(func_path, args=args, **JOB_OPTIONS)

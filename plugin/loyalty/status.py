@@ -106,7 +106,7 @@ def customer_metrics(session: Session, customer: Customer, window: Window) -> di
     below zero, clawed-back points do); every total floored at 0 as ``metrics`` does.
     tests/integration/loyalty/test_customer_metrics.py holds the two to the same answers. The
     widget asks on every page view, and a loyal shopper's ledger has thousands of rows: turning
-    each into ``Activity``/``Money`` objects cost ~50 ms per 1,000 (bench/RESULTS.md)."""
+    each into ``Activity``/``Money`` objects cost ~35 ms of CPU per 1,000 rows (bench/RESULTS.md)."""
     start, end = window
     query = _metrics_query(start is not None, end is not None)
     params = {"shop_id": customer.shop_id, "customer_id": customer.id, "start": start, "end": end}

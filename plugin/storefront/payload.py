@@ -12,6 +12,7 @@ from plugin.models import Customer, Redemption, Shop
 from plugin.models.rewards import ISSUED
 from plugin.referrals.links import referral_link
 from plugin.storefront.activity import next_release_at, recent_activity
+from plugin.storefront.reads import ShopperFacts
 
 
 def _number(value) -> str:
@@ -46,9 +47,12 @@ def explainer_payload(shop: Shop) -> dict:
             "currency": shop.currency, "locale": shop.primary_locale}
 
 
-def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app_url: str) -> dict:
-    program = shop_program(shop)
-    status = customer_status(session, shop, customer, now, program)
+def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app_url: str,
+                     facts: ShopperFacts | None = None, program: Program | None = None) -> dict:
+    """``facts``: read with the customer row (storefront/reads.py) for ``program``'s tier
+    period at ``now``; without them each is read here."""
+    program = program or shop_program(shop)
+    status = customer_status(session, shop, customer, now, program, facts.metrics if facts else None)
     next_tier = None
     if status.next_tier is not None:
         remaining = status.next_tier.remaining
@@ -56,7 +60,7 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
         next_tier = {"name": status.next_tier.name, "metric": status.next_tier.metric,
                      "remaining": _number(remaining) if status.next_tier.metric == "spend" else int(remaining),
                      "progress_percent": status.progress_percent}
-    release_at = next_release_at(session, customer, now)
+    release_at = facts.next_release_at if facts else next_release_at(session, customer, now)
     return {"customer": {"id": customer.shopify_id, "first_name": customer.first_name,
                          "birthday_saved": customer.birthday is not None},
             "points": {"available": status.available, "pending": status.pending,
@@ -64,7 +68,7 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
             "tier": {"name": status.tier_name} if status.tier_name else None,
             "next_tier": next_tier,
             "rewards": rewards_payload(program, status.available),
-            "referral": referral_link(session, shop, customer, app_url),
+            "referral": referral_link(session, shop, customer, app_url, facts.referral_counts if facts else None),
             "codes": _usable_codes(session, shop, customer, now),
             "activity": recent_activity(session, customer, now),
             "program": program_payload(program),
@@ -74,14 +78,15 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
 def _usable_codes(session, shop: Shop, customer: Customer, now: datetime) -> list[dict]:
     """Reward codes the shopper has and can still use (also those whose redemption was
     interrupted and later settled: the shopper finds them here)."""
-    rows = session.execute(_USABLE_CODES, {"shop_id": shop.id, "customer_id": customer.id, "now": now}).scalars()
+    rows = session.execute(_USABLE_CODES, {"shop_id": shop.id, "customer_id": customer.id, "now": now})
     return [{"code": r.code, "reward_id": r.reward_id, "reward_name": r.reward_name,
              "expires_at": r.expires_at.isoformat() if r.expires_at else None} for r in rows]
 
 
-# Built once: the widget asks on every page view (bench/RESULTS.md, App Proxy read).
+# Built once, and only the four columns shown: the widget asks on every page view
+# (bench/RESULTS.md, App Proxy read).
 _USABLE_CODES = (
-    select(Redemption)
+    select(Redemption.code, Redemption.reward_id, Redemption.reward_name, Redemption.expires_at)
     .where(Redemption.shop_id == bindparam("shop_id"), Redemption.customer_id == bindparam("customer_id"),
            Redemption.status == ISSUED, Redemption.used_at.is_(None),
            or_(Redemption.expires_at.is_(None),

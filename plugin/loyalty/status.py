@@ -28,8 +28,14 @@ _ACTIVITY_KINDS = ("clawback", *EARNING_KINDS)
 def shop_program(shop: Shop) -> Program:
     """The shop's program document, or the default one in the shop's currency."""
     if not shop.program:
-        return default_program(shop.currency, shop.primary_locale)
+        return _default(shop.currency, shop.primary_locale)
     return _loaded(json.dumps(shop.program, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=64)
+def _default(currency: str, locale: str | None) -> Program:
+    """The default program is a pure function of currency and locale, and Program is immutable."""
+    return default_program(currency, locale)
 
 
 def ensure_program(shop: Shop) -> None:

@@ -12,12 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, literal_column, select, true
+from sqlalchemy import bindparam, exists, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from plugin.loyalty.rules.tiers import Window
 from plugin.loyalty.status import metrics_query, metrics_totals
-from plugin.models import Customer, LedgerEntry, Referral
+from plugin.models import Customer, LedgerEntry, Redemption, Referral
+from plugin.models.rewards import ISSUED
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class ShopperFacts:
     metrics: dict[str, Decimal]              # for the window asked, as customer_metrics returns them
     next_release_at: datetime | None         # as activity.next_release_at returns it
     referral_counts: dict[str, int]          # as referrals.links.referral_counts returns them
+    has_usable_codes: bool                   # most shoppers have none: no statement to list them
 
 
 def shopper_facts(session: Session, shop_id: int, shopify_id: str, window: Window,
@@ -42,7 +44,16 @@ def shopper_facts(session: Session, shop_id: int, shopify_id: str, window: Windo
         metrics=metrics_totals(row.spend, row.points, row.orders, row.referrals),
         # Only pending points have a release date (next_release_at asks only then, too).
         next_release_at=row.next_release_at if customer.points_pending > 0 else None,
-        referral_counts={"successful": row.successful_referrals, "pending": row.pending_referrals})
+        referral_counts={"successful": row.successful_referrals, "pending": row.pending_referrals},
+        has_usable_codes=bool(row.has_usable_codes))
+
+
+def usable_code_conditions(customer_id) -> tuple:
+    """Reward codes the shopper has and can still use (payload._USABLE_CODES lists them)."""
+    return (Redemption.shop_id == bindparam("shop_id"), Redemption.customer_id == customer_id,
+            Redemption.status == ISSUED, Redemption.used_at.is_(None),
+            or_(Redemption.expires_at.is_(None),
+                Redemption.expires_at > bindparam("now", type_=Redemption.expires_at.type)))
 
 
 @lru_cache(maxsize=4)
@@ -69,6 +80,7 @@ def _facts_query(bounded_below: bool, bounded_above: bool):
                    next_release.label("next_release_at"),
                    referrals("successful").label("successful_referrals"),
                    # referral_counts: "held" (under the merchant's review) shows as pending.
-                   referrals("pending", "held").label("pending_referrals"))
+                   referrals("pending", "held").label("pending_referrals"),
+                   exists().where(*usable_code_conditions(Customer.id)).label("has_usable_codes"))
             .join_from(Customer, totals, true())
             .where(Customer.shop_id == bindparam("shop_id"), Customer.shopify_id == bindparam("shopify_id")))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
@@ -136,6 +137,7 @@ def metrics_query(bounded_below: bool, bounded_above: bool, by_shopify_id: bool 
     ``by_shopify_id``, ``shopify_id``, so the storefront can read it beside the customer row
     in one statement (plugin/storefront/reads.py)."""
     entry = LedgerEntry
+    customer_id: Any
     if by_shopify_id:
         customer_id = (select(Customer.id).where(Customer.shop_id == bindparam("shop_id"),
                                                  Customer.shopify_id == bindparam("shopify_id"))

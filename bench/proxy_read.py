@@ -266,7 +266,8 @@ def main(argv=None) -> int:
                 progress = expected_progress(app_state, now)
                 if args.profile:
                     profile_in_process(env, args.profile, 45, dump=args.profile_dump)
-                    return 0
+                    status = 0  # no gunicorn ran: nothing to keep
+                    return status
                 results, problems = {}, []
                 web_env = dict(env, DATABASE_URL=f"{pg_url}&application_name={WEB_APP_NAME}")
                 for side, spec in (("bare", "bench.bare_app:create_app()"), ("proxy", "plugin:create_app()")):

@@ -1,0 +1,181 @@
+"""Replaying one customer's history under a program, with the live engine's rules.
+
+Each order earns ``points_for_order`` (earning.py) at the multiplier of the tier held at that
+moment; refunds take back ``clawed_total`` (clawback.py) of it; after every step the tier is
+``evaluate_tier`` (tiers.py) at that instant in the shop's time, paying ``entry_points`` once per
+tier reached, as ``plugin/loyalty/tier_sync.py`` does. Actions and referrals from the ledger are
+re-priced with the program's ``actions`` and ``referral.advocate_points``. Nothing here knows a
+database: the caller hands in plain records, oldest first.
+
+What the history cannot tell (documented in the README): a refund is netted at the order's
+time, and an order the live program never earned on is valued at its order total (the orders
+table keeps no subtotal); both programs see exactly the same history, so the difference between
+them is the program's alone.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from decimal import Decimal
+
+from plugin.loyalty.rules.clawback import clawed_total
+from plugin.loyalty.rules.earning import points_for_order
+from plugin.loyalty.rules.money import Money
+from plugin.loyalty.rules.program import Program
+from plugin.loyalty.rules.tiers import ROLLING, Activity, evaluate_tier, multiplier_for, previous_calendar_year
+
+PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
+REPRICED_ACTIONS = ("signup", "birthday", "marketing_consent")
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order of the history: its earn base and how much of it was refunded (shop money)."""
+
+    at: datetime
+    base: Decimal
+    refunded: Decimal
+    paid: bool
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A ledger fact that is not an order: an action (``signup``, ``birthday``, …) or a ``referral``.
+
+    ``points`` is what the live ledger paid; kinds this module cannot re-price keep it."""
+
+    at: datetime
+    kind: str
+    points: int
+
+
+Record = OrderRecord | EventRecord
+
+
+@dataclass
+class _Earned:
+    """What ``clawed_total`` needs from an earn entry."""
+
+    points: int
+    base: Money
+
+
+@dataclass
+class CustomerOutcome:
+    """Points issued per month (``YYYY-MM``, UTC as in analytics), the final tier, last activity."""
+
+    issued: dict[str, int] = field(default_factory=dict)
+    tier: str | None = None
+    last_activity: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.issued.values())
+
+
+def earns_on(record: OrderRecord, program: Program) -> bool:
+    """Whether the program's trigger fires for this order (``orders/create``: any order;
+    ``orders/paid`` and ``orders/fulfilled``: paid ones — the history records no fulfilment)."""
+    return record.paid or program.earn.on == "orders/create"
+
+
+class _Tiering:
+    """The customer's tier as the engine keeps it, over the activity ``evaluate_tier`` may read
+    (the same window ``tier_sync._activity_since`` reads: older entries cannot matter)."""
+
+    def __init__(self, program: Program, zone: tzinfo) -> None:
+        self.program, self.zone = program, zone
+        self.tier: str | None = None
+        self.since: datetime | None = None
+        self.activity: deque[Activity] = deque()
+        self.bonused: set[str] = set()
+
+    def add(self, item: Activity) -> None:
+        if self.program.tier_period == "lifetime" and self.activity:
+            # Lifetime metrics are plain sums over every entry: one running entry is the same input.
+            last = self.activity.pop()
+            spend = item.spend if last.spend is None else (last.spend if item.spend is None else last.spend + item.spend)
+            item = Activity(at=item.at, spend=spend, points=last.points + item.points,
+                            orders=last.orders + item.orders, referrals=last.referrals + item.referrals)
+        self.activity.append(item)
+
+    def _prune(self, local_now: datetime) -> None:
+        if self.program.tier_period == "calendar_year":
+            oldest = previous_calendar_year(local_now)[0]
+        elif self.program.tier_period == "rolling_12_months":
+            oldest = min(self.since or local_now, local_now) - ROLLING
+        else:
+            return
+        while oldest is not None and self.activity and self.activity[0].at < oldest:
+            self.activity.popleft()
+
+    def evaluate(self, at: datetime) -> int:
+        """Apply the tier decision at ``at``; returns entry points paid for a tier reached."""
+        if not self.program.tiers:
+            return 0
+        local = at.astimezone(self.zone)
+        self._prune(local)
+        decision = evaluate_tier(self.program, tuple(self.activity), local, self.tier, self.since)
+        if not decision.changed:
+            return 0
+        previous, self.tier, self.since = self.tier, decision.new_tier, at
+        tier = self.program.tier(decision.new_tier)
+        upward = decision.direction == "up" or (previous is None and tier is not None)
+        if not upward or tier is None or tier.entry_points <= 0 or tier.name in self.bonused:
+            return 0
+        self.bonused.add(tier.name)
+        self.add(Activity(at=at, points=tier.entry_points))
+        return tier.entry_points
+
+
+def _month(at: datetime) -> str:
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+def event_points(record: EventRecord, program: Program) -> int:
+    """What an action or referral of the history pays under ``program``."""
+    if record.kind in REPRICED_ACTIONS:
+        return int(getattr(program.actions, record.kind))
+    if record.kind == "referral":
+        return program.referral.advocate_points if program.referral else 0
+    return record.points
+
+
+def simulate_customer(program: Program, records: Iterable[Record], now: datetime, zone: tzinfo) -> CustomerOutcome:
+    """Replay ``records`` (oldest first, UTC-aware) under ``program``; the tier is evaluated once
+    more at ``now``."""
+    outcome = CustomerOutcome()
+    tiering = _Tiering(program, zone)
+    currency = program.currency
+
+    def issue(at: datetime, points: int) -> None:
+        if points:
+            month = _month(at)
+            outcome.issued[month] = outcome.issued.get(month, 0) + points
+
+    for record in records:
+        issue(record.at, tiering.evaluate(record.at))  # what the tick would have done by now
+        if isinstance(record, OrderRecord):
+            if not earns_on(record, program) or record.base <= 0:
+                continue
+            base = Money(record.base, currency)
+            decision = points_for_order(base, program, multiplier_for(program, tiering.tier))
+            kept = decision.points - clawed_total(_Earned(decision.points, base), Money(record.refunded, currency))
+            net = record.base - min(record.refunded, record.base)
+            tiering.add(Activity(at=record.at, spend=Money(net, currency), points=kept, orders=1))
+            issue(record.at, kept)
+            if decision.points > 0:
+                outcome.last_activity = record.at
+        else:
+            points = event_points(record, program)
+            referrals = 1 if record.kind == "referral" else 0
+            if points <= 0 and not referrals:
+                continue
+            tiering.add(Activity(at=record.at, points=max(points, 0), referrals=referrals))
+            issue(record.at, points)
+        issue(record.at, tiering.evaluate(record.at))
+    issue(now, tiering.evaluate(now))
+    outcome.tier = tiering.tier
+    return outcome

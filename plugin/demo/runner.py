@@ -25,6 +25,7 @@ CHAPTERS = (
     "plugin.demo.chapter_checkouts",
     "plugin.demo.chapter_referrals",
     "plugin.demo.chapter_inbox",
+    "plugin.demo.chapter_whatif",
     "plugin.demo.chapter_uninstall",
 )
 UNINSTALL = "plugin.demo.chapter_uninstall"

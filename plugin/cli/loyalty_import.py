@@ -74,6 +74,8 @@ def summary_lines(report: dict, applied: bool) -> list[str]:
              f"{points['to_write']} points",
              f"tiers: {report['tiers'] or '-'}; unknown tiers: {report['unknown_tiers'] or '-'}; "
              f"birthdays: {report['birthdays']}; referral codes: {report['referral_codes']}"]
+    if report["tier_warning"]:
+        lines.append(f"warning: {report['tier_warning']}")
     lines += [f"  line {p['line']}: {p['field']}: {p['message']}" for p in report["problems"]]
     lines += [f"  note, line {p['line']}: {p['field']}: {p['message']}" for p in report["notes"]]
     lines += [f"  unmatched: {e}" for e in report["unmatched_emails"]]

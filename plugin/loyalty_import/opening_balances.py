@@ -60,7 +60,8 @@ def _already(session: Session, shop: Shop, customers: list[Customer]) -> set[int
 def plan(session: Session, shop: Shop, parsed: ParsedFile) -> dict[str, Any]:
     """The dry-run report: what ``apply`` would do, nothing written."""
     customers = _matches(session, shop, parsed.rows)
-    tiers = {t.name.lower(): t.name for t in shop_program(shop).tiers}
+    program = shop_program(shop)
+    tiers = {t.name.lower(): t.name for t in program.tiers}
     matched = [r for r in parsed.rows if r.email in customers]
     unmatched = [r for r in parsed.rows if r.email not in customers]
     done = _already(session, shop, [customers[r.email] for r in matched])
@@ -85,7 +86,18 @@ def plan(session: Session, shop: Shop, parsed: ParsedFile) -> dict[str, Any]:
         "unknown_tiers": dict(sorted(unknown.items())),
         "birthdays": sum(1 for r in fresh if r.birthday and customers[r.email].birthday is None),
         "referral_codes": sum(1 for r in fresh if r.referral_code and not customers[r.email].referral_code),
+        "tier_warning": _tier_warning(program) if tier_counts else None,
     }
+
+
+def _tier_warning(program: Program) -> str | None:
+    """Imported tiers have no activity here behind them: say how long the program keeps them."""
+    if program.tier_period == "rolling_12_months" and program.tier_grace_days == 0:
+        return ("tier_period is rolling_12_months without tier_grace_days: an imported tier that the customer's "
+                "activity here does not support is lowered at once; set tier_grace_days (e.g. 365) before applying")
+    if program.tier_period == "calendar_year":
+        return "tier_period is calendar_year: imported tiers are kept until the end of this year"
+    return None
 
 
 def apply(session: Session, shop: Shop, parsed: ParsedFile, source: str, actor: str, now: datetime) -> dict[str, Any]:

@@ -148,3 +148,12 @@ def test_the_cli_prints_the_same_comparison(app, tmp_path):
     draft.write_text(json.dumps(dict(DRAFT, tiers=[{"name": "X", "threshold": {"metric": "age", "value": "1"}}])))
     refused = runner.invoke(args=["embajador", "program", "whatif", "--shop", SHOP, str(draft)])
     assert refused.exit_code == 1 and "tiers[0].threshold.metric" in refused.output
+
+
+def test_the_admin_pages_speak_the_merchants_language(client):
+    spanish = client.get("/whatif?locale=es-CL").get_data(as_text=True)
+    assert "Borrador del programa" in spanish and 'id="whatif-run"' in spanish and "Simulador" in spanish
+    portuguese = client.get("/import?locale=pt-BR").get_data(as_text=True)
+    assert "Traga os pontos do seu app anterior" in portuguese and 'id="import-dry-run"' in portuguese
+    english = client.get("/import?locale=en").get_data(as_text=True)
+    assert "Apply opening balances" in english and "Smile" in english and "LoyaltyLion" in english

@@ -22,7 +22,14 @@ from plugin.loyalty.status import shop_program
 from plugin.models import Customer, LedgerEntry, Shop
 from plugin.models.orders import Order
 from plugin.whatif.rules.comparison import Comparison, redemption_rate
-from plugin.whatif.rules.simulation import PAID_STATUSES, EventRecord, OrderRecord, Record, simulate_customer
+from plugin.whatif.rules.simulation import (
+    PAID_STATUSES,
+    EventRecord,
+    OrderRecord,
+    Pricer,
+    Record,
+    simulate_customer,
+)
 
 PROGRESS_EVERY = 20_000
 STREAM_ROWS = 20_000
@@ -151,8 +158,10 @@ def compare_programs(session: Session, shop: Shop, draft: Program, now: datetime
         if done % PROGRESS_EVERY == 0:
             on_progress(done, total)
 
+    live_prices, draft_prices = Pricer(live), Pricer(draft)
     for sid, records in customer_histories(session, shop.id, ledger_events(session, shop.id), counted):
-        comparison.add(sid, simulate_customer(live, records, now, zone), simulate_customer(draft, records, now, zone))
+        comparison.add(sid, simulate_customer(live, records, now, zone, live_prices),
+                       simulate_customer(draft, records, now, zone, draft_prices))
     on_progress(done, total)
     report = comparison.result()
     report["orders"] = done

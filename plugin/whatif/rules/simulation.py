@@ -91,6 +91,9 @@ class _Tiering:
         self.since: datetime | None = None
         self.activity: deque[Activity] = deque()
         self.bonused: set[str] = set()
+        # When ``evaluate_tier`` last found the customer qualified for the tier held; until activity
+        # leaves the window (or the year turns) the same call would answer the same.
+        self.settled_at: datetime | None = None
 
     def add(self, item: Activity) -> None:
         if self.program.tier_period == "lifetime" and self.activity:
@@ -111,13 +114,38 @@ class _Tiering:
         while oldest is not None and self.activity and self.activity[0].at < oldest:
             self.activity.popleft()
 
+    def may_fall(self, at: datetime) -> bool:
+        """Whether time alone (no new activity) could have lowered the tier by ``at``: never for
+        ``lifetime``, nor without a tier, nor in a first tier open to everyone (threshold 0), nor
+        while the metrics are those of the last evaluation that found the tier earned (no activity
+        slid out of the rolling window, the calendar year did not turn)."""
+        if self.tier is None or self.program.tier_period == "lifetime":
+            return False
+        first = self.program.tiers[0]
+        if self.tier == first.name and first.threshold.value == 0:
+            return False
+        if self.settled_at is None:
+            return True
+        if self.program.tier_period == "calendar_year":
+            return at.astimezone(self.zone).year != self.settled_at.astimezone(self.zone).year
+        left_since = self.settled_at - ROLLING
+        for item in self.activity:  # oldest first
+            if item.at >= left_since:
+                return item.at < at - ROLLING
+        return False
+
+    def at_top(self) -> bool:
+        """New activity cannot raise a customer already in the last tier."""
+        return bool(self.program.tiers) and self.tier == self.program.tiers[-1].name
+
     def evaluate(self, at: datetime) -> int:
         """Apply the tier decision at ``at``; returns entry points paid for a tier reached."""
         if not self.program.tiers:
             return 0
         local = at.astimezone(self.zone)
         self._prune(local)
-        decision = evaluate_tier(self.program, tuple(self.activity), local, self.tier, self.since)
+        decision = evaluate_tier(self.program, self.activity, local, self.tier, self.since)
+        self.settled_at = at if decision.changed or decision.reason == "qualified" else None
         if not decision.changed:
             return 0
         previous, self.tier, self.since = self.tier, decision.new_tier, at
@@ -128,6 +156,26 @@ class _Tiering:
         self.bonused.add(tier.name)
         self.add(Activity(at=at, points=tier.entry_points))
         return tier.entry_points
+
+
+class Pricer:
+    """``points_for_order`` and ``clawed_total`` for one program, remembered per distinct input:
+    pure functions, and a shop's orders repeat the same amounts and multipliers endlessly."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self._known: dict[tuple[Decimal, Decimal, Decimal], tuple[int, int]] = {}
+
+    def earned(self, base: Decimal, refunded: Decimal, multiplier: Decimal) -> tuple[int, int]:
+        """(points earned, points kept after the refunds) for an order at ``multiplier``."""
+        key = (base, refunded, multiplier)
+        found = self._known.get(key)
+        if found is None:
+            money = Money(base, self.program.currency)
+            points = points_for_order(money, self.program, multiplier).points
+            refund = Money(refunded, self.program.currency)
+            found = self._known[key] = (points, points - clawed_total(_Earned(points, money), refund))
+        return found
 
 
 def _month(at: datetime) -> str:
@@ -143,9 +191,11 @@ def event_points(record: EventRecord, program: Program) -> int:
     return record.points
 
 
-def simulate_customer(program: Program, records: Iterable[Record], now: datetime, zone: tzinfo) -> CustomerOutcome:
+def simulate_customer(program: Program, records: Iterable[Record], now: datetime, zone: tzinfo,
+                      pricer: Pricer | None = None) -> CustomerOutcome:
     """Replay ``records`` (oldest first, UTC-aware) under ``program``; the tier is evaluated once
-    more at ``now``."""
+    more at ``now``. Pass one ``pricer`` per program when replaying many customers."""
+    pricer = pricer or Pricer(program)
     outcome = CustomerOutcome()
     tiering = _Tiering(program, zone)
     currency = program.currency
@@ -156,18 +206,17 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
             outcome.issued[month] = outcome.issued.get(month, 0) + points
 
     for record in records:
-        issue(record.at, tiering.evaluate(record.at))  # what the tick would have done by now
+        if tiering.may_fall(record.at):
+            issue(record.at, tiering.evaluate(record.at))  # what the tick would have done by now
         if isinstance(record, OrderRecord):
             if not earns_on(record, program) or record.base <= 0:
                 continue
-            base = Money(record.base, currency)
-            decision = points_for_order(base, program, multiplier_for(program, tiering.tier))
-            kept = decision.points - clawed_total(_Earned(decision.points, base), Money(record.refunded, currency))
+            earned, kept = pricer.earned(record.base, record.refunded, multiplier_for(program, tiering.tier))
             net = record.base - min(record.refunded, record.base)
             tiering.add(Activity(at=record.at, spend=Money(net, currency), points=kept, orders=1))
             issue(record.at, kept)
-            if decision.points > 0:
-                outcome.last_activity = record.at
+            if earned > 0:
+                outcome.last_activity = record.at  # an earn restarts the expiry clock
         else:
             points = event_points(record, program)
             referrals = 1 if record.kind == "referral" else 0
@@ -175,7 +224,8 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
                 continue
             tiering.add(Activity(at=record.at, points=max(points, 0), referrals=referrals))
             issue(record.at, points)
-        issue(record.at, tiering.evaluate(record.at))
+        if not tiering.at_top():
+            issue(record.at, tiering.evaluate(record.at))  # an upgrade happens at once
     issue(now, tiering.evaluate(now))
     outcome.tier = tiering.tier
     return outcome

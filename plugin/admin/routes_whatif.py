@@ -10,8 +10,9 @@ from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
 from plugin.loyalty.rules.program import dump_program
 from plugin.loyalty.status import shop_program
+from plugin.models import utcnow
 from plugin.web.json_limits import bounded_loads
-from plugin.whatif.runs import DraftRejected, enqueue_run, find_run, recent_runs, run_view, start_run
+from plugin.whatif.runs import DraftRejected, enqueue_run, find_run, needs_requeue, recent_runs, run_view, start_run
 
 
 @bp.get("/api/whatif")
@@ -53,4 +54,7 @@ def whatif_run(run_id: int):
         run = find_run(session, shop, run_id)
         if run is None:
             return jsonify(error=f"no what-if run {run_id} in this shop"), 404
-        return jsonify(run_view(session, shop, run))
+        view = run_view(session, shop, run)
+    if needs_requeue(view, utcnow()):
+        enqueue_run(run_id)  # Redis lost the job: the page's polling hands it over again (harmless twice)
+    return jsonify(view)

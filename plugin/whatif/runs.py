@@ -7,6 +7,7 @@ replays the history in one read transaction and writes progress in short ones of
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from plugin.models.whatif import DONE, FAILED, QUEUED, RUNNING, WhatifRun
 from plugin.whatif.history import WhatifError, compare_programs
 
 JOB = "plugin.whatif.runs.run_whatif_job"
+REQUEUE_AFTER = timedelta(minutes=2)
 RECENT = 10
 log = get_logger("whatif")
 
@@ -108,6 +110,11 @@ def run_view(session: Session, shop: Shop, run: WhatifRun) -> dict[str, Any]:
     return {"id": run.id, "status": run.status, "done": run.done, "total": run.total, "error": run.error,
             "created_at": run.created_at.isoformat(), "finished_at": run.finished_at.isoformat()
             if run.finished_at else None, "draft": run.draft, "report": report}
+
+
+def needs_requeue(view: dict[str, Any], now: datetime) -> bool:
+    """A run still queued after ``REQUEUE_AFTER``: its job was lost with Redis (or never sent)."""
+    return view["status"] == QUEUED and now - datetime.fromisoformat(view["created_at"]) > REQUEUE_AFTER
 
 
 def find_run(session: Session, shop: Shop, run_id: int) -> WhatifRun | None:

@@ -4,10 +4,12 @@ history. Every expected number is worked out by hand in the comments."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 from plugin.loyalty.rules.program import dump_program, load_program
-from plugin.models import Customer, LedgerEntry, Shop
+from plugin.models import Customer, LedgerEntry, Shop, utcnow
+from plugin.models.whatif import WhatifRun
 from plugin.orders.facts import OrderFacts
 from plugin.orders.store import record_order
 from tests.integration.admin.admin_support import OTHER, at, auth
@@ -157,3 +159,21 @@ def test_the_admin_pages_speak_the_merchants_language(client):
     assert "Traga os pontos do seu app anterior" in portuguese and 'id="import-dry-run"' in portuguese
     english = client.get("/import?locale=en").get_data(as_text=True)
     assert "Apply opening balances" in english and "Smile" in english and "LoyaltyLion" in english
+
+
+def test_a_run_whose_job_redis_lost_is_handed_over_again_when_the_page_polls(rq_app):
+    app_state = rq_app.extensions["embajador"]
+    seed(app_state)
+    client = rq_app.test_client()
+    run_id = client.post("/api/whatif", json={"program": DRAFT}, headers=auth()).get_json()["id"]
+    app_state.queue.connection.flushdb()  # Redis restarted empty: the job is gone
+    run_worker(app_state)
+    assert client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()["status"] == "queued"
+    run_worker(app_state)  # a fresh poll (< 2 min) sends nothing again
+    with app_state.db.transaction() as session:
+        session.get(WhatifRun, run_id).created_at = utcnow() - timedelta(minutes=3)
+    assert client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()["status"] == "queued"
+    run_worker(app_state)
+    finished = client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()
+    assert finished["status"] == "done"
+    check_report(finished["report"])

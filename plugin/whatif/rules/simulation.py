@@ -17,14 +17,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from plugin.loyalty.rules.clawback import clawed_total
 from plugin.loyalty.rules.earning import points_for_order
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.rules.program import Program
-from plugin.loyalty.rules.tiers import ROLLING, Activity, evaluate_tier, multiplier_for, previous_calendar_year
+from plugin.loyalty.rules.tiers import (
+    ROLLING,
+    Activity,
+    evaluate_tier,
+    multiplier_for,
+    previous_calendar_year,
+    qualifying_tier,
+)
 
 PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
 REPRICED_ACTIONS = ("signup", "birthday", "marketing_consent")
@@ -81,21 +88,64 @@ def earns_on(record: OrderRecord, program: Program) -> bool:
     return record.paid or program.earn.on == "orders/create"
 
 
+class _Window:
+    """The tier metrics of the period containing an instant as running sums: what ``metrics``
+    (tiers.py) returns over the same activity, without reading all of it again at every step."""
+
+    def __init__(self, period: str, zone: tzinfo) -> None:
+        self.period, self.zone = period, zone
+        self.items: deque[Activity] = deque()
+        self.spend, self.points, self.orders, self.referrals = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+        self.year: int | None = None  # calendar_year: the year the sums are of (None: recount)
+
+    def _count(self, item: Activity, sign: int) -> None:
+        if item.spend is not None:
+            self.spend += sign * item.spend.amount
+        self.points += sign * item.points
+        self.orders += sign * item.orders
+        self.referrals += sign * item.referrals
+
+    def add(self, item: Activity) -> None:
+        self.items.append(item)
+        if self.period != "calendar_year" or self.year == item.at.astimezone(self.zone).year:
+            self._count(item, 1)
+        else:
+            self.year = None
+
+    def values(self, local_now: datetime) -> dict[str, Decimal]:
+        if self.period == "rolling_12_months":
+            start = local_now.astimezone(UTC) - ROLLING
+            while self.items and self.items[0].at < start:
+                self._count(self.items.popleft(), -1)
+        elif self.period == "calendar_year" and self.year != local_now.year:
+            self.year = local_now.year
+            while self.items and self.items[0].at.astimezone(self.zone).year < self.year:
+                self.items.popleft()
+            self.spend = self.points = self.orders = self.referrals = Decimal(0)
+            for item in self.items:
+                self._count(item, 1)
+        return {"spend": max(self.spend, Decimal(0)), "points": max(self.points, Decimal(0)),
+                "orders": max(self.orders, Decimal(0)), "referrals": max(self.referrals, Decimal(0))}
+
+
 class _Tiering:
     """The customer's tier as the engine keeps it, over the activity ``evaluate_tier`` may read
-    (the same window ``tier_sync._activity_since`` reads: older entries cannot matter)."""
+    (the same window ``tier_sync._activity_since`` reads: older entries cannot matter).
+
+    ``evaluate_tier`` answers "no change" whenever the tier the period's metrics qualify for is
+    the one held; the running window tells that first (``qualifying_tier``), so the full call is
+    made only when something may change."""
 
     def __init__(self, program: Program, zone: tzinfo) -> None:
         self.program, self.zone = program, zone
         self.tier: str | None = None
         self.since: datetime | None = None
         self.activity: deque[Activity] = deque()
+        self.window = _Window(program.tier_period, zone)
         self.bonused: set[str] = set()
-        # When ``evaluate_tier`` last found the customer qualified for the tier held; until activity
-        # leaves the window (or the year turns) the same call would answer the same.
-        self.settled_at: datetime | None = None
 
     def add(self, item: Activity) -> None:
+        self.window.add(item)
         if self.program.tier_period == "lifetime" and self.activity:
             # Lifetime metrics are plain sums over every entry: one running entry is the same input.
             last = self.activity.pop()
@@ -114,38 +164,16 @@ class _Tiering:
         while oldest is not None and self.activity and self.activity[0].at < oldest:
             self.activity.popleft()
 
-    def may_fall(self, at: datetime) -> bool:
-        """Whether time alone (no new activity) could have lowered the tier by ``at``: never for
-        ``lifetime``, nor without a tier, nor in a first tier open to everyone (threshold 0), nor
-        while the metrics are those of the last evaluation that found the tier earned (no activity
-        slid out of the rolling window, the calendar year did not turn)."""
-        if self.tier is None or self.program.tier_period == "lifetime":
-            return False
-        first = self.program.tiers[0]
-        if self.tier == first.name and first.threshold.value == 0:
-            return False
-        if self.settled_at is None:
-            return True
-        if self.program.tier_period == "calendar_year":
-            return at.astimezone(self.zone).year != self.settled_at.astimezone(self.zone).year
-        left_since = self.settled_at - ROLLING
-        for item in self.activity:  # oldest first
-            if item.at >= left_since:
-                return item.at < at - ROLLING
-        return False
-
-    def at_top(self) -> bool:
-        """New activity cannot raise a customer already in the last tier."""
-        return bool(self.program.tiers) and self.tier == self.program.tiers[-1].name
-
     def evaluate(self, at: datetime) -> int:
         """Apply the tier decision at ``at``; returns entry points paid for a tier reached."""
         if not self.program.tiers:
             return 0
         local = at.astimezone(self.zone)
+        qualified = qualifying_tier(self.program, self.window.values(local))
+        if (qualified.name if qualified else None) == self.tier:
+            return 0
         self._prune(local)
         decision = evaluate_tier(self.program, self.activity, local, self.tier, self.since)
-        self.settled_at = at if decision.changed or decision.reason == "qualified" else None
         if not decision.changed:
             return 0
         previous, self.tier, self.since = self.tier, decision.new_tier, at
@@ -206,8 +234,7 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
             outcome.issued[month] = outcome.issued.get(month, 0) + points
 
     for record in records:
-        if tiering.may_fall(record.at):
-            issue(record.at, tiering.evaluate(record.at))  # what the tick would have done by now
+        issue(record.at, tiering.evaluate(record.at))  # what the tick would have done by now
         if isinstance(record, OrderRecord):
             if not earns_on(record, program) or record.base <= 0:
                 continue
@@ -224,8 +251,7 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
                 continue
             tiering.add(Activity(at=record.at, points=max(points, 0), referrals=referrals))
             issue(record.at, points)
-        if not tiering.at_top():
-            issue(record.at, tiering.evaluate(record.at))  # an upgrade happens at once
+        issue(record.at, tiering.evaluate(record.at))  # an upgrade happens at once
     issue(now, tiering.evaluate(now))
     outcome.tier = tiering.tier
     return outcome

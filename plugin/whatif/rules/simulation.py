@@ -164,11 +164,11 @@ class _Tiering:
         while oldest is not None and self.activity and self.activity[0].at < oldest:
             self.activity.popleft()
 
-    def evaluate(self, at: datetime) -> int:
-        """Apply the tier decision at ``at``; returns entry points paid for a tier reached."""
+    def evaluate(self, at: datetime, local: datetime) -> int:
+        """Apply the tier decision at ``at`` (``local``: the same instant in the shop's zone);
+        returns entry points paid for a tier reached."""
         if not self.program.tiers:
             return 0
-        local = at.astimezone(self.zone)
         qualified = qualifying_tier(self.program, self.window.values(local))
         if (qualified.name if qualified else None) == self.tier:
             return 0
@@ -192,17 +192,18 @@ class Pricer:
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self._known: dict[tuple[Decimal, Decimal, Decimal], tuple[int, int]] = {}
+        self._known: dict[tuple[Decimal, Decimal, Decimal], tuple[int, int, Money]] = {}
 
-    def earned(self, base: Decimal, refunded: Decimal, multiplier: Decimal) -> tuple[int, int]:
-        """(points earned, points kept after the refunds) for an order at ``multiplier``."""
+    def earned(self, base: Decimal, refunded: Decimal, multiplier: Decimal) -> tuple[int, int, Money]:
+        """(points earned, points kept after the refunds, the spend kept) for an order at ``multiplier``."""
         key = (base, refunded, multiplier)
         found = self._known.get(key)
         if found is None:
-            money = Money(base, self.program.currency)
+            currency = self.program.currency
+            money = Money(base, currency)
             points = points_for_order(money, self.program, multiplier).points
-            refund = Money(refunded, self.program.currency)
-            found = self._known[key] = (points, points - clawed_total(_Earned(points, money), refund))
+            kept = points - clawed_total(_Earned(points, money), Money(refunded, currency))
+            found = self._known[key] = (points, kept, Money(base - min(refunded, base), currency))
         return found
 
 
@@ -226,7 +227,6 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
     pricer = pricer or Pricer(program)
     outcome = CustomerOutcome()
     tiering = _Tiering(program, zone)
-    currency = program.currency
 
     def issue(at: datetime, points: int) -> None:
         if points:
@@ -234,13 +234,13 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
             outcome.issued[month] = outcome.issued.get(month, 0) + points
 
     for record in records:
-        issue(record.at, tiering.evaluate(record.at))  # what the tick would have done by now
+        local = record.at.astimezone(zone)
+        issue(record.at, tiering.evaluate(record.at, local))  # what the tick would have done by now
         if isinstance(record, OrderRecord):
             if not earns_on(record, program) or record.base <= 0:
                 continue
-            earned, kept = pricer.earned(record.base, record.refunded, multiplier_for(program, tiering.tier))
-            net = record.base - min(record.refunded, record.base)
-            tiering.add(Activity(at=record.at, spend=Money(net, currency), points=kept, orders=1))
+            earned, kept, spend = pricer.earned(record.base, record.refunded, multiplier_for(program, tiering.tier))
+            tiering.add(Activity(at=record.at, spend=spend, points=kept, orders=1))
             issue(record.at, kept)
             if earned > 0:
                 outcome.last_activity = record.at  # an earn restarts the expiry clock
@@ -251,7 +251,7 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
                 continue
             tiering.add(Activity(at=record.at, points=max(points, 0), referrals=referrals))
             issue(record.at, points)
-        issue(record.at, tiering.evaluate(record.at))  # an upgrade happens at once
-    issue(now, tiering.evaluate(now))
+        issue(record.at, tiering.evaluate(record.at, local))  # an upgrade happens at once
+    issue(now, tiering.evaluate(now, now.astimezone(zone)))
     outcome.tier = tiering.tier
     return outcome

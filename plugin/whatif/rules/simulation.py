@@ -112,6 +112,12 @@ class _Window:
         else:
             self.year = None
 
+    def same_as_before(self, local_now: datetime) -> bool:
+        """Nothing left the period since the last ``values`` (no entry slid out, same year)."""
+        if self.period == "rolling_12_months":
+            return not (self.items and self.items[0].at < local_now.astimezone(UTC) - ROLLING)
+        return self.period != "calendar_year" or self.year == local_now.year
+
     def values(self, local_now: datetime) -> dict[str, Decimal]:
         if self.period == "rolling_12_months":
             start = local_now.astimezone(UTC) - ROLLING
@@ -143,8 +149,10 @@ class _Tiering:
         self.activity: deque[Activity] = deque()
         self.window = _Window(program.tier_period, zone)
         self.bonused: set[str] = set()
+        self.steady = False  # the last check found the tier held is the one qualified for
 
     def add(self, item: Activity) -> None:
+        self.steady = False
         self.window.add(item)
         if self.program.tier_period == "lifetime" and self.activity:
             # Lifetime metrics are plain sums over every entry: one running entry is the same input.
@@ -167,10 +175,11 @@ class _Tiering:
     def evaluate(self, at: datetime, local: datetime) -> int:
         """Apply the tier decision at ``at`` (``local``: the same instant in the shop's zone);
         returns entry points paid for a tier reached."""
-        if not self.program.tiers:
+        if not self.program.tiers or (self.steady and self.window.same_as_before(local)):
             return 0
         qualified = qualifying_tier(self.program, self.window.values(local))
-        if (qualified.name if qualified else None) == self.tier:
+        self.steady = (qualified.name if qualified else None) == self.tier
+        if self.steady:
             return 0
         self._prune(local)
         decision = evaluate_tier(self.program, self.activity, local, self.tier, self.since)

@@ -22,7 +22,7 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class JobQueue(Protocol):
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool: ...
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool: ...
 
 
 def resolve(func_path: str):
@@ -33,7 +33,7 @@ def resolve(func_path: str):
 class InlineQueue:
     """Runs the job at once, in this process (demo mode)."""
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
         _check_job_id(job_id)
         resolve(func_path)(*args)
         return True
@@ -44,7 +44,8 @@ class RQQueue:
         self.connection = redis_connection(redis_url)
         self.queue = Queue(name, connection=self.connection)
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
+        """``timeout``: seconds RQ lets the job run (long simulations ask for more)."""
         _check_job_id(job_id)
         try:
             # No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every
@@ -53,7 +54,7 @@ class RQQueue:
             # travel in one round trip instead of two.
             pipe = self.connection.pipeline()
             self.queue.enqueue_call(func_path, args=args, job_id=job_id, result_ttl=300,
-                                    failure_ttl=7 * 24 * 3600, timeout=300, pipeline=pipe)
+                                    failure_ttl=7 * 24 * 3600, timeout=timeout, pipeline=pipe)
             pipe.execute()
             return True
         except RedisError as exc:

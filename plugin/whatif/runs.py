@@ -23,6 +23,7 @@ from plugin.whatif.history import WhatifError, compare_programs
 
 JOB = "plugin.whatif.runs.run_whatif_job"
 REQUEUE_AFTER = timedelta(minutes=2)
+JOB_TIMEOUT = 3600  # a few million orders on a busy worker (bench/whatif.py: 1 M in ~1-3 min)
 RECENT = 10
 log = get_logger("whatif")
 
@@ -58,7 +59,7 @@ def start_run(session: Session, shop: Shop, document: Any, requested_by: str | N
 
 def enqueue_run(run_id: int) -> None:
     """After the run's row is committed: the job, id ``whatif-<run id>`` (a re-enqueue is harmless)."""
-    state().queue.enqueue(JOB, run_id, job_id=f"whatif-{run_id}")
+    state().queue.enqueue(JOB, run_id, job_id=f"whatif-{run_id}", timeout=JOB_TIMEOUT)
 
 
 def _set(run_id: int, **changes: Any) -> None:

@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+from rq.job import Job
+
 from plugin.loyalty.rules.program import dump_program, load_program
 from plugin.models import Customer, LedgerEntry, Shop, utcnow
 from plugin.models.whatif import WhatifRun
@@ -98,6 +100,8 @@ def test_a_run_is_a_job_whose_progress_the_page_polls_then_the_report(rq_app):
     run = started.get_json()
     assert (run["status"], run["done"], run["report"]) == ("queued", 0, None)
     assert client.get(f"/api/whatif/{run['id']}", headers=auth()).get_json()["status"] == "queued"
+    job = Job.fetch(f"whatif-{run['id']}", connection=app_state.queue.connection)
+    assert job.timeout == 3600  # a large shop's replay outlives RQ's default 300 s
 
     run_worker(app_state)
 

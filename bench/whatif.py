@@ -50,6 +50,10 @@ SELECT :shop, (CAST(:base AS bigint) * 10 + n)::text,
        now(), now()
 FROM generate_series(1::bigint, :orders) AS n;
 
+ANALYZE customers;
+
+ANALYZE orders;
+
 INSERT INTO ledger_entries (shop_id, customer_id, key, kind, available, pending, reason, source, order_id,
                             base_amount, currency, occurred_at, created_at)
 SELECT :shop, c.id, format('order:%s:earn', o.order_id), 'earn', floor(o.total * 0.9)::int, 0, 'bench', 'bench',

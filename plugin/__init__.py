@@ -72,7 +72,9 @@ def _register_blueprints(app: Flask) -> None:
     from emails.sendgrid.event_webhook import event_webhook_blueprint  # noqa: PLC0415
     from plugin.admin.views import bp as admin_bp  # noqa: PLC0415
     from plugin.feedback.survey_pages import bp as survey_bp  # noqa: PLC0415
+    from plugin.open_api.views import bp as open_api_bp  # noqa: PLC0415
     from plugin.referrals.routes import bp as referrals_bp  # noqa: PLC0415
+    from plugin.reviews.views import bp as reviews_bp  # noqa: PLC0415
     from plugin.shops.install import bp as install_bp  # noqa: PLC0415
     from plugin.storefront.views import bp as storefront_bp  # noqa: PLC0415
     from plugin.web.health import bp as health_bp  # noqa: PLC0415
@@ -80,7 +82,7 @@ def _register_blueprints(app: Flask) -> None:
 
     sendgrid_bp = event_webhook_blueprint(store_event_batch)
     for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, sendgrid_bp,
-               survey_bp, unsubscribe_bp):
+               survey_bp, unsubscribe_bp, open_api_bp, reviews_bp):
         app.register_blueprint(bp)
 
 

@@ -8,6 +8,7 @@ from plugin.admin import (
     routes_analytics,  # noqa: F401  (registers routes)
     routes_checkouts,  # noqa: F401  (registers routes)
     routes_customers,  # noqa: F401  (registers routes)
+    routes_developers,  # noqa: F401  (registers routes)
     routes_emails,  # noqa: F401  (registers routes)
     routes_feedback,  # noqa: F401  (registers routes)
     routes_loyalty_import,  # noqa: F401  (registers routes)

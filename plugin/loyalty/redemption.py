@@ -79,8 +79,17 @@ def _create_in_shopify(app_state, shop: Shop, redemption: Redemption, customer_g
 def redeem_reward(app_state, shop_id: int, customer_id: int, reward_id: str, now: datetime) -> IssuedCode:
     """The whole redemption; raises UnknownReward, InsufficientPoints or ShopifyRefused."""
     with app_state.db.transaction() as session:
+        redemption_id = reserve(session, session.get(Shop, shop_id), customer_id, reward_id, now).id
+    return issue_reserved(app_state, shop_id, redemption_id, now)
+
+
+def issue_reserved(app_state, shop_id: int, redemption_id: int, now: datetime) -> IssuedCode:
+    """Steps 2 and 3 for a redemption ``reserve`` committed (the open API reserves inside its
+    idempotency record's transaction, then calls this); raises ShopifyRefused."""
+    with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
-        redemption = reserve(session, shop, customer_id, reward_id, now)
+        redemption = session.execute(Redemption.for_shop(shop_id).where(Redemption.id == redemption_id)).scalar_one()
+        customer_id = redemption.customer_id
         customer_gid = session.get(Customer, customer_id).shopify_id
     try:
         result, ends_at = _create_in_shopify(app_state, shop, redemption, customer_gid, now)
@@ -91,7 +100,7 @@ def redeem_reward(app_state, shop_id: int, customer_id: int, reward_id: str, now
         row = session.get(Redemption, redemption.id)
         row.status, row.discount_gid, row.expires_at = ISSUED, result.node_gid, ends_at
         balance = session.get(Customer, customer_id).points_available
-    return IssuedCode(redemption.id, redemption.code, reward_id, redemption.cost, ends_at, balance)
+    return IssuedCode(redemption.id, redemption.code, redemption.reward_id, redemption.cost, ends_at, balance)
 
 
 def _give_back(app_state, redemption_id: int, error: str | None, status: str, now: datetime) -> None:

@@ -7,6 +7,7 @@ from plugin.models.email import EmailEvent, EmailSuppression, OutboxMessage, Sen
 from plugin.models.feedback import Complaint, SurveyResponse  # noqa: F401
 from plugin.models.inbox import WebhookDelivery  # noqa: F401
 from plugin.models.ledger import CustomerEvent, LedgerEntry  # noqa: F401
+from plugin.models.open_api import ApiIdempotency, ApiKey, ReviewIntegration  # noqa: F401
 from plugin.models.orders import Order  # noqa: F401
 from plugin.models.privacy import CustomerDataExport  # noqa: F401
 from plugin.models.program_versions import ProgramVersion  # noqa: F401

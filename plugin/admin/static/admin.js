@@ -529,7 +529,58 @@
     },
   };
 
-  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, whatif, import: loyaltyImport};
+  /* ---------------------------------------------------------------- open API keys + review apps */
+  const developers = {
+    async load() {
+      const d = await api("GET", "/api/developers");
+      $("#api-base").textContent = d.api_base;
+      $("#judgeme-url").textContent = d.judgeme_url;
+      $("#keys tbody").innerHTML = rows(d.keys, (k) => [esc(k.name), `<code>${esc(k.prefix)}</code>`, when(k.created_at), when(k.last_used_at),
+        k.revoked_at ? badge(T["dev.revoked"]) : `<button class="btn" data-revoke="${k.id}">${esc(T["dev.revoke"])}</button>`]);
+      $$("[data-revoke]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/api-keys/${b.dataset.revoke}`);
+        toast(T.done);
+        await developers.load();
+      })));
+      $("#custom-actions tbody").innerHTML = rows(d.actions, (a) => [`<code>${esc(a.id)}</code>`, `<span class="num">${esc(a.points)}</span>`,
+        esc(a.limit ?? "∞"), esc(a.cooldown ?? "—")]);
+      const connected = Object.fromEntries(d.integrations.map((i) => [i.provider, i]));
+      for (const provider of ["judgeme", "yotpo"]) {
+        const i = connected[provider];
+        $(`#${provider}-status`).innerHTML = i ? `${badge(T.done)} ${when(i.last_event_at)}` : badge(T.todo);
+      }
+    },
+    bind() {
+      $("#key-form").addEventListener("submit", run(async () => {
+        clearErrors();
+        const k = await api("POST", "/api/api-keys", {name: $("#key-name").value});
+        $("#new-key-value").textContent = k.key;
+        $("#new-key").hidden = false;
+        $("#key-name").value = "";
+        await developers.load();
+      }));
+      $("#judgeme-form").addEventListener("submit", run(async () => {
+        clearErrors();
+        await api("PUT", "/api/review-integrations/judgeme", {secret: $("#judgeme-secret").value});
+        $("#judgeme-secret").value = "";
+        toast(T.saved);
+        await developers.load();
+      }));
+      $("#yotpo-connect").addEventListener("click", run(async () => {
+        const y = await api("POST", "/api/review-integrations/yotpo", {});
+        $("#yotpo-url").textContent = y.url;
+        $("#yotpo-new").hidden = false;
+        await developers.load();
+      }));
+      $$("[data-disconnect]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/review-integrations/${b.dataset.disconnect}`);
+        toast(T.done);
+        await developers.load();
+      })));
+    },
+  };
+
+  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, whatif, import: loyaltyImport, developers};
   const current = PAGES[DATA.page];
   current.bind();
   current.load().catch((error) => toast(error.message, true));

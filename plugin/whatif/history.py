@@ -23,6 +23,7 @@ from plugin.models import Customer, LedgerEntry, Shop
 from plugin.models.orders import Order
 from plugin.whatif.rules.comparison import Comparison, redemption_rate
 from plugin.whatif.rules.simulation import (
+    OTHER,
     PAID_STATUSES,
     EventRecord,
     OrderRecord,
@@ -86,7 +87,7 @@ def _action_kind(kind: str, key: str) -> str:
     if kind == "referral":
         return "referral"
     parts = key.split(":")  # customer:<id>:action:<kind>:<period> (ledger.action_key)
-    return parts[3] if len(parts) >= 5 and parts[2] == "action" else "other"
+    return parts[3] if len(parts) >= 5 and parts[2] == "action" else OTHER
 
 
 def ledger_events(session: Session, shop_id: int) -> dict[str, list[EventRecord]]:

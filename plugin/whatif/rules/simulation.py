@@ -4,7 +4,8 @@ Each order earns ``points_for_order`` (earning.py) at the multiplier of the tier
 moment; refunds take back ``clawed_total`` (clawback.py) of it; after every step the tier is
 ``evaluate_tier`` (tiers.py) at that instant in the shop's time, paying ``entry_points`` once per
 tier reached, as ``plugin/loyalty/tier_sync.py`` does. Actions and referrals from the ledger are
-re-priced with the program's ``actions`` and ``referral.advocate_points``. Nothing here knows a
+re-priced with the program's ``actions`` (custom ones under their ``limit`` and ``cooldown``,
+custom_actions.py) and ``referral.advocate_points``. Nothing here knows a
 database: the caller hands in plain records, oldest first.
 
 What the history cannot tell (documented in the README): a refund is netted at the order's
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from plugin.loyalty.rules.clawback import clawed_total
+from plugin.loyalty.rules.custom_actions import may_award
 from plugin.loyalty.rules.earning import points_for_order
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.rules.program import Program
@@ -35,6 +37,7 @@ from plugin.loyalty.rules.tiers import (
 
 PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
 REPRICED_ACTIONS = ("signup", "birthday", "marketing_consent")
+OTHER = "other"  # a ledger action whose key this module cannot read
 
 
 @dataclass(frozen=True)
@@ -220,13 +223,25 @@ def _month(at: datetime) -> str:
     return f"{at.year:04d}-{at.month:02d}"
 
 
-def event_points(record: EventRecord, program: Program) -> int:
-    """What an action or referral of the history pays under ``program``."""
+def event_points(record: EventRecord, program: Program, paid: dict[str, list[datetime]] | None = None) -> int:
+    """What an action or referral of the history pays under ``program``. A custom action
+    (``actions.custom``) pays its points when ``may_award`` allows it given the times this customer
+    was already paid for it under the same program (``paid``, updated); one the program does not
+    have pays nothing. Kinds this module cannot read keep the points the ledger shows."""
     if record.kind in REPRICED_ACTIONS:
         return int(getattr(program.actions, record.kind))
     if record.kind == "referral":
         return program.referral.advocate_points if program.referral else 0
-    return record.points
+    if record.kind == OTHER:
+        return record.points
+    action = program.actions.custom_action(record.kind)
+    if action is None:
+        return 0
+    previous = (paid if paid is not None else {}).setdefault(record.kind, [])
+    if not may_award(action, previous, record.at).allowed:
+        return 0
+    previous.append(record.at)
+    return action.points
 
 
 def simulate_customer(program: Program, records: Iterable[Record], now: datetime, zone: tzinfo,
@@ -235,6 +250,7 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
     more at ``now``. Pass one ``pricer`` per program when replaying many customers."""
     pricer = pricer or Pricer(program)
     outcome = CustomerOutcome()
+    paid: dict[str, list[datetime]] = {}
     tiering = _Tiering(program, zone)
 
     def issue(at: datetime, points: int) -> None:
@@ -254,7 +270,7 @@ def simulate_customer(program: Program, records: Iterable[Record], now: datetime
             if earned > 0:
                 outcome.last_activity = record.at  # an earn restarts the expiry clock
         else:
-            points = event_points(record, program)
+            points = event_points(record, program, paid)
             referrals = 1 if record.kind == "referral" else 0
             if points <= 0 and not referrals:
                 continue

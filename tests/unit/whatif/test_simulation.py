@@ -36,7 +36,8 @@ ZONE = ZoneInfo("America/Santiago")
 def program(period: str, grace: int = 0):
     return load_program({
         "currency": "USD", "earn": {"points": 3, "per_amount": "2", "on": "orders/paid"},
-        "actions": {"signup": 15, "birthday": 40},
+        "actions": {"signup": 15, "birthday": 40,
+                    "custom": [{"id": "review", "points": 20, "limit": 3, "cooldown": "P7D"}]},
         "tiers": [{"name": "Bronze", "threshold": {"metric": "spend", "value": "0"}},
                   {"name": "Silver", "threshold": {"metric": "spend", "value": "150"}, "multiplier": 1.5,
                    "entry_points": 25},
@@ -51,7 +52,7 @@ def program(period: str, grace: int = 0):
 
 def literal(prog, records, now, zone) -> CustomerOutcome:
     """Every rule call, nothing skipped."""
-    outcome, activity, tier, since, bonused = CustomerOutcome(), [], None, None, set()
+    outcome, activity, tier, since, bonused, paid = CustomerOutcome(), [], None, None, set(), {}
 
     def evaluate(at):
         nonlocal tier, since
@@ -86,7 +87,7 @@ def literal(prog, records, now, zone) -> CustomerOutcome:
             if points > 0:
                 outcome.last_activity = record.at
         else:
-            points = event_points(record, prog)
+            points = event_points(record, prog, paid)
             if points <= 0 and record.kind != "referral":
                 continue
             activity.append(Activity(at=record.at, points=max(points, 0), referrals=int(record.kind == "referral")))
@@ -103,7 +104,7 @@ orders = st.builds(
         refunded=(Decimal(base) / 4 * refunded_share / 4).quantize(Decimal("0.01")), paid=paid),
     st.integers(0, 1000 * 24), st.integers(0, 1200), st.integers(0, 4), st.booleans())
 events = st.builds(lambda hours, kind: EventRecord(at=START + timedelta(hours=hours), kind=kind, points=11),
-                   st.integers(0, 1000 * 24), st.sampled_from(["signup", "birthday", "referral", "other"]))
+                   st.integers(0, 1000 * 24), st.sampled_from(["signup", "birthday", "referral", "other", "review", "instagram_follow"]))
 histories = st.lists(st.one_of(orders, orders, orders, events), min_size=1, max_size=25).map(lambda rs: sorted(rs, key=lambda r: r.at))
 
 
@@ -139,6 +140,16 @@ def test_a_hand_worked_customer():
     # 20 → 30, spend 160 reaches Silver (+25); the window slid long ago: Bronze by now.
     assert outcome.issued == {"2024-01": 15 + 150, "2024-02": 60 + 30 + 25}
     assert outcome.tier == "Bronze" and outcome.last_activity == START + timedelta(days=50)
+
+
+def test_custom_actions_are_repriced_under_their_limit_and_cooldown():
+    """Reviews on days 0, 3, 10, 20, 30: a 7-day cooldown skips day 3, the limit of 3 day 30;
+    an action the program does not have (a follow) pays nothing; unreadable ones keep theirs."""
+    prog = program("lifetime")
+    records = [EventRecord(START + timedelta(days=d), "review", 99) for d in (0, 3, 10, 20, 30)]
+    records += [EventRecord(START + timedelta(days=40), "instagram_follow", 99),
+                EventRecord(START + timedelta(days=41), "other", 7)]
+    assert simulate_customer(prog, records, NOW, ZONE).issued == {"2024-01": 20 * 3, "2024-02": 7}
 
 
 def test_the_comparison_applies_the_observed_rate_and_expiry():

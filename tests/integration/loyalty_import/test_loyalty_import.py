@@ -3,8 +3,11 @@ writes nothing, apply writes one opening balance per matched customer, a second 
 nothing; the CLI reads Smile's and LoyaltyLion's column names, or any file with --map."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from plugin.loyalty.rules.program import dump_program, load_program
@@ -134,3 +137,28 @@ def test_cli_reads_loyaltylion_columns_and_any_file_with_a_mapping(app, tmp_path
 
     refused = runner.invoke(args=["embajador", "import-loyalty", "--shop", SHOP, "--map", "points", str(custom)])
     assert refused.exit_code == 1 and "--map: write FIELD=Column header" in refused.output
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                         max_size=4), max_leaves=12)
+csv_text = st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=5), max_size=6).map(
+    lambda rows: "\n".join(",".join(cells) for cells in rows))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=json_values | st.fixed_dictionaries({"csv": csv_text, "source": st.sampled_from(["auto", "smile", "x"]),
+                                                 "mapping": json_values}))
+def test_hostile_bodies_are_a_4xx_and_write_nothing(client, app_state, body):
+    if not _ledger_shop(app_state):
+        seed(app_state)
+    for path in ("/api/loyalty-import/dry-run", "/api/loyalty-import/apply", "/api/whatif"):
+        response = client.post(path, data=json.dumps(body), content_type="application/json", headers=auth())
+        assert response.status_code in (200, 202, 400), (path, response.status_code, body)
+    with app_state.db.transaction() as session:
+        assert session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == 0
+
+
+def _ledger_shop(app_state):
+    with app_state.db.transaction() as session:
+        return session.execute(select(Shop.id)).first()

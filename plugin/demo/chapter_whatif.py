@@ -34,8 +34,8 @@ def _what_if(stage) -> None:
         report = run.report
     live, new = report["live"], report["draft"]
     stage.say(f"what-if #{run_id} ({DRAFT.relative_to(SAMPLES.parent.parent)}: 2 points per $1.000, Plata from "
-              f"$100.000 at × 1.5, 200 signup points) on {report['orders']} orders, {report['customers']} customers: "
-              f"{run.status}")
+              f"$100.000 at × 1.5, 200 signup points, reviews 75 / photo reviews 150) "
+              f"on {report['orders']} orders, {report['customers']} customers: {run.status}")
     stage.say(f"points issued {live['issued']} → {new['issued']}; outstanding {live['outstanding']} → "
               f"{new['outstanding']} at the observed redemption rate {report['redemption_rate']}")
     stage.say(f"liability {live['liability']['amount']} → {new['liability']['amount']} {report['currency']} "

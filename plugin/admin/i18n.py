@@ -203,6 +203,54 @@ _TEXT: dict[str, tuple[str, str, str]] = {
                     "{birthdays} birthdays, {codes} codes", "Gravado: {entries} saldos, {points} pontos, "
                     "{tiers} níveis, {birthdays} aniversários, {codes} códigos"),
 
+    "nav.webhooks": ("Webhooks", "Webhooks", "Webhooks"),
+    "wh.title": ("Endpoints", "Endpoints", "Endpoints"),
+    "wh.intro": ("Embajador envía a tus URLs los eventos que elijas, firmados con HMAC-SHA256 "
+                 "(cabecera Embajador-Signature), y reintenta durante 3 días.",
+                 "Embajador sends the events you choose to your URLs, signed with HMAC-SHA256 "
+                 "(Embajador-Signature header), and retries for 3 days.",
+                 "O Embajador envia os eventos que você escolher para suas URLs, assinados com HMAC-SHA256 "
+                 "(cabeçalho Embajador-Signature), e tenta de novo por 3 dias."),
+    "wh.add": ("Agregar endpoint", "Add endpoint", "Adicionar endpoint"),
+    "wh.url": ("URL (https)", "URL (https)", "URL (https)"),
+    "wh.topics": ("Eventos", "Events", "Eventos"),
+    "wh.secret": ("Secreto de firma (se muestra una sola vez; guárdalo ahora):",
+                  "Signing secret (shown once; store it now):",
+                  "Segredo de assinatura (mostrado uma vez; guarde agora):"),
+    "wh.deliveries": ("Entregas recientes", "Recent deliveries", "Entregas recentes"),
+    "wh.enable": ("Activar", "Enable", "Ativar"),
+    "wh.disable": ("Desactivar", "Disable", "Desativar"),
+    "wh.rotate": ("Nuevo secreto", "New secret", "Novo segredo"),
+    "wh.delete": ("Eliminar", "Delete", "Excluir"),
+    "wh.last": ("Última respuesta", "Last response", "Última resposta"),
+    "wh.none": ("Aún no hay endpoints.", "No endpoints yet.", "Ainda não há endpoints."),
+    "nav.billing": ("Plan", "Plan", "Plano"),
+    "bill.off": ("La facturación está desactivada en esta instalación: todas las funciones, sin límites.",
+                 "Billing is off on this install: every feature, no allowance.",
+                 "A cobrança está desativada nesta instalação: todos os recursos, sem limites."),
+    "bill.current": ("Tu plan", "Your plan", "Seu plano"),
+    "bill.plans": ("Planes", "Plans", "Planos"),
+    "bill.choose": ("Elegir", "Choose", "Escolher"),
+    "bill.current_badge": ("Actual", "Current", "Atual"),
+    "bill.orders": ("{orders} de {allowance} pedidos este mes", "{orders} of {allowance} orders this month",
+                    "{orders} de {allowance} pedidos este mês"),
+    "bill.unlimited": ("pedidos ilimitados", "unlimited orders", "pedidos ilimitados"),
+    "bill.per_month": ("{price} {currency} cada 30 días · {orders} pedidos/mes",
+                       "{price} {currency} every 30 days · {orders} orders/month",
+                       "{price} {currency} a cada 30 dias · {orders} pedidos/mês"),
+    "bill.trial": ("{days} días de prueba", "{days}-day trial", "{days} dias de teste"),
+    "bill.trial_ends": ("La prueba termina el {date}", "Trial ends on {date}", "O teste termina em {date}"),
+    "bill.pending": ("Esperando tu aprobación en Shopify: {plan}", "Waiting for your approval in Shopify: {plan}",
+                     "Aguardando sua aprovação na Shopify: {plan}"),
+    "bill.no_gates": ("Todos los planes incluyen todas las funciones; solo cambian el precio y los pedidos incluidos.",
+                      "Every plan has every feature; plans differ only by price and included orders.",
+                      "Todos os planos têm todos os recursos; só mudam o preço e os pedidos incluídos."),
+    "bill.over": ("Superaste los {allowance} pedidos de tu plan este mes ({orders}). Todo sigue funcionando; "
+                  "considera un plan mayor.",
+                  "You passed your plan's {allowance} orders this month ({orders}). Everything keeps working; "
+                  "consider a larger plan.",
+                  "Você passou dos {allowance} pedidos do seu plano este mês ({orders}). Tudo continua funcionando; "
+                  "considere um plano maior."),
 }
 
 

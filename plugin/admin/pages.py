@@ -11,7 +11,7 @@ from plugin.app_state import state
 from plugin.shopify.shop_domain import normalize_shop_domain
 
 PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics", "whatif", "import",
-         "developers")
+         "developers", "webhooks", "billing")
 
 
 def _render(page: str) -> Response:
@@ -30,6 +30,7 @@ def embedded_page():
     return _render("home")
 
 
-@bp.get("/<any(program, customers, referrals, emails, complaints, analytics, whatif, import, developers):page>")
+@bp.get("/<any(program, customers, referrals, emails, complaints, analytics, whatif, import, developers, webhooks,"
+        " billing):page>")
 def section_page(page: str):
     return _render(page)

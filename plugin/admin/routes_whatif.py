@@ -12,7 +12,7 @@ from plugin.loyalty.rules.program import dump_program
 from plugin.loyalty.status import shop_program
 from plugin.models import utcnow
 from plugin.web.json_limits import bounded_loads
-from plugin.whatif.runs import DraftRejected, enqueue_run, find_run, needs_requeue, recent_runs, run_view, start_run
+from plugin.whatif.runs import DraftRejected, enqueue_run, find_run, recent_runs, reclaim_lost_run, run_view, start_run
 
 
 @bp.get("/api/whatif")
@@ -54,7 +54,8 @@ def whatif_run(run_id: int):
         run = find_run(session, shop, run_id)
         if run is None:
             return jsonify(error=f"no what-if run {run_id} in this shop"), 404
+        lost = reclaim_lost_run(run, utcnow())
         view = run_view(session, shop, run)
-    if needs_requeue(view, utcnow()):
-        enqueue_run(run_id)  # Redis lost the job: the page's polling hands it over again (harmless twice)
+    if lost:
+        enqueue_run(run_id)  # the page's polling hands a lost job over again (harmless twice)
     return jsonify(view)

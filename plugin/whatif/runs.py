@@ -23,6 +23,7 @@ from plugin.whatif.history import WhatifError, compare_programs
 
 JOB = "plugin.whatif.runs.run_whatif_job"
 REQUEUE_AFTER = timedelta(minutes=2)
+STALE_AFTER = timedelta(minutes=10)  # progress is written every 20,000 orders (seconds apart)
 JOB_TIMEOUT = 3600  # a few million orders on a busy worker (bench/whatif.py: 1 M in ~1-3 min)
 RECENT = 10
 log = get_logger("whatif")
@@ -113,9 +114,17 @@ def run_view(session: Session, shop: Shop, run: WhatifRun) -> dict[str, Any]:
             if run.finished_at else None, "draft": run.draft, "report": report}
 
 
-def needs_requeue(view: dict[str, Any], now: datetime) -> bool:
-    """A run still queued after ``REQUEUE_AFTER``: its job was lost with Redis (or never sent)."""
-    return view["status"] == QUEUED and now - datetime.fromisoformat(view["created_at"]) > REQUEUE_AFTER
+def reclaim_lost_run(run: WhatifRun, now: datetime) -> bool:
+    """Whether the run's job must be sent again (by the caller, after its commit): still queued
+    after ``REQUEUE_AFTER`` (Redis lost the job, or it was never sent), or running without
+    progress for ``STALE_AFTER`` (its worker died; the run is put back in the queue). A copy that
+    was only slow finds the run no longer queued and does nothing."""
+    if run.status == QUEUED:
+        return now - run.created_at > REQUEUE_AFTER
+    if run.status == RUNNING and now - run.updated_at > STALE_AFTER:
+        run.status = QUEUED
+        return True
+    return False
 
 
 def find_run(session: Session, shop: Shop, run_id: int) -> WhatifRun | None:

@@ -181,3 +181,21 @@ def test_a_run_whose_job_redis_lost_is_handed_over_again_when_the_page_polls(rq_
     finished = client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()
     assert finished["status"] == "done"
     check_report(finished["report"])
+
+
+def test_a_run_whose_worker_died_is_queued_again_when_the_page_polls(rq_app):
+    app_state = rq_app.extensions["embajador"]
+    seed(app_state)
+    client = rq_app.test_client()
+    run_id = client.post("/api/whatif", json={"program": DRAFT}, headers=auth()).get_json()["id"]
+    app_state.queue.connection.flushdb()
+    with app_state.db.transaction() as session:  # a worker took it, wrote progress, then was killed
+        run = session.get(WhatifRun, run_id)
+        run.status, run.done, run.updated_at = "running", 2, utcnow() - timedelta(minutes=9)
+    assert client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()["status"] == "running"
+    with app_state.db.transaction() as session:
+        session.get(WhatifRun, run_id).updated_at = utcnow() - timedelta(minutes=11)
+    assert client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()["status"] == "queued"
+    run_worker(app_state)
+    finished = client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()
+    assert (finished["status"], finished["done"]) == ("done", 4)

@@ -1,5 +1,13 @@
 """All tables. Each area owns a module; importing this package registers every table."""
-from plugin.models.analytics import AnalyticsSnapshot  # noqa: F401
+from plugin.models.analytics import (  # noqa: F401
+    AnalyticsCohort,
+    AnalyticsCustomer,
+    AnalyticsMemberGroup,
+    AnalyticsMonth,
+    AnalyticsPointsMonth,
+    AnalyticsRollupState,
+    AnalyticsTier,
+)
 from plugin.models.base import Base, ShopScoped, utcnow  # noqa: F401
 from plugin.models.billing import ShopBilling  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401

@@ -37,6 +37,7 @@ ENDPOINTS = [
     ("GET", "/api/data-exports", None),
     ("GET", "/api/data-exports/{e}", None),
     ("GET", "/api/emails/flows", None),
+    ("PUT", "/api/emails/flows/welcome", {"enabled": False, "delay_minutes": 30}),
     ("GET", "/api/emails/preview/welcome?locale=es", None),
     ("POST", "/api/emails/test", {"flow": "welcome", "locale": "es"}),
     ("GET", "/api/analytics/summary", None),

@@ -154,6 +154,13 @@ def test_the_cli_prints_the_same_comparison(app, tmp_path):
     draft.write_text(json.dumps(dict(DRAFT, tiers=[{"name": "X", "threshold": {"metric": "age", "value": "1"}}])))
     refused = runner.invoke(args=["embajador", "program", "whatif", "--shop", SHOP, str(draft)])
     assert refused.exit_code == 1 and "tiers[0].threshold.metric" in refused.output
+    add_shop(app.extensions["embajador"], domain=OTHER)  # a new store: no history yet
+    draft.write_text(json.dumps(DRAFT))
+    empty = runner.invoke(args=["embajador", "program", "whatif", "--shop", OTHER, "--json", str(draft)])
+    assert empty.exit_code == 0, empty.output
+    report = json.loads(empty.output)
+    assert (report["orders"], report["customers"], report["months"]) == (0, 0, [])
+    assert report["liability_change"] == {"amount": "0.00", "currency": "USD"}
 
 
 def test_the_admin_pages_speak_the_merchants_language(client):

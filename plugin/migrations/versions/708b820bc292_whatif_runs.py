@@ -1,7 +1,7 @@
 """whatif runs
 
 Revision ID: 708b820bc292
-Revises: 2fc353c6f808
+Revises: 476b89d22167
 Create Date: 2026-11-30 01:56:21.807429
 """
 from alembic import op
@@ -10,7 +10,7 @@ import plugin.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '708b820bc292'
-down_revision = '2fc353c6f808'
+down_revision = '476b89d22167'
 branch_labels = None
 depends_on = None
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from plugin.analytics.sql import month_of
 from plugin.loyalty.rules.money import quantize
 from plugin.loyalty.rules.program import Program
+from plugin.loyalty.rules.rewards import point_value
 from plugin.models import Shop
 from plugin.recovery.analytics import recovery_stats
 
@@ -118,15 +119,6 @@ def points_flow(session: Session, shop: Shop) -> Table:
         WHERE shop_id = :shop GROUP BY month ORDER BY month""", shop=shop.id)
     return Table(("month", "issued", "redeemed", "expired"),
                  [(m, int(i or 0), int(r or 0), int(e or 0)) for m, i, r, e in found][-24:])
-
-
-def point_value(program: Program) -> Decimal:
-    """Money one point is worth: the program's ``point_value``, else the cheapest
-    fixed-amount reward's value per point, else 0."""
-    if program.point_value is not None:
-        return program.point_value
-    fixed = [r.value / r.cost for r in program.rewards if r.type == "fixed_amount" and r.value and r.cost]
-    return min(fixed) if fixed else Decimal(0)
 
 
 def liability(session: Session, shop: Shop, program: Program) -> dict:

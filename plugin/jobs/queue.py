@@ -27,7 +27,7 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class JobQueue(Protocol):
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool: ...
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool: ...
 
     def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool: ...
 
@@ -40,7 +40,7 @@ def resolve(func_path: str):
 class InlineQueue:
     """Runs the job at once, in this process (demo mode)."""
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
         _check_job_id(job_id)
         resolve(func_path)(*args)
         return True
@@ -58,8 +58,9 @@ class RQQueue:
         self.queue = Queue(name, connection=self.connection)
         self._templates: dict[str, dict] = {}
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
-        """The job hash, the queue-set SADD and the RPUSH, in one round trip.
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
+        """The job hash, the queue-set SADD and the RPUSH, in one round trip. ``timeout``: the
+        seconds RQ lets the job run (a long simulation asks for more than the default 300).
 
         No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every job
         re-checks its row under a lock, so a second copy is a cheap no-op. No MULTI/EXEC
@@ -69,7 +70,7 @@ class RQQueue:
         _check_job_id(job_id)
         try:
             pipe = self.connection.pipeline(transaction=False)
-            pipe.hset(Job.key_for(job_id), mapping=self._job_fields(func_path, args))
+            pipe.hset(Job.key_for(job_id), mapping=dict(self._job_fields(func_path, args), timeout=timeout))
             pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
             pipe.rpush(self.queue.key, job_id)
             pipe.execute()

@@ -24,3 +24,4 @@ from plugin.models.program_versions import ProgramVersion  # noqa: F401
 from plugin.models.referrals import CustomerFingerprint, Referral, ReferralClick  # noqa: F401
 from plugin.models.rewards import LoyaltyOrder, LoyaltyRefund, Redemption  # noqa: F401
 from plugin.models.shop import OAuthState, Shop  # noqa: F401
+from plugin.models.whatif import WhatifRun  # noqa: F401

@@ -585,6 +585,122 @@
     bind() {},
   };
 
+  /* ---------------------------------------------------------------- what-if */
+  const signed = (n) => { const v = Number(n); return `${v > 0 ? "+" : ""}${n === undefined ? "" : (Number.isInteger(v) ? v : n)}`; };
+  const diff = (a, b) => { const d = Number(b) - Number(a); return signed(Number.isInteger(d) ? d : d.toFixed(2)); };
+  const table = (id, head, body) => `<table class="table" id="${id}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table>`;
+  const whatif = {
+    timer: null,
+    async load() {
+      const data = await api("GET", "/api/whatif");
+      whatif.live = data.program;
+      if (!$("#whatif-json").value) $("#whatif-json").value = JSON.stringify(data.program, null, 2);
+      $("#whatif-runs tbody").innerHTML = rows(data.runs, (r) => [`#${r.id}`, badge(r.status), when(r.created_at),
+        r.liability_change ? `<span class="num">${esc(signed(r.liability_change.amount))} ${esc(r.liability_change.currency)}</span>` : "",
+        `<button class="btn" data-run="${r.id}">${esc(T["wi.open"])}</button>`]);
+      $$("[data-run]").forEach((b) => b.addEventListener("click", run(() => whatif.poll(b.dataset.run))));
+    },
+    async start() {
+      clearErrors();
+      let draft;
+      try { draft = JSON.parse($("#whatif-json").value); } catch {
+        showErrors({data: {path: "$", error: T["wi.bad_json"]}, message: T["wi.bad_json"]});
+        return;
+      }
+      whatif.show(await api("POST", "/api/whatif", {program: draft}));
+    },
+    async poll(id) { whatif.show(await api("GET", `/api/whatif/${id}`)); },
+    show(r) {
+      $("#whatif-progress").max = Math.max(r.total || 0, r.done || 0, 1);
+      $("#whatif-progress").value = r.status === "done" ? $("#whatif-progress").max : (r.done || 0);
+      $("#whatif-status").textContent = `#${r.id} ${T[`wi.status.${r.status}`] || r.status} · ${r.done}/${r.total}${r.error ? ` · ${r.error}` : ""}`;
+      clearTimeout(whatif.timer);
+      if (r.status === "queued" || r.status === "running") {
+        whatif.timer = setTimeout(() => whatif.poll(r.id).catch((e) => toast(e.message, true)), 1000);
+        return;
+      }
+      if (r.report) $("#whatif-report").innerHTML = whatif.render(r.report);
+      whatif.load().catch((e) => toast(e.message, true));
+    },
+    render(rep) {
+      const L = rep.live, D = rep.draft;
+      const lines = [["wi.issued", L.issued, D.issued], ["wi.redeemed", L.expected_redeemed, D.expected_redeemed],
+        ["wi.redeemed_money", L.expected_redemptions.amount, D.expected_redemptions.amount], ["wi.expired", L.expired, D.expired],
+        ["wi.outstanding", L.outstanding, D.outstanding], ["wi.point_value", L.point_value, D.point_value],
+        ["wi.liability", L.liability.amount, D.liability.amount]];
+      const summary = table("whatif-summary", ["", T["wi.live"], T["wi.draft_col"], T["wi.change"]],
+        lines.map(([k, a, b]) => `<tr data-figure="${k}"><td>${esc(T[k])}</td><td class="num">${esc(a)}</td><td class="num">${esc(b)}</td><td class="num">${esc(diff(a, b))}</td></tr>`).join(""));
+      const intro = T["wi.orders"].replace("{orders}", rep.orders).replace("{customers}", rep.customers).replace("{rate}", rep.redemption_rate);
+      const months = table("whatif-months", [T["wi.month"], T["wi.live"], T["wi.draft_col"], T["wi.change"]],
+        rows(rep.months, (m) => [esc(m.month), `<span class="num">${m.live}</span>`, `<span class="num">${m.draft}</span>`, `<span class="num">${diff(m.live, m.draft)}</span>`]));
+      const tiers = table("whatif-tiers", [T["wi.tier"], T["wi.live"], T["wi.draft_col"], T["wi.change"]],
+        rows(rep.tiers, (t) => [esc(t.tier), `<span class="num">${t.live}</span>`, `<span class="num">${t.draft}</span>`, `<span class="num">${diff(t.live, t.draft)}</span>`]));
+      const ch = rep.tier_changes;
+      const moves = table("whatif-transitions", [T["wi.from"], T["wi.to"], T["wi.customers"]],
+        rows(ch.transitions, (t) => [esc(t.from), esc(t.to), `<span class="num">${t.customers}</span>`]));
+      const people = table("whatif-customers", [T["wi.customers"], T["wi.from"], T["wi.to"]],
+        rows(ch.customers, (c) => [esc(c.email || c.customer), esc(c.from), esc(c.to)]));
+      return `<s-section><h2>${esc(T["wi.liability_change"])}: <span id="whatif-liability-change">${esc(signed(rep.liability_change.amount))} ${esc(rep.liability_change.currency)}</span></h2>
+        <p class="definition">${esc(intro)}</p>${summary}</s-section>
+        <s-section><h2>${esc(T["wi.months"])}</h2>${months}</s-section>
+        <s-section><h2>${esc(T["wi.tiers"])}</h2>${tiers}</s-section>
+        <s-section><h2>${esc(T["wi.tier_changes"])}: ${ch.count}</h2>${moves}${people}</s-section>`;
+    },
+    bind() {
+      $("#whatif-run").addEventListener("click", run(whatif.start));
+      $("#whatif-reset").addEventListener("click", () => { $("#whatif-json").value = JSON.stringify(whatif.live, null, 2); });
+      $("#whatif-file").addEventListener("change", run(async () => {
+        const file = $("#whatif-file").files[0];
+        if (file) $("#whatif-json").value = await file.text();
+      }));
+    },
+  };
+
+  /* ---------------------------------------------------------------- import from another loyalty app */
+  const loyaltyImport = {
+    async body() {
+      const file = $("#import-file").files[0];
+      if (!file) throw Object.assign(new Error(T["imp.choose_file"]), {status: 400, data: {field: "$", error: T["imp.choose_file"]}});
+      const mapping = {};
+      $$("[data-map]").forEach((input) => { if (input.value.trim()) mapping[input.dataset.map] = input.value.trim(); });
+      return {csv: await file.text(), source: $("#import-source").value, mapping};
+    },
+    render(r) {
+      const p = r.points;
+      const lines = [["imp.rows", `${r.rows} (${r.invalid} ✗)`], ["imp.matched", `${r.matched} · ${p.matched} ${T["imp.points"]}`],
+        ["imp.unmatched", `${r.unmatched} · ${p.unmatched} ${T["imp.points"]}`], ["imp.already", r.already_imported],
+        ["imp.to_write", `${r.to_write} · ${p.to_write} ${T["imp.points"]}`]];
+      const w = r.written;
+      const written = w ? `<p class="banner success" id="import-written">${esc(T["imp.written"].replace("{entries}", w.entries).replace("{points}", w.points)
+        .replace("{tiers}", w.tiers).replace("{birthdays}", w.birthdays).replace("{codes}", w.referral_codes))}</p>` : "";
+      const problems = (list) => rows(list, (x) => [esc(x.line), esc(x.field), esc(x.message)]);
+      return `<s-section>${written}<table class="table" id="import-summary"><tbody>${lines.map(([k, v]) => `<tr data-figure="${k}"><td>${esc(T[k])}</td><td class="num">${esc(v)}</td></tr>`).join("")}</tbody></table>
+        <p class="definition">${esc(Object.entries(r.columns).map(([f, h]) => `${f} ← ${h}`).join(" · "))}</p></s-section>
+        <s-section><h2>${esc(T["imp.unmatched"])}</h2><ul id="import-unmatched">${r.unmatched_emails.map((e) => `<li>${esc(e)}</li>`).join("")}</ul></s-section>
+        <s-section><h2>${esc(T["imp.refused"])}</h2><table class="table"><tbody>${problems(r.problems)}</tbody></table>
+        <h2>${esc(T["imp.notes"])}</h2><table class="table"><tbody>${problems(r.notes)}</tbody></table></s-section>`;
+    },
+    async dryRun() {
+      clearErrors();
+      const r = await api("POST", "/api/loyalty-import/dry-run", await loyaltyImport.body());
+      $("#import-report").innerHTML = loyaltyImport.render(r);
+      $("#import-apply").disabled = r.matched === r.already_imported;
+    },
+    async apply() {
+      clearErrors();
+      const r = await api("POST", "/api/loyalty-import/apply", await loyaltyImport.body());
+      $("#import-report").innerHTML = loyaltyImport.render(r);
+      $("#import-apply").disabled = true;
+      toast(T.saved);
+    },
+    async load() {},
+    bind() {
+      $("#import-dry-run").addEventListener("click", run(loyaltyImport.dryRun));
+      $("#import-apply").addEventListener("click", run(loyaltyImport.apply));
+      $("#import-file").addEventListener("change", () => { $("#import-apply").disabled = true; $("#import-report").innerHTML = ""; });
+    },
+  };
+
   /* ---------------------------------------------------------------- open API keys + review apps */
   const developers = {
     async load() {
@@ -725,7 +841,8 @@
     el.hidden = false;
   }
 
-  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, developers, webhooks, billing};
+  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, whatif, import: loyaltyImport, developers,
+    webhooks, billing};
   const current = PAGES[DATA.page];
   current.bind();
   current.load().catch((error) => toast(error.message, true));

@@ -44,6 +44,11 @@ ENDPOINTS = [
     ("GET", "/api/analytics/export/customers.csv", None),
     ("GET", "/api/analytics/export/ledger.csv", None),
     ("GET", "/api/analytics/export/members_vs_non_members.csv", None),
+    ("GET", "/api/whatif", None),
+    ("POST", "/api/whatif", {"program": {}}),
+    ("GET", "/api/whatif/1", None),
+    ("POST", "/api/loyalty-import/dry-run", {"csv": "email,points\nsomeone@example.com,5\n"}),
+    ("POST", "/api/loyalty-import/apply", {"csv": "email,points\nsomeone@example.com,5\n"}),
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.job import Job, JobStatus
 
 from plugin.logs import get_logger
 
@@ -47,6 +48,11 @@ class RQQueue:
     def enqueue(self, func_path: str, *args, job_id: str) -> bool:
         _check_job_id(job_id)
         try:
+            if self._waiting(job_id):
+                # The tick re-enqueues due work under the same id every minute; another copy of
+                # a job still waiting in the list would only pile up duplicates ahead of new
+                # work (each a no-op run), so the waiting one stands for it.
+                return True
             # No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every
             # job re-checks its row under a lock, so a second copy is a cheap no-op.
             # One pipeline (MULTI/EXEC): the queue-set SADD, the job hash and the RPUSH
@@ -54,11 +60,22 @@ class RQQueue:
             pipe = self.connection.pipeline()
             self.queue.enqueue_call(func_path, args=args, job_id=job_id, result_ttl=300,
                                     failure_ttl=7 * 24 * 3600, timeout=300, pipeline=pipe)
+            # A finished run of this id left its hash expiring (result_ttl); RQ's save rewrites
+            # the fields but keeps that expiry, so the new copy could vanish from under the list
+            # entry before a worker reaches it (RQ then drops the id silently). A queued job's
+            # hash never expires.
+            pipe.persist(Job.key_for(job_id))
             pipe.execute()
             return True
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
             return False
+
+
+    def _waiting(self, job_id: str) -> bool:
+        """Is a job of this id queued and still in the list (not yet taken by a worker)?"""
+        status = self.connection.hget(Job.key_for(job_id), "status")
+        return status == JobStatus.QUEUED.value.encode() and self.connection.lpos(self.queue.key, job_id) is not None
 
 
 def redis_connection(redis_url: str):

@@ -22,8 +22,8 @@ import requests
 from sqlalchemy import func, select
 
 from plugin.loyalty.rules.program import Program, dump_program, load_program
-from plugin.models import Customer, OutboxMessage, Shop, WebhookDelivery, utcnow
-from plugin.models.email import QUEUED, SENDING
+from plugin.models import Customer, LedgerEntry, OutboxMessage, Shop, WebhookDelivery, utcnow
+from plugin.models.email import QUEUED, SENDING, SENT, UNKNOWN
 from plugin.models.inbox import DEAD, FAILED, IGNORED, PENDING, PROCESSED, UNHANDLED
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import install_shop
@@ -62,6 +62,9 @@ class Figures:
     wrong_examples: list[str] = field(default_factory=list)
     drain_error: str | None = None
     emails_unsent: int = 0
+    emails_once: int = 0              # outbox rows marked sent that the sink received exactly once
+    emails_not_in_sink: int = 0       # rows marked sent that SendGrid never received
+    emails_not_in_outbox: int = 0     # what SendGrid received for no row marked sent (or unknown)
     outbox: str = ""
 
     @property
@@ -77,8 +80,10 @@ class Figures:
             f"replay {self.seconds:.1f} s, drain {self.drain_seconds:.1f} s {self.drain_error or ''}".rstrip(),
             f"customers: {self.customers}; wrong balance: {self.customers_wrong}; points lost: {self.points_lost};"
             f" points doubled: {self.points_doubled}; tier out of bounds: {self.tier_outside_bounds}",
-            f"emails sent: {self.emails_sent}; sent twice: {self.emails_twice}; due but still queued:"
-            f" {self.emails_unsent} (outbox: {self.outbox})",
+            f"emails sent: {self.emails_sent}; sent exactly once: {self.emails_once}; sent twice:"
+            f" {self.emails_twice}; due but still queued: {self.emails_unsent}; marked sent but not received:"
+            f" {self.emails_not_in_sink}; received for no sent row: {self.emails_not_in_outbox}"
+            f" (outbox: {self.outbox})",
             f"inbox: {dict(sorted(self.inbox.items()))}; dead/failed without a reason: {self.dead_without_reason}",
             f"points verify exit code: {self.verify_exit}; workers that died on their own: {self.worker_crashes}",
         ]
@@ -242,16 +247,16 @@ def outbox_summary(cluster: Cluster) -> str:
 
 
 def drain(cluster: Cluster, timeout: float) -> None:
-    """Tick until every delivery is settled and no email is mid-send, twice in a row (the last
-    deliveries' events become emails on the next tick). Emails still queued afterwards are
-    counted by ``audit`` (``emails_unsent``), not waited for."""
+    """Tick until every delivery is settled and every due email has left the outbox (none
+    queued and due, none mid-send), twice in a row (the last deliveries' events become emails
+    on the next tick). What is still due at the deadline is counted by ``audit``."""
     deadline, calm, left = time.monotonic() + timeout, 0, "nothing checked yet"
     while time.monotonic() < deadline:
         try:
             cluster.tick(ahead())
-            pending, sending = inbox_counts(cluster).get(PENDING, 0), _outbox_sending(cluster)
-            left = f"{pending} deliveries pending, {sending} emails being sent"
-            calm = calm + 1 if pending == 0 and sending == 0 else 0
+            pending, unsent = inbox_counts(cluster).get(PENDING, 0), _outbox_unsent(cluster, ahead())
+            left = f"{pending} deliveries pending, {unsent} emails due or being sent"
+            calm = calm + 1 if pending == 0 and unsent == 0 else 0
         except Exception as exc:  # noqa: BLE001 - keep polling; the deadline bounds it
             left, calm = f"tick failed: {type(exc).__name__}: {exc}"[:300], 0
         if calm >= 2:
@@ -280,6 +285,7 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
             figures.points_doubled += max(have - points, 0)
             if len(figures.wrong_examples) < 10:
                 figures.wrong_examples.append(f"customer {shopify_id}: {have} points, rules say {points}")
+                figures.wrong_examples.extend(_ledger_lines(cluster, shop_id, shopify_id))
         tier = row.tier_name if row else None
         low, high = order.index(expected.tier_floor[shopify_id]), order.index(expected.tier_ceiling[shopify_id])
         if tier not in order or not low <= order.index(tier) <= high:
@@ -294,8 +300,33 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
     figures.dead_without_reason = dead
     figures.verify_exit = points_verify(cluster, domain)
     figures.emails_unsent = _outbox_unsent(cluster, ahead())
+    marked = _outbox_message_ids(cluster)
+    figures.emails_once = sum(1 for message_id in marked[SENT] if per_message.get(message_id) == 1)
+    figures.emails_not_in_sink = sum(1 for message_id in marked[SENT] if message_id not in per_message)
+    figures.emails_not_in_outbox = sum(1 for message_id in per_message
+                                       if message_id not in marked[SENT] and message_id not in marked[UNKNOWN])
     figures.outbox = outbox_summary(cluster)
     return figures
+
+
+def _outbox_message_ids(cluster: Cluster) -> dict[str, set[str]]:
+    """message_id of every outbox row, by status."""
+    by_status: dict[str, set[str]] = {SENT: set(), UNKNOWN: set()}
+    with cluster.app_state.db.transaction() as session:
+        for status, message_id in session.execute(select(OutboxMessage.status, OutboxMessage.message_id)):
+            by_status.setdefault(status, set()).add(message_id)
+    return by_status
+
+
+def _ledger_lines(cluster: Cluster, shop_id: int, shopify_id: int) -> list[str]:
+    """A wrong customer's ledger, for the report: what was posted, by which delivery."""
+    with cluster.app_state.db.transaction() as session:
+        rows = session.execute(select(LedgerEntry.kind, LedgerEntry.available, LedgerEntry.pending,
+                                      LedgerEntry.key, LedgerEntry.source)
+                               .join(Customer, Customer.id == LedgerEntry.customer_id)
+                               .where(Customer.shop_id == shop_id, Customer.shopify_id == str(shopify_id))
+                               .order_by(LedgerEntry.id)).all()
+    return [f"    {r.kind} {r.available:+d}/{r.pending:+d} {r.key} ({r.source})" for r in rows]
 
 
 def _tiers(cluster: Cluster, domain: str):

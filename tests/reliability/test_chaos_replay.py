@@ -39,9 +39,12 @@ def test_chaos_replay_loses_nothing_doubles_nothing_and_sends_each_email_once(mi
     assert figures.customers == len(history.people), report
     assert (figures.points_lost, figures.points_doubled, figures.customers_wrong) == (0, 0, 0), report
     assert figures.tier_outside_bounds == 0, report
-    # Each email at most once. (How many due emails are still queued is reported, not asserted:
-    # docs/RELIABILITY.md, "Noticed, left to the emails owner".)
+    # Each email at most once, and every due email exactly once: none still due, every row the
+    # outbox marks sent received by SendGrid exactly once, nothing received for no sent row.
     assert figures.emails_twice == 0, report
+    assert figures.emails_unsent == 0, report
+    assert figures.emails_sent > 0 and figures.emails_once == figures.emails_sent, report
+    assert (figures.emails_not_in_sink, figures.emails_not_in_outbox) == (0, 0), report
     assert figures.dead_without_reason == 0 and figures.inbox.get("pending", 0) == 0, report
     assert figures.verify_exit == 0, report
     assert figures.worker_crashes == [], report

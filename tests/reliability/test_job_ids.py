@@ -21,7 +21,6 @@ from plugin.models.email import QUEUED, SENT
 from tests.conftest import rq_app_with
 from tests.integration.conftest import run_worker
 from tests.integration.emails.conftest import add_customer, setup_shop
-from tests.integration.emails.conftest import sink  # noqa: F401  (fixture)
 
 
 def _welcome(app_state) -> OutboxMessage:

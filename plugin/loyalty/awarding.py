@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from plugin.loyalty.balances import EarnDetails, lock_customer
-from plugin.loyalty.order_notes import remember_order
+from plugin.loyalty.order_notes import lock_order, remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.redemption import mark_codes_used
 from plugin.loyalty.refunds import apply_recorded_refunds
@@ -29,6 +29,7 @@ def award_points_for_order(session: Session, shop: Shop, order: OrderFacts, cust
                            now: datetime, source: str) -> dict:
     """Earn for ``order`` if ``topic`` is the program's trigger; remember the order either way."""
     program = shop_program(shop)
+    lock_order(session, shop.id, order.order_id)
     note = remember_order(session, shop.id, order, customer.id if customer else None)
     if note.cancelled_at is None and order.cancelled_at is not None:
         note.cancelled_at = order.cancelled_at

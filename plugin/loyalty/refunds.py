@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.balances import EarnDetails, lock_customer
-from plugin.loyalty.order_notes import find_order, remember_order
+from plugin.loyalty.order_notes import find_order, lock_order, remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.rules.clawback import RefundFacts, clawback_for_cancellation, clawback_for_refund, split_clawback
 from plugin.loyalty.rules.earning import OrderFacts
@@ -91,6 +91,7 @@ def record_refund(session: Session, shop: Shop, refund: RefundFacts) -> None:
 
 def claw_back_refund(session: Session, shop: Shop, refund: RefundFacts, now: datetime, source: str) -> dict:
     """refunds/create: pro-rata to the merchandise refunded so far (or later, once the order earns)."""
+    lock_order(session, shop.id, refund.order_id)
     record_refund(session, shop, refund)
     order = find_order(session, shop.id, refund.order_id)
     refunded = refund.refunded(order.taxes_included if order else False)
@@ -124,6 +125,7 @@ def apply_recorded_refunds(session: Session, shop: Shop, order_id: str, now: dat
 def claw_back_cancellation(session: Session, shop: Shop, order: OrderFacts, now: datetime, source: str) -> dict:
     """orders/cancelled: the order keeps nothing; a later orders/paid will not award."""
     order_id = order.order_id
+    lock_order(session, shop.id, order_id)
     note = remember_order(session, shop.id, order, None)
     if note.cancelled_at is None:
         note.cancelled_at = order.cancelled_at or now

@@ -17,19 +17,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
 
 from plugin.loyalty.rules.program import Program, dump_program, load_program
-from plugin.models import Customer, LedgerEntry, OutboxMessage, Shop, WebhookDelivery, utcnow
+from plugin.models import Customer, LedgerEntry, OutboxMessage, Referral, ReferralClick, Shop, WebhookDelivery, utcnow
 from plugin.models.email import QUEUED, SENDING, SENT, UNKNOWN
 from plugin.models.inbox import DEAD, FAILED, IGNORED, PENDING, PROCESSED, UNHANDLED
+from plugin.referrals.landing import CODES_PER_IP_PER_DAY
 from plugin.shopify.oauth import TokenSet
+from plugin.shopify.signatures import sign_app_proxy
 from plugin.shops.tokens import install_shop
+from tests.conftest import API_SECRET
 from tests.e2e.processes import ROOT, process_env
 from tests.reliability.cluster import Cluster, emails_sent, terminate_app_connections
-from tests.reliability.history import Expected, History, Schedule, units
+from tests.reliability.history import LANDING, Expected, History, Schedule, units
 from tests.shopify_requests import webhook_headers
 
 TERMINAL = (PROCESSED, UNHANDLED, IGNORED, FAILED, DEAD)
@@ -62,6 +68,15 @@ class Figures:
     wrong_examples: list[str] = field(default_factory=list)
     drain_error: str | None = None
     emails_unsent: int = 0
+    landings_sent: int = 0
+    sender_errors: list[str] = field(default_factory=list)
+    landing_statuses: Counter = field(default_factory=Counter)
+    clicks_expected: Counter = field(default_factory=Counter)    # advocate shopify id -> landings sent
+    clicks_wrong: int = 0                                          # advocates with another number of clicks
+    friend_codes: int = 0
+    friend_codes_expected: int = 0
+    referrals: Counter = field(default_factory=Counter)            # status -> count
+    referrals_wrong: list[str] = field(default_factory=list)
     emails_once: int = 0              # outbox rows marked sent that the sink received exactly once
     emails_not_in_sink: int = 0       # rows marked sent that SendGrid never received
     emails_not_in_outbox: int = 0     # what SendGrid received for no row marked sent (or unknown)
@@ -69,13 +84,18 @@ class Figures:
 
     @property
     def server_errors(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status >= 500)
+        return sum(n for statuses in (self.statuses, self.landing_statuses)
+                   for status, n in statuses.items() if status >= 500)
 
     def lines(self) -> list[str]:
         return [
             f"deliveries sent: {self.deliveries_sent} ({self.events} events, {self.duplicates} duplicates,"
             f" {self.reordered} out of order)",
             f"responses: {dict(sorted(self.statuses.items()))}; 5xx seen: {self.server_errors}",
+            f"referral landings: {self.landings_sent} ({dict(sorted(self.landing_statuses.items()))}); advocates with"
+            f" clicks other than landings: {self.clicks_wrong}; friend codes issued: {self.friend_codes}"
+            f" (rules: {self.friend_codes_expected}); referrals: {dict(sorted(self.referrals.items()))},"
+            f" other than the rules: {len(self.referrals_wrong)}",
             f"faults injected: {'; '.join(self.faults) or 'none'}",
             f"replay {self.seconds:.1f} s, drain {self.drain_seconds:.1f} s {self.drain_error or ''}".rstrip(),
             f"customers: {self.customers}; wrong balance: {self.customers_wrong}; points lost: {self.points_lost};"
@@ -109,17 +129,39 @@ class _Senders:
         self.cluster, self.domain = cluster, domain
         self.local = threading.local()
         self.statuses: Counter = Counter()
+        self.landing_statuses: Counter = Counter()
         self.lock = threading.Lock()
         self.sent = 0
+        self.codes: dict[int, str] = {}
+        self.errors: list[str] = []
+        self.deferred: list = []
 
     def _session(self) -> requests.Session:
         if not hasattr(self.local, "session"):
             self.local.session = requests.Session()
         return self.local.session
 
-    def send_one(self, delivery) -> None:
-        body = delivery.event.body()
-        headers = webhook_headers(body, delivery.event.topic, shop=self.domain, event_id=delivery.event_id)
+    def send_one(self, delivery, wait: bool = False) -> None:
+        event = delivery.event
+        if event.advocate is not None and event.advocate not in self.codes and not wait and \
+                not _customer_exists(self.cluster, self.domain, event.advocate):
+            # The advocate's customers/create is still queued: the friend comes a little later
+            # (after the rest of the history) instead of holding this sender.
+            with self.lock:
+                self.deferred.append(delivery)
+            return
+        try:
+            code = self.referral_code(event.advocate) if event.advocate is not None else None
+        except AssertionError as exc:
+            with self.lock:
+                self.errors.append(str(exc))
+                self.sent += 1
+            return
+        if event.topic == LANDING:
+            self.land(code, event.payload["user_agent"])
+            return
+        body = event.body(code)
+        headers = webhook_headers(body, event.topic, shop=self.domain, event_id=delivery.event_id)
         try:
             status = self.cluster.post(self._session(), body, headers)
         except requests.RequestException:
@@ -127,6 +169,43 @@ class _Senders:
         with self.lock:
             self.statuses[status] += 1
             self.sent += 1
+
+    def land(self, code: str | None, user_agent: str) -> None:
+        """The friend opens the advocate's link (a browser: the redirect is not followed here)."""
+        try:
+            status = self._session().get(f"{self.cluster.web_base}/r/{code}", headers={"User-Agent": user_agent},
+                                         allow_redirects=False, timeout=10).status_code
+        except requests.RequestException:
+            status = 599
+        with self.lock:
+            self.landing_statuses[status] += 1
+            self.sent += 1
+
+    def referral_code(self, advocate: int) -> str:
+        """The advocate's code as their widget shows it (GET /proxy/customer, signed as Shopify's
+        App Proxy signs it), once their customers/create has been processed (a bounded wait)."""
+        if advocate in self.codes:
+            return self.codes[advocate]
+        deadline, last = time.monotonic() + 240, "advocate not stored yet"
+        while time.monotonic() < deadline:
+            if _customer_exists(self.cluster, self.domain, advocate):
+                pairs = [("shop", self.domain), ("path_prefix", "/apps/embajador"),
+                         ("timestamp", str(int(time.time()))), ("logged_in_customer_id", str(advocate))]
+                query = urlencode(pairs + [("signature", sign_app_proxy(pairs, API_SECRET))])
+                try:
+                    answer = self._session().get(f"{self.cluster.web_base}/proxy/customer?{query}", timeout=10)
+                    last = f"widget answered {answer.status_code}"
+                    if answer.status_code == 200 and (answer.json().get("referral") or {}).get("code"):
+                        self.codes[advocate] = answer.json()["referral"]["code"]
+                        return self.codes[advocate]
+                except (requests.RequestException, ValueError) as exc:
+                    last = f"widget: {type(exc).__name__}"
+            time.sleep(0.5)
+        raise AssertionError(f"no referral code for advocate {advocate}: {last}")
+
+    def send_deferred(self) -> None:
+        for delivery in list(self.deferred):
+            self.send_one(delivery, wait=True)
 
     def send_unit(self, unit) -> None:
         if len(unit) == 1:
@@ -141,8 +220,10 @@ class _Senders:
 
 def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, senders: int = 4,
                faults: bool = True, drain_timeout: float = 300.0) -> Figures:
-    figures = Figures(deliveries_sent=len(plan.deliveries), events=len(history.events),
-                      duplicates=plan.duplicates, reordered=plan.reordered)
+    landings = [d for d in plan.deliveries if d.event.topic == LANDING]
+    figures = Figures(deliveries_sent=len(plan.deliveries) - len(landings), events=len(history.events),
+                      duplicates=plan.duplicates, reordered=plan.reordered, landings_sent=len(landings),
+                      clicks_expected=Counter(d.event.payload["advocate"] for d in landings))
     sending = _Senders(cluster, domain)
     total = len(plan.deliveries)
     stop = threading.Event()
@@ -159,6 +240,7 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
     try:
         with ThreadPoolExecutor(max_workers=senders) as pool:
             list(pool.map(sending.send_unit, units(plan.deliveries)))
+        sending.send_deferred()
         if faults:
             fault_thread.join(timeout=120)
     finally:
@@ -166,6 +248,8 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
         clock_thread.join(timeout=60)
     figures.seconds = time.monotonic() - started
     figures.statuses = sending.statuses
+    figures.landing_statuses = sending.landing_statuses
+    figures.sender_errors = sending.errors
     drain_started = time.monotonic()
     try:
         drain(cluster, timeout=drain_timeout)
@@ -214,6 +298,15 @@ def _clock(cluster: Cluster, stop: threading.Event) -> None:
             cluster.tick(ahead())
         except Exception:  # noqa: BLE001 - a tick hit by an injected fault; the next one runs
             continue
+
+
+def _customer_exists(cluster: Cluster, domain: str, shopify_id: int) -> bool:
+    try:
+        with cluster.app_state.db.transaction() as session:
+            return session.execute(select(Customer.id).join(Shop, Shop.id == Customer.shop_id).where(
+                Shop.domain == domain, Customer.shopify_id == str(shopify_id))).first() is not None
+    except OperationalError:  # our own connection hit by the injected Postgres fault: ask again
+        return False
 
 
 def inbox_counts(cluster: Cluster) -> Counter:
@@ -300,6 +393,7 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
     figures.dead_without_reason = dead
     figures.verify_exit = points_verify(cluster, domain)
     figures.emails_unsent = _outbox_unsent(cluster, ahead())
+    _audit_referrals(cluster, shop_id, expected, figures)
     marked = _outbox_message_ids(cluster)
     figures.emails_once = sum(1 for message_id in marked[SENT] if per_message.get(message_id) == 1)
     figures.emails_not_in_sink = sum(1 for message_id in marked[SENT] if message_id not in per_message)
@@ -307,6 +401,31 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
                                        if message_id not in marked[SENT] and message_id not in marked[UNKNOWN])
     figures.outbox = outbox_summary(cluster)
     return figures
+
+
+def _audit_referrals(cluster: Cluster, shop_id: int, expected: Expected, figures: Figures) -> None:
+    """Clicks per advocate = landings sent to them; friend codes as the landing caps allow (one
+    visitor IP here: 127.0.0.1); each friend's order a referral of the right advocate, decided
+    as the fraud rules decide."""
+    advocate = aliased(Customer)
+    with cluster.app_state.db.transaction() as session:
+        clicks = Counter({int(shopify_id): n for shopify_id, n in session.execute(
+            select(advocate.shopify_id, func.count()).select_from(ReferralClick)
+            .join(advocate, advocate.id == ReferralClick.advocate_id)
+            .where(ReferralClick.shop_id == shop_id).group_by(advocate.shopify_id))})
+        figures.friend_codes = session.execute(select(func.count(func.distinct(ReferralClick.friend_code))).where(
+            ReferralClick.shop_id == shop_id, ReferralClick.friend_code.is_not(None))).scalar_one()
+        found = {int(order_id): (int(shopify_id), status) for order_id, shopify_id, status in session.execute(
+            select(Referral.friend_order_id, advocate.shopify_id, Referral.status)
+            .join(advocate, advocate.id == Referral.advocate_id).where(Referral.shop_id == shop_id))}
+    figures.clicks_wrong = sum(1 for who in set(clicks) | set(figures.clicks_expected)
+                               if clicks[who] != figures.clicks_expected[who])
+    figures.friend_codes_expected = min(CODES_PER_IP_PER_DAY, len(figures.clicks_expected))
+    figures.referrals = Counter(status for _, status in found.values())
+    figures.referrals_wrong = [f"order {order}: {found.get(order)}, rules say {want}"
+                               for order, want in sorted(expected.referrals.items()) if found.get(order) != want]
+    figures.referrals_wrong += [f"order {order}: {got}, not a referral by the rules"
+                                for order, got in sorted(found.items()) if order not in expected.referrals]
 
 
 def _outbox_message_ids(cluster: Cluster) -> dict[str, set[str]]:

@@ -59,7 +59,7 @@ from tests.integration.conftest import ADMIN_ORIGIN, bearer, session_token
 from tests.integration.loyalty.conftest import payable, run_tick
 from tests.integration.security.conftest import signed_proxy_query
 from tests.reliability.history import refund_payload
-from tests.shopify_requests import post_webhook
+from tests.shopify_requests import post_webhook, webhook_headers
 
 A, B = "tienda-a.myshopify.com", "tienda-b.myshopify.com"
 ANA, AMIGA = "5005", "5006"                       # the same Shopify customer ids in both shops
@@ -293,6 +293,7 @@ def _route_cases(world: World) -> dict[tuple[str, str], list[Request]]:
          "sg_message_id": "sg-a-1", "shop": A, "message_id": _message_id(world, b.outbox_id)},
         {"email": AMIGA_EMAIL, "timestamp": int(time.time()), "event": "spamreport", "sg_event_id": "ev-a-2",
          "sg_message_id": "sg-a-2", "shop": A}])
+    update = json.dumps(_customer_payload(ANA, ANA_EMAIL, "Alfonsina", "Aguirre")).encode()
     program = world.client.get("/api/program", headers=auth).get_json()
     program = program.get("program", program)
     return {
@@ -370,7 +371,9 @@ def _route_cases(world: World) -> dict[tuple[str, str], list[Request]]:
                                              for t in (a.survey, mixed_survey)],
         ("feedback.survey_comment", "POST"): [("post", f"/survey/{t}/comment", {"data": {"comment": "tarde"}})
                                               for t in (a.survey, mixed_survey)],
-        ("webhooks.receive_webhook", "POST"): [],  # test_webhooks_of_shop_a_never_reach_shop_b
+        # One here; every topic that touches data: test_webhooks_and_jobs_of_shop_a_never_reach_shop_b.
+        ("webhooks.receive_webhook", "POST"): [("post", "/webhooks", {"data": update, "headers": webhook_headers(
+            update, "customers/update", shop=A)})],
     }
 
 

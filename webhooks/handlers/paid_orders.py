@@ -5,6 +5,7 @@ from plugin.customers.consent import opt_in_from_purchase
 from plugin.customers.profiles import customer_for_order
 from plugin.loyalty.awarding import award_points_for_order
 from plugin.loyalty.consent_points import record_consent_and_reward
+from plugin.loyalty.order_notes import lock_order
 from plugin.referrals.attribution import on_order_paid
 from plugin.referrals.fingerprints import order_signals
 from plugin.shops.customer_sync import shopify_order_count
@@ -14,6 +15,7 @@ from webhooks.processing import HandlerContext
 
 def handle_paid_order(ctx: HandlerContext, topic: str) -> dict:
     order = order_facts(ctx)
+    lock_order(ctx.session, ctx.shop.id, order.order_id)  # before the customer's row lock (consent points)
     customer = customer_for_order(ctx.session, ctx.shop, ctx.payload)
     opt_in = opt_in_from_purchase(ctx.payload, "order")  # buyer_accepts_marketing: true
     if customer is not None and opt_in is not None:

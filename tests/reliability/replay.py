@@ -221,8 +221,10 @@ class _Senders:
 def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, senders: int = 4,
                faults: bool = True, drain_timeout: float = 300.0) -> Figures:
     landings = [d for d in plan.deliveries if d.event.topic == LANDING]
-    figures = Figures(deliveries_sent=len(plan.deliveries) - len(landings), events=len(history.events),
-                      duplicates=plan.duplicates, reordered=plan.reordered, landings_sent=len(landings),
+    figures = Figures(deliveries_sent=len(plan.deliveries) - len(landings),
+                      events=sum(1 for e in history.events if e.topic != LANDING),
+                      duplicates=sum(1 for d in plan.deliveries if d.kind == "duplicate" and d.event.topic != LANDING),
+                      reordered=plan.reordered, landings_sent=len(landings),
                       clicks_expected=Counter(d.event.payload["advocate"] for d in landings))
     sending = _Senders(cluster, domain)
     total = len(plan.deliveries)

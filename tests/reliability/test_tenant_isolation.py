@@ -409,6 +409,8 @@ def test_every_route_has_a_case_and_none_lets_shop_a_reach_shop_b(world):
             response = getattr(world.client, method)(path, **kwargs)
             problems += probe.check(f"{method.upper()} {path[:70]} ({endpoint})", [response.get_data(as_text=True)],
                                     [response.status_code])
+    print(f"\ntenant isolation: {len(cases)} routes, {sum(map(len, cases.values()))} requests as shop A,"
+          f" {len(problems)} problems")
     assert problems == [], "\n".join(problems)
     with world.app_state.db.transaction() as session:  # the cases reached A's data, not only refusals
         assert session.execute(select(LedgerEntry.available).where(
@@ -492,6 +494,7 @@ def test_webhooks_and_jobs_of_shop_a_never_reach_shop_b(world):
     for name, step in steps:
         step()
         problems += probe.check(name, [], [])
+    print(f"\ntenant isolation: {len(steps)} webhook and job steps as shop A, {len(problems)} problems")
     assert problems == [], "\n".join(problems)
     with world.app_state.db.transaction() as session:  # and A's side did happen
         assert session.execute(select(Shop).where(Shop.domain == A)).scalar_one_or_none() is None or \
@@ -506,12 +509,12 @@ def _refund(order_id: int) -> dict:
 
 # Commands that take no shop: they act for every shop by design (the operator's), and are
 # proven elsewhere: ``tick`` in the jobs test above, ``db upgrade`` by test_migrations.py.
+# Every other command runs below as shop A.
 OPERATOR_WIDE = {
     "db upgrade": "schema only, no shop data",
     "tick": "every shop's scheduled work: test_webhooks_and_jobs_of_shop_a_never_reach_shop_b runs it",
     "demo": "builds its own demo shop; never run against real shops",
     "doctor": "reads the configuration, no shop data",
-    "shop add": "installs the named shop only (run below for A)",
 }
 
 
@@ -567,6 +570,8 @@ def test_every_cli_command_has_a_case_and_none_reaches_shop_b(world, tmp_path):
             if result.exception and not isinstance(result.exception, SystemExit):
                 problems.append(f"{' '.join(args)}: {type(result.exception).__name__}: {result.exception}")
             problems += probe.check(" ".join(args), [result.output], [])
+    print(f"\ntenant isolation: {len(commands)} CLI commands ({len(cases)} run as shop A,"
+          f" {sum(map(len, cases.values()))} invocations; {len(OPERATOR_WIDE)} operator-wide), {len(problems)} problems")
     assert problems == [], "\n".join(problems)
     with world.app_state.db.transaction() as session:  # both `points adjust` forms reached A's Ana
         assert session.execute(select(LedgerEntry.available).where(

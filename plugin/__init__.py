@@ -9,6 +9,8 @@ from datetime import date
 from flask import Flask
 
 from plugin.app_state import AppState
+from plugin.billing.plans import plans_of
+from plugin.billing.rules.plans import BadPlans
 from plugin.config import Config, ConfigError, load_config
 from plugin.crypto import TokenCipher
 from plugin.db import Database
@@ -21,6 +23,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     """Build the app from ``env`` (default: the process environment)."""
     try:
         config = load_config(env)
+        _check_billing_plans(config)
     except ConfigError as exc:
         if env is None:  # started by `flask` or gunicorn: one line, no traceback
             sys.stderr.write(f"embajador: configuration error: {exc}\n")
@@ -45,6 +48,14 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     return app
 
 
+def _check_billing_plans(config: Config) -> None:
+    """BILLING_PLANS is checked at start like every variable (one line naming it)."""
+    try:
+        plans_of(config)
+    except BadPlans as exc:
+        raise ConfigError("BILLING_PLANS", str(exc)) from None
+
+
 def _warn_if_api_version_unsupported(config: Config) -> None:
     """One warning line at start when the pinned Admin API version left its support window."""
     status = version_status(config.api_version, date.today())
@@ -61,7 +72,9 @@ def _register_hooks(app_state: AppState) -> None:
     from plugin.loyalty.email_block import loyalty_block  # noqa: PLC0415
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
     from plugin.loyalty.status import ensure_program  # noqa: PLC0415
+    from plugin.outbound.outbox import enqueue_deliveries_after_commit  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
+    enqueue_deliveries_after_commit(app_state)
     register_loyalty_block(loyalty_block)
     app_state.shop_setup.append(ensure_program)
 
@@ -71,8 +84,11 @@ def _register_blueprints(app: Flask) -> None:
     from emails.delivery.unsubscribe import bp as unsubscribe_bp  # noqa: PLC0415
     from emails.sendgrid.event_webhook import event_webhook_blueprint  # noqa: PLC0415
     from plugin.admin.views import bp as admin_bp  # noqa: PLC0415
+    from plugin.billing.routes import bp as billing_bp  # noqa: PLC0415
     from plugin.feedback.survey_pages import bp as survey_bp  # noqa: PLC0415
+    from plugin.open_api.views import bp as open_api_bp  # noqa: PLC0415
     from plugin.referrals.routes import bp as referrals_bp  # noqa: PLC0415
+    from plugin.reviews.views import bp as reviews_bp  # noqa: PLC0415
     from plugin.shops.install import bp as install_bp  # noqa: PLC0415
     from plugin.storefront.views import bp as storefront_bp  # noqa: PLC0415
     from plugin.web.health import bp as health_bp  # noqa: PLC0415
@@ -80,7 +96,7 @@ def _register_blueprints(app: Flask) -> None:
 
     sendgrid_bp = event_webhook_blueprint(store_event_batch)
     for bp in (health_bp, install_bp, webhooks_bp, storefront_bp, admin_bp, referrals_bp, sendgrid_bp,
-               survey_bp, unsubscribe_bp):
+               survey_bp, unsubscribe_bp, open_api_bp, reviews_bp, billing_bp):
         app.register_blueprint(bp)
 
 

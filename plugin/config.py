@@ -6,6 +6,7 @@ the CLI and gunicorn entry points print it and exit instead of showing a traceba
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -55,6 +56,11 @@ class Config:
     # router is one); the client address is the entry that many hops from the end.
     trusted_proxies: int = 0
     redeem_rate_limit: str = DEFAULT_REDEEM_RATE_LIMIT
+    # Shopify Billing API: off for self-hosted installs (every feature, no plan, no allowance).
+    billing: bool = False
+    billing_test: bool = True  # test charges (development stores); always outside production
+    # The plan list as JSON data (validated at start by create_app: plugin.billing.rules.plans).
+    billing_plans_doc: tuple = ()
 
     @property
     def is_production(self) -> bool:
@@ -180,6 +186,7 @@ def load_config(env=None, mode: str | None = None) -> Config:
         raise ConfigError("PROXY_REDEEM_RATE_LIMIT", "must look like 5/minute or 20/hour") from None
 
     trusted_proxies = _trusted_proxies(env)
+    billing, billing_test, billing_plans = _billing(env, mode)
 
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
@@ -190,7 +197,37 @@ def load_config(env=None, mode: str | None = None) -> Config:
         sendgrid_from_email=env.get("SENDGRID_FROM_EMAIL", "").strip() or None,
         sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
         log_format=log_format, trusted_proxies=trusted_proxies, redeem_rate_limit=redeem_rate_limit,
+        billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
     )
+
+
+def _switch(env, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off", "1", "0", "true", "false"):
+        raise ConfigError(name, "must be on or off")
+    return raw in ("on", "1", "true")
+
+
+def _billing(env, mode: str) -> tuple[bool, bool, tuple]:
+    """``BILLING`` (default off: self-hosted installs and the demo charge nothing),
+    ``BILLING_TEST`` (test charges; forced on outside production) and ``BILLING_PLANS``
+    (a JSON file with the plan list; unset: the built-in free and growth plans)."""
+    billing = _switch(env, "BILLING", False)
+    test = _switch(env, "BILLING_TEST", False) or mode != "production"
+    path = env.get("BILLING_PLANS", "").strip()
+    if not path:
+        return billing, test, ()
+    try:
+        doc = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError("BILLING_PLANS", f"cannot read {path} ({type(exc).__name__})") from None
+    except ValueError:
+        raise ConfigError("BILLING_PLANS", f"{path} is not valid JSON") from None
+    if not isinstance(doc, list):
+        raise ConfigError("BILLING_PLANS", "must be a JSON list of plans")
+    return billing, test, tuple(doc)
 
 
 def _trusted_proxies(env) -> int:

@@ -43,6 +43,7 @@ def _flow(name: str, marketing: bool, priority: int, loyalty: bool,
 _CATALOGUE = (
     _flow("complaint_opened", False, 0, False, "merchant"),
     _flow("data_request_received", False, 0, False, "merchant"),
+    _flow("webhook_endpoint_disabled", False, 0, False, "merchant"),
     _flow("welcome", False, 10, True),
     _flow("points_earned", False, 20, True),
     _flow("referral_reward", False, 20, True),

@@ -10,7 +10,8 @@ from plugin.admin.i18n import choose_lang, strings
 from plugin.app_state import state
 from plugin.shopify.shop_domain import normalize_shop_domain
 
-PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics")
+PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics", "developers", "webhooks",
+         "billing")
 
 
 def _render(page: str) -> Response:
@@ -29,6 +30,6 @@ def embedded_page():
     return _render("home")
 
 
-@bp.get("/<any(program, customers, referrals, emails, complaints, analytics):page>")
+@bp.get("/<any(program, customers, referrals, emails, complaints, analytics, developers, webhooks, billing):page>")
 def section_page(page: str):
     return _render(page)

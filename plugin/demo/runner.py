@@ -24,6 +24,7 @@ CHAPTERS = (
     "plugin.demo.chapter_emails",
     "plugin.demo.chapter_checkouts",
     "plugin.demo.chapter_referrals",
+    "plugin.demo.chapter_open_api",
     "plugin.demo.chapter_inbox",
     "plugin.demo.chapter_uninstall",
 )

@@ -31,6 +31,7 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("tiers", "plugin.loyalty.tier_sync.reevaluate_tiers_job"),
     ("reward_code_expiry", "plugin.loyalty.redemption.refund_expired_codes"),
     ("interrupted_redemptions", "plugin.loyalty.redemption.recover_interrupted_redemptions"),
+    ("api_idempotency_retention", "plugin.open_api.idempotency.purge_old_records"),
     ("customer_metafields", "plugin.loyalty.metafield_sync.sync_metafields"),
     ("checkout_reconcile", "plugin.recovery.reconcile.reconcile_abandoned_checkouts"),
     ("checkout_orders", "plugin.recovery.completion.track_checkout_orders"),
@@ -39,6 +40,8 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("sendgrid_event_batches", "emails.delivery.event_batches.sweep_event_batches"),
     ("email_dispatch", "plugin.lifecycle.dispatch.dispatch_events"),
     ("email_send", "emails.delivery.scheduling.send_due_messages"),
+    ("outbound_webhooks", "plugin.outbound.delivery.sweep_deliveries"),  # merchant's endpoints: due retries
+    ("billing", "plugin.billing.subscriptions.sync_billing"),  # daily: subscriptions changed in Shopify
 ]
 
 

@@ -18,6 +18,7 @@ from plugin.db import insert_ignoring_conflicts, lock_row
 from plugin.loyalty.metafield_sync import note_ledger_change
 from plugin.loyalty.rules.ledger import Balance, Entry
 from plugin.models import Customer, CustomerEvent, LedgerEntry
+from plugin.outbound.outbox import emit_points_changed
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ def post_entry(session: Session, customer: Customer, entry: Entry, *, reason: st
         customer.points_pending += entry.pending
         if entry.kind in ("earn", "redeem", "action", "referral", "adjust", "tier_bonus"):
             customer.last_activity_at = max(filter(None, (customer.last_activity_at, occurred_at)))
+        emit_points_changed(session, customer, new_id, entry.kind, entry.available, entry.pending, reason[:500],
+                            occurred_at)
     return new_id
 
 

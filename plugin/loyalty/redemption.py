@@ -22,6 +22,7 @@ from plugin.loyalty.rules.rewards import discount_spec, generate_code
 from plugin.loyalty.status import shop_program
 from plugin.models import Customer, Redemption, Shop
 from plugin.models.rewards import FAILED, ISSUED, REFUNDED, RESERVED
+from plugin.outbound.outbox import emit_reward_redeemed
 from plugin.shopify.discounts import create_discount_code, find_discount_code
 from plugin.shopify.errors import ShopifyError
 from plugin.shops.tokens import ShopNotInstalled, admin_client
@@ -79,8 +80,17 @@ def _create_in_shopify(app_state, shop: Shop, redemption: Redemption, customer_g
 def redeem_reward(app_state, shop_id: int, customer_id: int, reward_id: str, now: datetime) -> IssuedCode:
     """The whole redemption; raises UnknownReward, InsufficientPoints or ShopifyRefused."""
     with app_state.db.transaction() as session:
+        redemption_id = reserve(session, session.get(Shop, shop_id), customer_id, reward_id, now).id
+    return issue_reserved(app_state, shop_id, redemption_id, now)
+
+
+def issue_reserved(app_state, shop_id: int, redemption_id: int, now: datetime) -> IssuedCode:
+    """Steps 2 and 3 for a redemption ``reserve`` committed (the open API reserves inside its
+    idempotency record's transaction, then calls this); raises ShopifyRefused."""
+    with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
-        redemption = reserve(session, shop, customer_id, reward_id, now)
+        redemption = session.execute(Redemption.for_shop(shop_id).where(Redemption.id == redemption_id)).scalar_one()
+        customer_id = redemption.customer_id
         customer_gid = session.get(Customer, customer_id).shopify_id
     try:
         result, ends_at = _create_in_shopify(app_state, shop, redemption, customer_gid, now)
@@ -90,8 +100,16 @@ def redeem_reward(app_state, shop_id: int, customer_id: int, reward_id: str, now
     with app_state.db.transaction() as session:
         row = session.get(Redemption, redemption.id)
         row.status, row.discount_gid, row.expires_at = ISSUED, result.node_gid, ends_at
-        balance = session.get(Customer, customer_id).points_available
-    return IssuedCode(redemption.id, redemption.code, reward_id, redemption.cost, ends_at, balance)
+        customer = session.get(Customer, customer_id)
+        balance = customer.points_available
+        _announce(session, customer, row, now)
+    return IssuedCode(redemption.id, redemption.code, redemption.reward_id, redemption.cost, ends_at, balance)
+
+
+def _announce(session, customer: Customer, row: Redemption, now: datetime) -> None:
+    """``reward.redeemed`` for the merchant's webhooks, in the transaction that issues the code."""
+    emit_reward_redeemed(session, customer, row.id, row.reward_id, row.reward_name, row.cost, row.code,
+                         row.expires_at, now)
 
 
 def _give_back(app_state, redemption_id: int, error: str | None, status: str, now: datetime) -> None:
@@ -134,6 +152,7 @@ def recover_interrupted_redemptions(app_state, now: datetime) -> dict:
             row.status, row.discount_gid = ISSUED, gid
             if reward is not None:
                 row.expires_at = discount_spec(reward, shop.currency, created_at).ends_at
+            _announce(session, session.get(Customer, row.customer_id), row, now)
         settled["issued"] += 1
     return settled
 

@@ -17,6 +17,7 @@ from plugin.loyalty.rules.program import Program
 from plugin.loyalty.rules.tiers import ROLLING, evaluate_tier, previous_calendar_year
 from plugin.loyalty.status import customer_activity, shop_program
 from plugin.models import Customer, Shop
+from plugin.outbound.outbox import emit_tier_changed
 
 
 def shop_local(shop: Shop, now: datetime) -> datetime:
@@ -47,6 +48,8 @@ def reevaluate_tier(session, shop: Shop, customer: Customer, now: datetime, prog
         record_event(session, shop.id, customer.id, "tier_changed",
                      f"customer:{customer.id}:tier:{previous}->{decision.new_tier}:{now.isoformat()}", now,
                      {"direction": direction, "previous_tier_name": previous, "tier_name": decision.new_tier})
+    # Integrations hear every change, a new member's base tier ("enter") included.
+    emit_tier_changed(session, customer, previous, decision.new_tier, direction, now)
     if direction in ("up", "enter") and tier is not None and tier.entry_points > 0:
         post(session, program, customer, Entry(tier_bonus_key(customer.id, tier.name), "tier_bonus",
                                                available=tier.entry_points),

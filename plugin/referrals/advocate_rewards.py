@@ -17,6 +17,7 @@ from plugin.loyalty.rules.ledger import Entry, clawback_entry, referral_key
 from plugin.loyalty.rules.program import Program
 from plugin.loyalty.tier_sync import reevaluate_tier
 from plugin.models import Customer, LedgerEntry, Referral
+from plugin.outbound.outbox import emit_referral_completed
 
 
 def reward_key(referral: Referral) -> str:
@@ -41,6 +42,9 @@ def award_advocate(session: Session, shop, program: Program, referral: Referral,
             "points_awarded": points, "friend_first_name": _friend_first_name(session, referral),
             "available_at": available_at.isoformat() if available_at else None}, about_customer_id=referral.customer_id)
         reevaluate_tier(session, shop, advocate, now, program, source=source)
+        if referral.id is None:
+            session.flush()
+        emit_referral_completed(session, advocate, referral.id, referral.friend_order_id, points, now)
     return points if new_id is not None else 0
 
 

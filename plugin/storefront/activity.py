@@ -13,7 +13,7 @@ from plugin.models import Customer, LedgerEntry
 ACTIVITY_LIMIT = 5
 # ``release`` only moves points from pending to available: the earn entry already shows them.
 _HIDDEN_KINDS = ("release",)
-_ACTION = re.compile(r":action:([a-z_]+):")
+_ACTION = re.compile(r":action:([A-Za-z0-9_-]+):")
 
 
 def recent_activity(session: Session, customer: Customer, now: datetime,

@@ -166,3 +166,26 @@ def test_emails_page_lists_flows_with_consent_kind_and_previews(admin, screensho
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("body")).to_contain_text("100")
     screenshot("admin-emails")
+
+
+def test_an_api_key_is_shown_once_works_on_v1_then_revoked(admin, app, app_state, screenshot):
+    open_page, _ = admin
+    page = open_page("developers", locale="en")
+    expect(page.locator("#api-base")).to_have_text("https://embajador.test/v1")
+    page.fill("#key-name", "Zapier")
+    page.click("#key-form button")
+    expect(page.locator("#new-key-value")).to_contain_text("emb_")
+    key = page.locator("#new-key-value").inner_text()
+    expect(page.locator("#keys tbody tr")).to_have_count(1)
+    expect(page.locator("#keys")).not_to_contain_text(key)  # the list shows the prefix only
+    screenshot("admin-developers-key")
+    client = app.test_client()
+    assert client.get("/v1/rewards", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    page.click("[data-revoke]")
+    expect(page.locator("#keys")).to_contain_text("Revoked")
+    assert client.get("/v1/rewards", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    page.fill("#judgeme-secret", "short")
+    page.click("#judgeme-form button.primary")
+    expect(page.locator('[data-error="secret"]')).to_contain_text("Judge.me")
+    page.click("#yotpo-connect")
+    expect(page.locator("#yotpo-url")).to_contain_text(f"/hooks/reviews/yotpo/{SHOP}?token=")

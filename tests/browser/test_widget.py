@@ -19,6 +19,7 @@ from sqlalchemy import select
 from plugin import create_app
 from plugin.demo.fake_shopify import FakeShopify
 from plugin.loyalty.actions import adjust_points
+from plugin.loyalty.custom_actions import award_custom_action
 from plugin.loyalty.rules.program import default_program, dump_program
 from plugin.models import Customer, Shop, utcnow
 from tests.browser.storefront import ROOT, proxy_signature, storefront
@@ -276,3 +277,29 @@ def test_no_serious_accessibility_violations(page, shop):
     serious = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
                if v["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+def test_ways_to_earn_list_actions_outside_the_store_in_the_shoppers_language(page, shop):
+    """actions.custom in the program: our words for review and instagram_follow, the merchant's
+    own name for an id the widget does not know; an awarded action shows in the activity."""
+    app_state = shop["state"]
+    with app_state.db.transaction() as session:
+        row = session.execute(select(Shop)).scalar_one()
+        row.program = {**row.program, "actions": {**row.program["actions"], "custom": [
+            {"id": "review", "points": 50}, {"id": "instagram_follow", "points": 20, "limit": 1},
+            {"id": "unboxing_video", "points": 300, "name": "Video unboxing"}]}}
+    make_member(shop, 700, spend=None)
+    with shop["app"].app_context(), app_state.db.transaction() as session:  # the metafield sync runs inline
+        row = session.execute(select(Shop)).scalar_one()
+        jon = session.execute(select(Customer).where(Customer.shopify_id == JON)).scalar_one()
+        assert award_custom_action(session, row, jon, "instagram_follow", "api-1", utcnow(), "test").awarded
+    open_page(page, shop)  # a guest: the panel explains the program
+    dialog = open_panel(page)
+    expect(dialog).to_contain_text("50 puntos: Escribe una reseña")
+    expect(dialog).to_contain_text("20 puntos: Síguenos en Instagram")
+    expect(dialog).to_contain_text("300 puntos: Video unboxing")
+    page.context.clear_cookies()
+    open_page(page, shop, path="/pages/rewards", lang="pt", member=True)  # a member's rewards page
+    section = page.locator("[data-embajador-page]")
+    expect(section).to_contain_text("50 pontos: Escreva uma avaliação")
+    expect(section.locator("li", has_text="+20")).to_contain_text("Siga-nos no Instagram")

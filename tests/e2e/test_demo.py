@@ -49,6 +49,9 @@ def test_demo_tells_the_whole_story_on_embedded_defaults(tmp_path):
     assert "+1 h: abandoned_checkout_1 → joao@example.com.br" in out and "abandoned_checkout_2 → joao" not in out
     assert "demo-ck-joao: step 1 sent, step 2 cancelled, step 3 cancelled" in out
     assert "abandoned checkouts: 2 emailed, 1 recovered, recovered revenue 71970 CLP" in out
+    assert "actions.custom = review 50, photo_review 100" in out and "API key (admin → API & reviews, shown once): emb_" in out
+    assert "→ 201 awarded: +50 points" in out and "the same call again: 201, replayed=true" in out
+    assert "(signed JUDGEME-HMAC-SHA256) → 200 awarded photo_review +100 points" in out
     assert "installed=False, token kept=False" in out
     assert out.rstrip().endswith("Demo finished.")
 

@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from plugin.models import Base
+from plugin.models import Base, Shop, utcnow
+from plugin.open_api.keys import create_key
+from plugin.reviews.integrations import connect_judgeme
 from plugin.shopify.signatures import sign_app_proxy, sign_webhook
 from tests.conftest import API_SECRET, SHARED
 from tests.integration.conftest import bearer, session_token
@@ -216,3 +218,52 @@ def report_the_tally():
     """Prints what the fuzzing saw (bench/RESULTS.md takes it from a SCALE=full run)."""
     yield
     print(f"\nhostile inputs: {sum(SEEN.values())} responses {dict(sorted(SEEN.items()))}")
+
+
+def test_open_api_and_review_hooks_refuse_bad_keys_and_signatures_and_never_5xx(client, app_state, shop):
+    """/v1 with junk, forged or missing keys: 401 and nothing written; with a valid key and junk
+    ids, bodies and Idempotency-Keys: never 5xx. Review hooks with forged signatures: 401."""
+    with app_state.db.transaction() as session:
+        row = session.get(Shop, shop)
+        row.program = {**row.program, "actions": {"custom": [{"id": "review", "points": 5}]}}
+        key = create_key(session, row, "fuzz", "test", utcnow()).key
+        connect_judgeme(session, row, "judge-me-token-123", app_state.cipher, "test", utcnow())
+    before = row_count(app_state)
+    paths = st.sampled_from(["/v1/customers/7", "/v1/customers", "/v1/customers/7/ledger", "/v1/rewards",
+                             "/v1/actions"])
+    writes = st.sampled_from(["/v1/customers/7/adjust", "/v1/customers/7/redeem", "/v1/customers/7/actions/review"])
+
+    @FUZZ
+    @given(path=paths | writes, token=st.none() | junk_text.map(ascii_header) | st.just(key[:-1] + "x"),
+           body=json_values)
+    def unauthenticated(path, token, body):
+        headers = {"Idempotency-Key": "k"} | ({"Authorization": f"Bearer {token}"} if token is not None else {})
+        response = client.post(path, headers=headers, data=json.dumps(body), content_type="application/json") \
+            if path in ("/v1/customers/7/adjust", "/v1/customers/7/redeem", "/v1/customers/7/actions/review") \
+            else client.get(path, headers=headers)
+        assert check(response) == 401
+    unauthenticated()
+
+    @FUZZ
+    @given(customer=junk_text.map(lambda v: quote(v, safe="")) | st.sampled_from(["7", "a@b.c"]),
+           action=junk_text.map(lambda v: quote(v, safe="")) | st.just("review"),
+           idem=st.none() | junk_text.map(ascii_header), body=json_values, limit=junk_text.map(lambda v: quote(v)))
+    def authenticated(customer, action, idem, body, limit):
+        headers = {"Authorization": f"Bearer {key}"} | ({"Idempotency-Key": idem} if idem is not None else {})
+        for path in (f"/v1/customers/{customer}/adjust", f"/v1/customers/{customer}/redeem",
+                     f"/v1/customers/{customer}/actions/{action}"):
+            check(client.post(path, headers=headers, data=json.dumps(body), content_type="application/json"))
+        check(client.get(f"/v1/customers/{customer}/ledger?limit={limit}", headers=headers))
+        check(client.get(f"/v1/customers?email={customer}", headers=headers))
+    authenticated()
+
+    @FUZZ
+    @given(signature=st.none() | junk_text.map(ascii_header), body=junk_bytes, token=junk_text)
+    def forged_hooks(signature, body, token):
+        headers = {"JUDGEME-HMAC-SHA256": signature} if signature is not None else {}
+        assert check(client.post(f"/hooks/reviews/judgeme/{SHOP}", data=body, headers=headers)) == 401
+        assert check(client.post(f"/hooks/reviews/yotpo/{SHOP}", query_string={"token": token}, data=body)) == 401
+    forged_hooks()
+    # only last_used_at moved on the key: no customer, ledger, idempotency or integration row was added
+    assert row_count(app_state) == before
+

@@ -30,7 +30,8 @@
       error: 'No pudimos cargar tus puntos. Inténtalo de nuevo en un momento.', retry: 'Reintentar',
       busy: 'Demasiados intentos. Espera un momento y vuelve a intentarlo.', fail: 'Algo salió mal. Tus puntos no se gastaron.',
       product: 'Gana {n} puntos con esta compra', loading: 'Cargando…', none: 'Pronto habrá recompensas.',
-      pct: '{v}% de descuento', off: '{m} de descuento', ship: 'envío gratis'
+      pct: '{v}% de descuento', off: '{m} de descuento', ship: 'envío gratis', actEarn: '{n} puntos: {a}',
+      x_review: 'Escribe una reseña', x_photo_review: 'Reseña con foto', x_instagram_follow: 'Síguenos en Instagram'
     },
     en: {
       rewards: 'Rewards', title: 'Rewards program', close: 'Close', hi: 'Hi, {n}', hello: 'Hi there',
@@ -55,7 +56,8 @@
       error: 'We could not load your points. Please try again in a moment.', retry: 'Try again',
       busy: 'Too many attempts. Please wait a moment and try again.', fail: 'Something went wrong. Your points were not spent.',
       product: 'Earn {n} points with this purchase', loading: 'Loading…', none: 'Rewards are coming soon.',
-      pct: '{v}% off', off: '{m} off', ship: 'free shipping'
+      pct: '{v}% off', off: '{m} off', ship: 'free shipping', actEarn: '{n} points: {a}',
+      x_review: 'Write a review', x_photo_review: 'Review with a photo', x_instagram_follow: 'Follow us on Instagram'
     },
     pt: {
       rewards: 'Recompensas', title: 'Programa de recompensas', close: 'Fechar', hi: 'Olá, {n}', hello: 'Olá',
@@ -81,7 +83,8 @@
       retry: 'Tentar novamente', busy: 'Muitas tentativas. Aguarde um momento e tente de novo.',
       fail: 'Algo deu errado. Seus pontos não foram gastos.', product: 'Ganhe {n} pontos com esta compra',
       loading: 'Carregando…', none: 'Em breve teremos recompensas.', pct: '{v}% de desconto', off: '{m} de desconto',
-      ship: 'frete grátis'
+      ship: 'frete grátis', actEarn: '{n} pontos: {a}', x_review: 'Escreva uma avaliação',
+      x_photo_review: 'Avaliação com foto', x_instagram_follow: 'Siga-nos no Instagram'
     }
   };
   const S = { data: null, err: false, lang: 'en', open: false, msg: {}, note: {} };
@@ -202,11 +205,15 @@
     const list = arr(S.data.activity).slice(0, 5);
     if (!list.length) return '';
     return `<h3>${esc(t('activity'))}</h3><ul>` + list.map((a) => {
-      const label = t(a.kind === 'action' ? a.action : a.kind === 'redeem' ? 'redeemK' : a.kind) || t('adjust');
+      const label = (a.kind === 'action' && !/^(signup|birthday|marketing_consent)$/.test(a.action) ? act(a.action)
+        : t(a.kind === 'action' ? a.action : a.kind === 'redeem' ? 'redeemK' : a.kind)) || t('adjust');
       const n = Number(a.points) || 0;
       return `<li><span>${esc(label)}<br><span class="emb-muted">${a.at ? esc(day(a.at)) : ''}${a.available_at ? ' · ' + esc(t('pending')) : ''}</span></span><strong>${n > 0 ? '+' : n < 0 ? '−' : ''}${num(Math.abs(n))}</strong></li>`;
     }).join('') + '</ul>';
   }
+
+  // Actions outside the store (actions.custom): our words for the usual ids, else the merchant's name.
+  const act = (id) => t('x_' + id) || (arr((program().actions || {}).custom).find((c) => c.id === id) || {}).name || id;
 
   function how() {
     const p = program(), e = p.earn || {}, a = p.actions || {};
@@ -215,6 +222,7 @@
     if (a.signup > 0) items.push(t('signupEarn', { n: num(a.signup) }));
     if (a.birthday > 0) items.push(t('birthdayEarn', { n: num(a.birthday) }));
     if (a.marketing_consent > 0) items.push(t('consentEarn', { n: num(a.marketing_consent) }));
+    arr(a.custom).forEach((c) => items.push(t('actEarn', { n: num(c.points), a: act(c.id) })));
     return items.length ? `<h3>${esc(t('how'))}</h3><ul>${items.map((i) => `<li>${esc(i)}</li>`).join('')}</ul>` : '';
   }
 

@@ -413,9 +413,150 @@
     bind() {},
   };
 
-  const PAGES = {home, program, customers, referrals, emails, complaints, analytics};
+  /* ---------------------------------------------------------------- open API keys + review apps */
+  const developers = {
+    async load() {
+      const d = await api("GET", "/api/developers");
+      $("#api-base").textContent = d.api_base;
+      $("#judgeme-url").textContent = d.judgeme_url;
+      $("#keys tbody").innerHTML = rows(d.keys, (k) => [esc(k.name), `<code>${esc(k.prefix)}</code>`, when(k.created_at), when(k.last_used_at),
+        k.revoked_at ? badge(T["dev.revoked"]) : `<button class="btn" data-revoke="${k.id}">${esc(T["dev.revoke"])}</button>`]);
+      $$("[data-revoke]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/api-keys/${b.dataset.revoke}`);
+        toast(T.done);
+        await developers.load();
+      })));
+      $("#custom-actions tbody").innerHTML = rows(d.actions, (a) => [`<code>${esc(a.id)}</code>`, `<span class="num">${esc(a.points)}</span>`,
+        esc(a.limit ?? "∞"), esc(a.cooldown ?? "—")]);
+      const connected = Object.fromEntries(d.integrations.map((i) => [i.provider, i]));
+      for (const provider of ["judgeme", "yotpo"]) {
+        const i = connected[provider];
+        $(`#${provider}-status`).innerHTML = i ? `${badge(T.done)} ${when(i.last_event_at)}` : badge(T.todo);
+      }
+    },
+    bind() {
+      $("#key-form").addEventListener("submit", run(async () => {
+        clearErrors();
+        const k = await api("POST", "/api/api-keys", {name: $("#key-name").value});
+        $("#new-key-value").textContent = k.key;
+        $("#new-key").hidden = false;
+        $("#key-name").value = "";
+        await developers.load();
+      }));
+      $("#judgeme-form").addEventListener("submit", run(async () => {
+        clearErrors();
+        await api("PUT", "/api/review-integrations/judgeme", {secret: $("#judgeme-secret").value});
+        $("#judgeme-secret").value = "";
+        toast(T.saved);
+        await developers.load();
+      }));
+      $("#yotpo-connect").addEventListener("click", run(async () => {
+        const y = await api("POST", "/api/review-integrations/yotpo", {});
+        $("#yotpo-url").textContent = y.url;
+        $("#yotpo-new").hidden = false;
+        await developers.load();
+      }));
+      $$("[data-disconnect]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/review-integrations/${b.dataset.disconnect}`);
+        toast(T.done);
+        await developers.load();
+      })));
+    },
+  };
+
+
+  /* ---------------------------------------------------------------- webhooks (outbound) */
+  const fmt = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+  const webhooks = {
+    topics: [],
+    async load() {
+      const [data, log] = await Promise.all([api("GET", "/api/webhooks"), api("GET", "/api/webhooks/deliveries")]);
+      webhooks.topics = data.topics;
+      if (!$("#wh-topics input")) {
+        $("#wh-topics").insertAdjacentHTML("beforeend", data.topics.map((t) => `<label class="check"><input type="checkbox" value="${esc(t)}" checked> <code>${esc(t)}</code></label>`).join(""));
+      }
+      $("#wh-endpoints tbody").innerHTML = data.endpoints.length ? rows(data.endpoints, (e) => [
+        `<code>${esc(e.url)}</code><br>${e.topics.map((t) => `<span class="badge">${esc(t)}</span>`).join(" ")}`,
+        e.enabled ? badge("enabled") : `${badge("disabled")}<br><span class="definition">${esc(e.disabled_reason || "")}</span>`,
+        e.last_delivery ? `${esc(T["wh.last"])}: <strong>${esc(e.last_delivery.last_status_code ?? "—")}</strong> ${when(e.last_delivery.last_attempt_at)}<br><span class="definition">${esc(e.last_delivery.last_error || "")}</span>` : "—",
+        `<div class="row"><button class="btn" data-toggle="${e.id}" data-enabled="${e.enabled}">${esc(e.enabled ? T["wh.disable"] : T["wh.enable"])}</button>
+         <button class="btn" data-rotate="${e.id}">${esc(T["wh.rotate"])}</button>
+         <button class="btn critical" data-remove="${e.id}">${esc(T["wh.delete"])}</button></div>`]) : `<tr><td>${esc(T["wh.none"])}</td></tr>`;
+      $$("[data-toggle]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("PATCH", `/api/webhooks/${b.dataset.toggle}`, {enabled: b.dataset.enabled !== "true"});
+        toast(T.saved);
+        await webhooks.load();
+      })));
+      $$("[data-rotate]").forEach((b) => b.addEventListener("click", run(async () => {
+        webhooks.showSecret((await api("POST", `/api/webhooks/${b.dataset.rotate}/rotate-secret`)).secret);
+      })));
+      $$("[data-remove]").forEach((b) => b.addEventListener("click", run(async () => {
+        await api("DELETE", `/api/webhooks/${b.dataset.remove}`);
+        toast(T.done);
+        await webhooks.load();
+      })));
+      $("#wh-deliveries tbody").innerHTML = `<tr><th>event</th><th>topic</th><th>status</th><th>HTTP</th><th>attempts</th><th></th></tr>` +
+        rows(log.deliveries, (d) => [`<code>${esc(d.event_id)}</code>`, esc(d.topic), badge(d.status), esc(d.last_status_code ?? "—"),
+          `<span class="num">${esc(d.attempts)}</span>`, `${when(d.last_attempt_at)}<br><span class="definition">${esc(d.last_error || "")}</span>`]);
+    },
+    showSecret(secret) {
+      $("#wh-secret-value").textContent = secret;
+      $("#wh-secret").hidden = false;
+    },
+    bind() {
+      $("#wh-form").addEventListener("submit", run(async () => {
+        clearErrors($("#wh-form"));
+        const topics = $$("#wh-topics input:checked").map((i) => i.value);
+        const created = await api("POST", "/api/webhooks", {url: $("#wh-url").value, topics});
+        webhooks.showSecret(created.secret);
+        $("#wh-url").value = "";
+        toast(T.saved);
+        await webhooks.load();
+      }));
+    },
+  };
+
+  /* ---------------------------------------------------------------- billing */
+  const billing = {
+    async load() {
+      const b = await api("GET", "/api/billing");
+      $("#bill-off").hidden = b.enabled;
+      $("#bill-on").hidden = !b.enabled;
+      if (!b.enabled) return;
+      const u = b.usage;
+      $("#bill-plan").textContent = b.plan.name;
+      $("#bill-status").textContent = b.status || (b.plan.free ? T["bill.current_badge"] : "");
+      $("#bill-status").className = `badge ${b.status || ""}`;
+      $("#bill-usage").textContent = u.allowance === null ? T["bill.unlimited"] : fmt(T["bill.orders"], u);
+      $("#bill-trial").textContent = b.pending_plan ? fmt(T["bill.pending"], {plan: b.pending_plan.name})
+        : (b.trial_ends_at ? fmt(T["bill.trial_ends"], {date: day(b.trial_ends_at)}) : "");
+      $("#bill-plans").innerHTML = b.plans.map((p) => `<div class="preset${p.id === b.plan.id ? " chosen" : ""}" data-plan="${esc(p.id)}">
+        <h3>${esc(p.name)}</h3><p>${esc(fmt(T["bill.per_month"], {price: p.price, currency: p.currency, orders: p.orders_per_month ?? "∞"}))}</p>
+        ${p.trial_days ? `<p>${esc(fmt(T["bill.trial"], {days: p.trial_days}))}</p>` : ""}
+        ${p.id === b.plan.id ? `<span class="badge done">${esc(T["bill.current_badge"])}</span>` : `<button class="btn primary" data-choose="${esc(p.id)}">${esc(T["bill.choose"])}</button>`}</div>`).join("");
+      $$("[data-choose]").forEach((btn) => btn.addEventListener("click", run(async () => {
+        const r = await api("POST", "/api/billing/subscribe", {plan: btn.dataset.choose});
+        // Shopify's approval page refuses to be framed (X-Frame-Options: DENY): open it in the top window
+        // (https://community.shopify.com/c/Shopify-APIs-SDKs/Can-t-create-recurring-charge-due-to-X-Frame-Options-deny/m-p/850286).
+        if (r.confirmation_url) window.open(r.confirmation_url, "_top");
+        else { toast(T.saved); await billing.load(); }
+      })));
+    },
+    bind() {},
+  };
+
+  async function allowanceBanner() {
+    const b = await api("GET", "/api/billing");
+    if (!b.enabled || !b.usage.over) return;
+    const el = $("#allowance-banner");
+    el.textContent = fmt(T["bill.over"], b.usage);
+    el.hidden = false;
+  }
+
+  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, developers, webhooks, billing};
   const current = PAGES[DATA.page];
   current.bind();
   current.load().catch((error) => toast(error.message, true));
+  allowanceBanner().catch(() => {});
   window.embajador = {api, reload: () => current.load()};
 })();

@@ -17,6 +17,11 @@ Extensions beyond the contract (all optional, defaults in brackets):
   code expires unused.
 - ``actions.marketing_consent`` [0]: points for subscribing to email marketing.
 - ``actions.birthday_lead_days`` [30]: a birthday saved fewer days before it pays next year.
+- ``actions.custom`` [none]: actions outside the store, ``[{id, points, limit, cooldown, name}]``
+  (``review``, ``photo_review``, ``instagram_follow``…): ``limit`` awards per customer ever
+  [unlimited], ``cooldown`` an ISO-8601 duration between two awards [none], ``name`` the label
+  shoppers see when the widget has no translation of ``id``. Awarded through ``/v1`` and the
+  review apps' webhooks; the integer actions above stay as they are.
 - ``referral.friend.min_subtotal`` [none]; ``referral.pending_days`` [earn.pending_days].
 - ``point_value`` [cheapest fixed_amount reward value / cost]: money one point is
   worth, used by analytics for the outstanding points liability.
@@ -75,6 +80,21 @@ class Earn:
 
 
 @dataclass(frozen=True)
+class CustomAction:
+    """Points for something done outside the store, at most ``limit`` times, ``cooldown`` apart."""
+
+    id: str
+    points: int
+    limit: int | None = None
+    cooldown: str | None = None
+    name: str | None = None
+
+    @property
+    def cooldown_delta(self) -> timedelta | None:
+        return None if self.cooldown is None else parse_duration(self.cooldown)
+
+
+@dataclass(frozen=True)
 class Actions:
     signup: int = 0
     birthday: int = 0
@@ -82,6 +102,10 @@ class Actions:
     # A birthday saved fewer days than this before it first pays out the following year,
     # so a shopper cannot type today's date for instant points.
     birthday_lead_days: int = 30
+    custom: tuple[CustomAction, ...] = ()
+
+    def custom_action(self, action_id: str) -> CustomAction | None:
+        return next((a for a in self.custom if a.id == action_id), None)
 
 
 @dataclass(frozen=True)
@@ -319,7 +343,7 @@ def load_program(doc: dict[str, Any]) -> Program:
         pending_days=raw_earn.get("pending_days", 14),
         on=raw_earn.get("on", "orders/paid"),
     )
-    actions = Actions(**doc.get("actions", {}))
+    actions = _actions(doc.get("actions", {}))
     tiers = tuple(_tier(read, raw, i) for i, raw in enumerate(doc.get("tiers", [])))
     _check_tiers(tiers)
     rewards = tuple(_reward(read, raw, i) for i, raw in enumerate(doc.get("rewards", [])))
@@ -343,6 +367,33 @@ def load_program(doc: dict[str, Any]) -> Program:
         tier_grace_days=doc.get("tier_grace_days", 0),
         point_value=_point_value(doc.get("point_value")),
     )
+
+
+def _actions(raw: dict[str, Any]) -> Actions:
+    builtin = {name: value for name, value in raw.items() if name != "custom"}
+    custom = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw.get("custom") or ()):
+        path = f"actions.custom[{i}]"
+        if item["id"] in seen:
+            raise ProgramError(f"{path}.id", f"duplicate action id {item['id']!r}")
+        if item["id"] in ACTIONS + ("birthday_lead_days", "custom"):
+            raise ProgramError(f"{path}.id", f"{item['id']!r} is a built-in action: set actions.{item['id']} instead")
+        seen.add(item["id"])
+        cooldown = item.get("cooldown")
+        if cooldown is not None:
+            try:
+                parse_duration(cooldown)
+            except ValueError as exc:
+                raise ProgramError(f"{path}.cooldown", str(exc)) from None
+        custom.append(CustomAction(item["id"], item["points"], item.get("limit"), cooldown, item.get("name")))
+    return Actions(**builtin, custom=tuple(custom))
+
+
+def _custom_action_doc(action: CustomAction) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": action.id, "points": action.points, "limit": action.limit,
+                           "cooldown": action.cooldown}
+    return doc | ({} if action.name is None else {"name": action.name})
 
 
 def _point_value(raw: Any) -> Decimal | None:
@@ -498,7 +549,8 @@ def dump_program(program: Program) -> dict[str, Any]:
         "currency": c,
         "earn": {"points": program.earn.points, "per_amount": _money_text(program.earn.per_amount, c),
                  "pending_days": program.earn.pending_days, "on": program.earn.on},
-        "actions": {name: getattr(program.actions, name) for name in ACTIONS + ("birthday_lead_days",)},
+        "actions": {name: getattr(program.actions, name) for name in ACTIONS + ("birthday_lead_days",)}
+        | ({"custom": [_custom_action_doc(a) for a in program.actions.custom]} if program.actions.custom else {}),
         "tiers": tiers,
         "tier_period": program.tier_period,
         "tier_grace_days": program.tier_grace_days,

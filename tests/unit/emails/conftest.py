@@ -71,6 +71,9 @@ PER_FLOW = {
                          "order_name": "#1042", "comment": "El pedido llegó con la bolsa rota."},
     "data_request_received": {"customer_reference": "7390000000000001", "due_on": dt.date(2026, 12, 29),
                               "exports_url": "https://app.example.com/complaints"},
+    "webhook_endpoint_disabled": {"endpoint_url": "https://hooks.example.com/embajador",
+                                  "failing_since": dt.date(2026, 12, 1), "last_error": "HTTP 503",
+                                  "webhooks_url": "https://app.example.com/webhooks"},
 }
 
 

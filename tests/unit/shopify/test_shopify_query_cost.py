@@ -68,7 +68,9 @@ DOCUMENTS = app_documents()
 def test_the_scan_finds_the_queries_the_app_sends():
     assert {"plugin.shopify.abandoned_checkouts.QUERY", "plugin.shopify.shop_profile.SHOP_QUERY",
             "plugin.shopify.customer_facts.CUSTOMER_QUERY", "plugin.shopify.customer_facts.CONSENT_MUTATION",
-            "plugin.shopify.webhook_subscriptions.LIST_QUERY"} <= set(DOCUMENTS)
+            "plugin.shopify.webhook_subscriptions.LIST_QUERY", "plugin.shopify.billing.CREATE_MUTATION",
+            "plugin.shopify.billing.ACTIVE_QUERY", "plugin.shopify.billing.SUBSCRIPTION_QUERY",
+            "plugin.shopify.billing.CANCEL_MUTATION"} <= set(DOCUMENTS)
 
 
 @pytest.mark.parametrize("name", sorted(set(DOCUMENTS) - BULK_DOCUMENTS))

@@ -15,6 +15,7 @@ LANGS = {
 }
 MERCHANT_WORD = {"es": "puntuación", "en": "score", "pt": "nota"}
 DATA_REQUEST_WORD = {"es": "30 días", "en": "30 days", "pt": "30 dias"}
+WEBHOOK_WORD = {"es": "3 días", "en": "3 days", "pt": "3 dias"}  # webhook_endpoint_disabled
 
 
 def _context(context_for, flow, lang):
@@ -47,7 +48,8 @@ def test_every_flow_renders_in_every_language(flow, lang, context_for):
     for part in (email.subject, email.html, email.text):
         assert "None" not in part and "{{" not in part and "{%" not in part and "Undefined" not in part
     if spec.audience == "merchant":
-        word = (DATA_REQUEST_WORD if flow == "data_request_received" else MERCHANT_WORD)[lang]
+        word = {"data_request_received": DATA_REQUEST_WORD,
+                "webhook_endpoint_disabled": WEBHOOK_WORD}.get(flow, MERCHANT_WORD)[lang]
         assert word in email.text.lower() and word in email.html.lower()
     else:
         assert word in email.html and word in email.text

@@ -1,0 +1,1 @@
+"""Billing through Shopify's Billing API: plans from config, no feature gated (rules/ is pure)."""

@@ -1,0 +1,1 @@
+"""Pure billing rules: the plan catalogue and the monthly orders allowance."""

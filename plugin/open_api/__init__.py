@@ -1,0 +1,1 @@
+"""The open API (``/v1``): per-shop keys, idempotent writes, the OpenAPI document."""

@@ -1,0 +1,1 @@
+"""Pure rules of outbound webhooks: signatures, allowed destinations, retry schedule, payloads."""

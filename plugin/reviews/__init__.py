@@ -1,0 +1,1 @@
+"""Review apps (Judge.me, Yotpo Reviews) awarding the program's ``review`` / ``photo_review`` actions."""

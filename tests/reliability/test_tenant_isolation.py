@@ -8,6 +8,8 @@ no row of A points at a customer of B, and Shopify is never called with B's toke
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from collections import Counter
@@ -41,6 +43,7 @@ from plugin.models import (
     Customer,
     CustomerDataExport,
     LedgerEntry,
+    OutboundEndpoint,
     OutboxMessage,
     ProgramVersion,
     Redemption,
@@ -51,12 +54,16 @@ from plugin.models import (
     WebhookDelivery,
     utcnow,
 )
+from plugin.open_api.keys import create_key
 from plugin.referrals.links import ensure_referral_code
+from plugin.reviews.integrations import connect_judgeme, connect_yotpo
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import install_shop
 from tests.conftest import API_KEY, API_SECRET, _truncate_all, base_env
 from tests.integration.conftest import ADMIN_ORIGIN, bearer, session_token
 from tests.integration.loyalty.conftest import payable, run_tick
+from tests.integration.reviews.payloads import judgeme as judgeme_review
+from tests.integration.reviews.payloads import yotpo as yotpo_review
 from tests.integration.security.conftest import signed_proxy_query
 from tests.reliability.history import refund_payload
 from tests.shopify_requests import post_webhook, webhook_headers
@@ -90,6 +97,11 @@ class Tenant:
     outbox_id: int
     survey: str
     unsubscribe: str
+    api_key: str
+    api_key_id: int
+    endpoint_id: int
+    judgeme_secret: str
+    yotpo_token: str
 
 
 @dataclass
@@ -187,10 +199,19 @@ def _seed(app_state, client, fake: FakeShopify, domain: str, first: str, last: s
         delivery_id = session.execute(select(WebhookDelivery.id).where(WebhookDelivery.shop_id == shop_id)
                                       .order_by(WebhookDelivery.id)).scalars().first()
         secret = app_state.config.secret_key
+        key = create_key(session, shop, f"clave {first}", "test", now)
+        endpoint = OutboundEndpoint(shop_id=shop_id, url=f"https://hooks.{domain}/embajador", topics=[],
+                                    secret_enc=app_state.cipher.encrypt(f"whsec-{first}"), enabled=True)
+        session.add(endpoint)
+        judgeme_secret = f"judgeme-secret-{first}"
+        connect_judgeme(session, shop, judgeme_secret, app_state.cipher, "test", now)
+        yotpo_token = connect_yotpo(session, shop, "test", now)
+        session.flush()
         return Tenant(domain, shop_id, token, ana.id, amiga.id, code, referral.id, complaint.id, export.id,
                       version.version, delivery_id, outbox_id,
                       survey_token(secret, shop, amiga, "800001", "#1", "nps", now + timedelta(days=30)),
-                      make_token(secret, UNSUBSCRIBE, {"s": shop_id, "c": amiga.id}))
+                      make_token(secret, UNSUBSCRIBE, {"s": shop_id, "c": amiga.id}),
+                      key.key, key.id, endpoint.id, judgeme_secret, yotpo_token)
 
 
 # --- what "unchanged" and "leaked" mean ----------------------------------------------------
@@ -294,6 +315,9 @@ def _route_cases(world: World) -> dict[tuple[str, str], list[Request]]:
         {"email": AMIGA_EMAIL, "timestamp": int(time.time()), "event": "spamreport", "sg_event_id": "ev-a-2",
          "sg_message_id": "sg-a-2", "shop": A}])
     update = json.dumps(_customer_payload(ANA, ANA_EMAIL, "Alfonsina", "Aguirre")).encode()
+    review = json.dumps(judgeme_review()).encode()
+    signed_by_a = hmac.new(a.judgeme_secret.encode(), review, hashlib.sha256).hexdigest()
+    api = {"Authorization": f"Bearer {a.api_key}"}
     program = world.client.get("/api/program", headers=auth).get_json()
     program = program.get("program", program)
     return {
@@ -372,6 +396,46 @@ def _route_cases(world: World) -> dict[tuple[str, str], list[Request]]:
         ("feedback.survey_comment", "POST"): [("post", f"/survey/{t}/comment", {"data": {"comment": "tarde"}})
                                               for t in (a.survey, mixed_survey)],
         # One here; every topic that touches data: test_webhooks_and_jobs_of_shop_a_never_reach_shop_b.
+        ("admin.api_key_create", "POST"): [("post", "/api/api-keys", {"headers": auth, "json": {"name": "otra"}})],
+        ("admin.api_key_revoke", "DELETE"): [("delete", f"/api/api-keys/{b.api_key_id}", {"headers": auth})],
+        ("admin.developers", "GET"): [("get", "/api/developers", {"headers": auth})],
+        ("admin.billing", "GET"): [("get", "/api/billing", {"headers": auth})],
+        ("admin.billing_sync", "POST"): [("post", "/api/billing/sync", {"headers": auth})],
+        ("admin.billing_subscribe", "POST"): [("post", "/api/billing/subscribe", {"headers": auth,
+                                                                                 "json": {"plan": "no-such-plan"}})],
+        ("billing.billing_return", "GET"): [("get", f"/billing/return?shop={A}&charge_id=1", {})],
+        ("admin.judgeme_connect", "PUT"): [("put", "/api/review-integrations/judgeme", {
+            "headers": auth, "json": {"secret": "judgeme-secret-nuevo"}})],
+        ("admin.yotpo_connect", "POST"): [("post", "/api/review-integrations/yotpo", {"headers": auth})],
+        ("admin.review_disconnect", "DELETE"): [("delete", "/api/review-integrations/yotpo", {"headers": auth})],
+        ("admin.webhook_endpoints", "GET"): [("get", "/api/webhooks", {"headers": auth})],
+        ("admin.webhook_register", "POST"): [("post", "/api/webhooks", {
+            "headers": auth, "json": {"url": f"https://hooks.{B}/robado", "topics": []}})],
+        ("admin.webhook_change", "PATCH"): [("patch", f"/api/webhooks/{b.endpoint_id}", {
+            "headers": auth, "json": {"enabled": False}})],
+        ("admin.webhook_remove", "DELETE"): [("delete", f"/api/webhooks/{b.endpoint_id}", {"headers": auth})],
+        ("admin.webhook_rotate_secret", "POST"): [("post", f"/api/webhooks/{b.endpoint_id}/rotate-secret",
+                                                   {"headers": auth})],
+        ("admin.webhook_deliveries", "GET"): [("get", f"/api/webhooks/deliveries?endpoint_id={b.endpoint_id}",
+                                               {"headers": auth})],
+        # A's review integration's signature and token, aimed at B's hook URL.
+        ("reviews.judgeme", "POST"): [("post", f"/hooks/reviews/judgeme/{B}", {
+            "data": review, "headers": {"JUDGEME-HMAC-SHA256": signed_by_a, "Content-Type": "application/json"}})],
+        ("reviews.yotpo", "POST"): [("post", f"/hooks/reviews/yotpo/{B}?token={a.yotpo_token}",
+                                     {"json": yotpo_review()})],
+        # A's API key: the same customer id and email resolve to A's customer only.
+        ("open_api.actions", "GET"): [("get", "/v1/actions", {"headers": api})],
+        ("open_api.rewards", "GET"): [("get", "/v1/rewards", {"headers": api})],
+        ("open_api.document", "GET"): [("get", "/v1/openapi.json", {})],
+        ("open_api.customer_by_email", "GET"): [("get", f"/v1/customers?email={ANA_EMAIL}", {"headers": api})],
+        ("open_api.customer_detail", "GET"): [("get", f"/v1/customers/{ANA}", {"headers": api})],
+        ("open_api.customer_ledger", "GET"): [("get", f"/v1/customers/{ANA}/ledger", {"headers": api})],
+        ("open_api.adjust", "POST"): [("post", f"/v1/customers/{ANA}/adjust", {
+            "headers": dict(api, **{"Idempotency-Key": "t-1"}), "json": {"points": 3, "reason": "api"}})],
+        ("open_api.award_action", "POST"): [("post", f"/v1/customers/{ANA}/actions/review", {
+            "headers": dict(api, **{"Idempotency-Key": "t-2"}), "json": {}})],
+        ("open_api.redeem", "POST"): [("post", f"/v1/customers/{ANA}/redeem", {
+            "headers": dict(api, **{"Idempotency-Key": "t-3"}), "json": {"reward_id": "5off"}})],
         ("webhooks.receive_webhook", "POST"): [("post", "/webhooks", {"data": update, "headers": webhook_headers(
             update, "customers/update", shop=A)})],
     }
@@ -422,6 +486,8 @@ def test_answers_to_shop_a_show_shop_a(world):
     auth = _admin(world)
     detail = world.client.get(f"/api/customers/{ANA}", headers=auth).get_data(as_text=True)
     assert "Alfonsina" in detail and "Brunilda" not in detail
+    api = world.client.get(f"/v1/customers/{ANA}", headers={"Authorization": f"Bearer {world.a.api_key}"})
+    assert api.status_code == 200 and api.get_json()["email"] == ANA_EMAIL and "4321" not in api.get_data(as_text=True)
     widget = world.client.get(f"/proxy/customer?{_proxy(ANA)}").get_json()
     assert "4321" not in json.dumps(widget) and "1000" in json.dumps(widget)
     landing = world.client.get(f"/r/{world.a.referral_code}", headers={"User-Agent": "Mozilla/5.0"})
@@ -543,6 +609,11 @@ def _cli_cases(world: World, tmp_path) -> dict[str, list[list[str]]]:
         "complaints answer": [["complaints", "answer", "--shop", A, str(b.complaint_id), "lo sentimos"]],
         "complaints close": [["complaints", "close", "--shop", A, str(b.complaint_id)]],
         "shop add": [["shop", "add", "--shop", A, "--token", a.token, "--offline", "--currency", "USD"]],
+        "webhooks add": [["webhooks", "add", "--shop", A, "--url", "http://127.0.0.1:9/a"]],
+        "webhooks list": [["webhooks", "list", "--shop", A]],
+        "webhooks deliveries": [["webhooks", "deliveries", "--shop", A]],
+        "webhooks enable": [["webhooks", "enable", "--shop", A, str(b.endpoint_id)]],
+        "webhooks remove": [["webhooks", "remove", "--shop", A, str(b.endpoint_id)]],
     }
 
 

@@ -23,7 +23,7 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class JobQueue(Protocol):
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool: ...
+    def enqueue(self, func_path: str, *args, job_id: str, unless_waiting: bool = False) -> bool: ...
 
 
 def resolve(func_path: str):
@@ -34,7 +34,7 @@ def resolve(func_path: str):
 class InlineQueue:
     """Runs the job at once, in this process (demo mode)."""
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, unless_waiting: bool = False) -> bool:
         _check_job_id(job_id)
         resolve(func_path)(*args)
         return True
@@ -45,13 +45,14 @@ class RQQueue:
         self.connection = redis_connection(redis_url)
         self.queue = Queue(name, connection=self.connection)
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, unless_waiting: bool = False) -> bool:
+        """``unless_waiting``: for work a tick re-enqueues under the same id every minute (due
+        emails, outbound retries): another copy of a job still waiting in the list would only
+        pile up duplicates ahead of new work (each a no-op run), so the waiting one stands for
+        it. One more round trip, so fresh ids (ingress) do not ask."""
         _check_job_id(job_id)
         try:
-            if self._waiting(job_id):
-                # The tick re-enqueues due work under the same id every minute; another copy of
-                # a job still waiting in the list would only pile up duplicates ahead of new
-                # work (each a no-op run), so the waiting one stands for it.
+            if unless_waiting and self._waiting(job_id):
                 return True
             # No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every
             # job re-checks its row under a lock, so a second copy is a cheap no-op.

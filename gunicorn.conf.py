@@ -3,6 +3,10 @@ stops the master once with one line, instead of workers crash-looping."""
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# gthread workers: WEB_CONCURRENCY processes (the Heroku Python buildpack sets it from the dyno
+# size) x WEB_THREADS threads. Threads overlap a request's waits on Postgres/Redis (a webhook
+# waits for its commit); processes are what use more cores. Keep threads <= the 5 pooled
+# Postgres connections per process (plugin/db.py). Measured: bench/RESULTS.md, README "Deploying".
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 preload_app = True

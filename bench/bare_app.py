@@ -1,4 +1,4 @@
-"""The baseline for bench/webhook_ingress.py: the cheapest Flask webhook endpoint there is.
+"""The baseline for bench/webhook_ingress.py (and bench/proxy_read.py): the cheapest Flask endpoint there is.
 
 It reads the body and answers 200 with a small JSON, like the real ingress, but verifies,
 stores and enqueues nothing; under the same gunicorn settings it measures what Flask,
@@ -15,6 +15,10 @@ def create_app() -> Flask:
     @app.post("/webhooks")
     def receive_webhook():
         request.get_data(cache=False)
+        return jsonify(status="ok"), 200
+
+    @app.get("/proxy/customer")
+    def proxy_customer():  # the baseline of bench/proxy_read.py
         return jsonify(status="ok"), 200
 
     @app.get("/healthz")

@@ -21,11 +21,12 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from plugin.shopify.signatures import sign_webhook  # noqa: E402
+from plugin.shopify.signatures import sign_app_proxy, sign_webhook  # noqa: E402
 
 FIXTURE = ROOT.parent / "shared" / "fixtures" / "shopify" / "webhooks" / "orders__paid.json"
 REQUEST_TIMEOUT = 10.0
@@ -62,6 +63,25 @@ def request_factory(port: int, shop: str, secret: str, body: bytes, run_id: str)
     def make(phase: str, n: int) -> bytes:
         ids = f"X-Shopify-Event-Id: {run_id}-{phase}-{n}\r\nX-Shopify-Webhook-Id: {run_id}-{phase}-{n}-w\r\n\r\n"
         return (head + ids).encode("ascii") + body
+    return make
+
+
+def proxy_request_factory(port: int, shop: str, secret: str, customer_id: str):
+    """``GET /proxy/customer`` as Shopify's App Proxy forwards it for a logged-in shopper: the
+    query signed with the app secret, its timestamp refreshed every second (the app accepts
+    90 s), so a run of any length stays fresh."""
+    cache: dict[int, bytes] = {}
+
+    def make(_phase: str, _n: int) -> bytes:
+        now = int(time.time())
+        if now not in cache:
+            params = {"shop": shop, "logged_in_customer_id": customer_id, "path_prefix": "/apps/embajador",
+                      "timestamp": str(now)}
+            query = urlencode(dict(params, signature=sign_app_proxy(params, secret)))
+            cache.clear()
+            cache[now] = (f"GET /proxy/customer?{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                          "Accept: application/json\r\n\r\n").encode("ascii")
+        return cache[now]
     return make
 
 
@@ -135,8 +155,11 @@ def _cpu_seconds() -> float:
 
 
 async def main_async(args) -> dict:
-    make = request_factory(args.port, args.shop, os.environ["BENCH_WEBHOOK_SECRET"], FIXTURE.read_bytes(),
-                           args.run_id)
+    secret = os.environ["BENCH_WEBHOOK_SECRET"]
+    if args.proxy_customer:
+        make = proxy_request_factory(args.port, args.shop, secret, args.proxy_customer)
+    else:
+        make = request_factory(args.port, args.shop, secret, FIXTURE.read_bytes(), args.run_id)
     warmup = await run_phase(args.port, args.concurrency,
                              Budget(args.warmup_requests, args.warmup_seconds), make, "warmup")
     measured = await run_phase(args.port, args.concurrency, Budget(args.requests, args.seconds), make, "run")
@@ -153,6 +176,8 @@ def parse_args(argv=None):
     parser.add_argument("--warmup-seconds", type=float, default=None)
     parser.add_argument("--warmup-requests", type=int, default=None)
     parser.add_argument("--run-id", default=uuid.uuid4().hex[:12])
+    parser.add_argument("--proxy-customer", metavar="SHOPIFY_ID",
+                        help="send signed App Proxy GET /proxy/customer for this shopper instead of webhooks")
     args = parser.parse_args(argv)
     if not (args.seconds or args.requests) or not (args.warmup_seconds or args.warmup_requests):
         parser.error("give --seconds or --requests, and --warmup-seconds or --warmup-requests")

@@ -104,7 +104,9 @@ def _register_security(app: Flask, config: Config) -> None:
     from plugin.web.json_limits import BoundedJSONProvider  # noqa: PLC0415 - see above
     from plugin.web.proxies import trust_proxies  # noqa: PLC0415
     from plugin.web.security_headers import add_security_headers  # noqa: PLC0415
+    from plugin.web.sessions import CookieSessionInterface  # noqa: PLC0415
     app.json = BoundedJSONProvider(app)
+    app.session_interface = CookieSessionInterface()
     trust_proxies(app, config.trusted_proxies)
     app.after_request(add_security_headers)
 

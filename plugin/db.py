@@ -46,6 +46,16 @@ class Database:
         with self.sessionmaker() as session, session.begin():
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads only, on the autocommit engine: no BEGIN/COMMIT round trips.
+
+        Each statement sees the data committed when it starts (PostgreSQL READ COMMITTED gives
+        a transaction nothing more), so a read-only request loses nothing; anything that must
+        write uses ``transaction()``. Nothing is flushed or committed here."""
+        with Session(self.autocommit_engine, expire_on_commit=False, autoflush=False) as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
 

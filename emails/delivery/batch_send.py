@@ -43,7 +43,7 @@ from emails.delivery.batch import batch_template, substituted_keys, variant_key
 from emails.delivery.outbox import due_filter, send_time_context
 from emails.delivery.send_job import apply_result
 from emails.delivery.settings import EmailSettings
-from emails.delivery.suppression import COUNTS_FOR_CAP, SHOP_UNINSTALLED, decide_suppression
+from emails.delivery.suppression import COUNTS_FOR_CAP, FLOW_OFF, SHOP_UNINSTALLED, decide_suppression
 from emails.sendgrid.client import SendGridSender, SendResult
 from emails.sendgrid.mail_request import MAX_PERSONALIZATIONS, MailRequestError, Recipient, build_batches
 from plugin.app_state import state
@@ -92,7 +92,7 @@ def _claim(app_state, shop_id: int, flow: str, batch_key: str, now: datetime):
         if not rows:
             return [], counts
         shop = session.get(Shop, shop_id)
-        settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
+        settings = EmailSettings.for_shop(shop, config.sendgrid_from_email, flow=flow)  # the flow's sender
         customers = _lock_customers(session, rows)
         blocked = _blocked(session, shop_id, rows)
         recent = _recent_marketing(session, list(customers), now - timedelta(hours=settings.frequency_window_hours))
@@ -124,7 +124,8 @@ class _Claim:
 def _claim_row(session, claim: _Claim, row: OutboxMessage, now: datetime, config) -> None:
     """Re-check one row, build today's context, file it under its variant, mark it sending."""
     customer = claim.customers.get(row.customer_id)
-    reason = SHOP_UNINSTALLED if not claim.shop.installed else decide_suppression(
+    reason = SHOP_UNINSTALLED if not claim.shop.installed else FLOW_OFF if not claim.settings.flow_enabled(
+        row.flow) else decide_suppression(
         customer, row.to_email, row.marketing, row.flow, claim.blocked.get,
         lambda: claim.recent[customer.id] >= claim.settings.frequency_cap)
     if reason:

@@ -19,7 +19,7 @@ sends what is due.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from emails.content.render import RenderedEmail, render_email
 from emails.content.shop_context import common_context, loyalty_context
 from emails.content.stored_context import decode_context, encode_context
 from emails.delivery.batch import BATCHABLE_FLOWS, variant_key
-from emails.delivery.settings import EmailSettings
+from emails.delivery.settings import TEST_SEND_PREFIX, EmailSettings
 from emails.delivery.suppression import suppression_reason
 from emails.delivery.unsubscribe import unsubscribe_url
 from plugin.app_state import state
@@ -61,7 +61,8 @@ def _full_context(session, shop, customer, flow, marketing, context, now, config
 def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to_email: str,
                 context: dict, customer: Customer | None = None, locale: str | None = None,
                 send_after: datetime | None = None, marketing: bool | None = None,
-                config: Config | None = None, now: datetime | None = None) -> int | None:
+                config: Config | None = None, now: datetime | None = None,
+                test_send: bool = False) -> int | None:
     """Store one outbox row; returns its id, or None when ``message_key`` was queued before.
 
     ``context`` holds the flow's own keys (emails/content/context.py); shop name/URL, the greeting,
@@ -69,8 +70,13 @@ def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to
     ``marketing`` overrides the flow's kind (the merchant's choice for notices).
     ``config`` (secret, app URL, default sender): the running app's when not given.
     ``now`` is the caller's clock (a tick's ``--now``), so a message queued by a tick is due
-    within that same tick; the wall clock only for callers outside scheduled work."""
+    within that same tick; the wall clock only for callers outside scheduled work.
+    The merchant's per-flow choices apply (emails/delivery/settings.py FlowSettings): a flow
+    switched off is kept ``suppressed`` (flow_off); its delay is added to ``send_after`` (or now).
+    ``test_send``: a sample to the merchant, sent at once even if the flow is off."""
     the_flow = get_flow(flow)
+    if test_send:
+        message_key = TEST_SEND_PREFIX + message_key
     message_id = message_id_for(shop.domain, message_key)
     exists = session.execute(select(OutboxMessage.id).where(
         OutboxMessage.shop_id == shop.id, OutboxMessage.message_id == message_id)).scalar()
@@ -79,12 +85,14 @@ def queue_email(session: Session, *, shop: Shop, flow: str, message_key: str, to
     config = config or state().config
     settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
     now = now or utcnow()
-    due = max(send_after, now) if send_after else now
+    delay = timedelta(0) if test_send else settings.flow_delay(the_flow.name)
+    due = max((send_after or now) + delay, now)
     is_marketing = the_flow.marketing if marketing is None else bool(marketing)
     lang = choose_locale(locale or (customer.locale if customer else None), shop.primary_locale)
     render_locale = _with_region(lang, locale, customer, shop)
     email = to_email.strip().lower() if to_email else None
-    reason = suppression_reason(session, shop, customer, email, is_marketing, due, settings, flow=the_flow.name)
+    reason = suppression_reason(session, shop, customer, email, is_marketing, due, settings,
+                                flow=None if test_send else the_flow.name)
     values = dict(shop_id=shop.id, message_id=message_id, message_key=message_key[:300],
                   customer_id=customer.id if customer else None, flow=the_flow.name,
                   priority=the_flow.priority, marketing=is_marketing, locale=lang, to_email=email,

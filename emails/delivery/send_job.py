@@ -23,7 +23,7 @@ from sqlalchemy import update
 from emails.content.context import MissingContextError
 from emails.content.flows import get_flow
 from emails.delivery.outbox import render_at_send
-from emails.delivery.settings import EmailSettings
+from emails.delivery.settings import EmailSettings, is_test_send
 from emails.delivery.suppression import suppression_reason
 from emails.sendgrid.client import SendGridSender, SendResult, backoff
 from emails.sendgrid.mail_request import MailRequestError, OutgoingMessage, build_single
@@ -64,9 +64,9 @@ def _claim(app_state, outbox_id: int, now: datetime):
         shop = session.get(Shop, row.shop_id)
         # Locking the customer serialises two sends to one person, so the cap count is exact.
         customer = lock_row(session, Customer, row.customer_id) if row.customer_id else None
-        settings = EmailSettings.for_shop(shop, config.sendgrid_from_email)
-        reason = suppression_reason(session, shop, customer, row.to_email, row.marketing, now,
-                                    settings, exclude_id=row.id, flow=row.flow)
+        settings = EmailSettings.for_shop(shop, config.sendgrid_from_email, flow=row.flow)  # its sender
+        reason = suppression_reason(session, shop, customer, row.to_email, row.marketing, now, settings,
+                                    exclude_id=row.id, flow=None if is_test_send(row.message_key) else row.flow)
         if reason:
             row.status, row.reason = SUPPRESSED, reason
             return SUPPRESSED

@@ -20,9 +20,12 @@ COUNTS_FOR_CAP = (SENT, SENDING, OUTBOX, UNKNOWN)
 def suppression_reason(session: Session, shop: Shop, customer: Customer | None, to_email: str | None,
                        marketing: bool, at: datetime, settings: EmailSettings,
                        exclude_id: int | None = None, flow: str | None = None) -> str | None:
-    """Why this message may not go now, or None. Shared by queue and send time."""
+    """Why this message may not go now, or None. Shared by queue and send time.
+    ``flow`` None skips the flow's on/off switch (a test send to the merchant)."""
     if not shop.installed:
         return SHOP_UNINSTALLED
+    if flow is not None and not settings.flow_enabled(flow):
+        return FLOW_OFF
 
     def blocked(email: str) -> str | None:
         return session.execute(select(EmailSuppression.reason).where(
@@ -52,6 +55,8 @@ def decide_suppression(customer: Customer | None, to_email: str | None, marketin
 
 # Nothing leaves for a shop that uninstalled the app (app/uninstalled), whatever was queued.
 SHOP_UNINSTALLED = "shop_uninstalled"
+# The merchant switched the flow off (admin Emails page): queued rows stay, kept with this reason.
+FLOW_OFF = "flow_off"
 
 
 def suppress_queued_for_uninstalled_shop(session: Session, shop_id: int) -> int:

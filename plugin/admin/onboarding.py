@@ -92,7 +92,7 @@ def send_sender_test(session: Session, shop: Shop, from_email: Any, lang: str, a
     context = sample_context("welcome", shop.name or shop.domain, f"https://{shop.domain}", shop.currency, lang,
                              app_url)
     outbox_id = queue_email(session, shop=shop, flow="welcome", to_email=address, context=context, locale=lang,
-                            message_key=f"onboarding:sender-test:{address}:{now.isoformat()}")
+                            message_key=f"onboarding:sender-test:{address}:{now.isoformat()}", test_send=True)
     if outbox_id is None:
         raise OnboardingError("from_email", "this test was already sent; try again")
     _update(shop, sender_test_id=outbox_id)

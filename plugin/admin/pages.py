@@ -10,8 +10,8 @@ from plugin.admin.i18n import choose_lang, strings
 from plugin.app_state import state
 from plugin.shopify.shop_domain import normalize_shop_domain
 
-PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics", "developers", "webhooks",
-         "billing")
+PAGES = ("home", "program", "customers", "referrals", "emails", "complaints", "analytics", "whatif", "import",
+         "developers", "webhooks", "billing")
 
 
 def _render(page: str) -> Response:
@@ -30,6 +30,7 @@ def embedded_page():
     return _render("home")
 
 
-@bp.get("/<any(program, customers, referrals, emails, complaints, analytics, developers, webhooks, billing):page>")
+@bp.get("/<any(program, customers, referrals, emails, complaints, analytics, whatif, import, developers, webhooks,"
+        " billing):page>")
 def section_page(page: str):
     return _render(page)

@@ -6,8 +6,8 @@ from flask import Response, jsonify, request, stream_with_context
 from plugin.admin import bp
 from plugin.admin.i18n import choose_lang
 from plugin.admin.session import current_shop, require_session_token
+from plugin.analytics.live import current_figures
 from plugin.analytics.report import RAW_EXPORTS, TABLES, csv_lines, summary
-from plugin.analytics.snapshots import current_figures
 from plugin.app_state import state
 from plugin.loyalty.status import shop_program
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from flask import g, jsonify, request
 
+from emails.delivery.settings import EmailSettings
 from plugin.admin import bp
 from plugin.admin.customers import customer_in_shop
 from plugin.admin.presets import sample_earnings
@@ -13,9 +14,10 @@ from plugin.admin.program_versions import ProgramRejected, list_versions, rollba
 from plugin.admin.session import current_shop, require_session_token
 from plugin.app_state import state
 from plugin.customers.lookup import ledger_rows
+from plugin.lifecycle.dispatch import shop_surveys
 from plugin.loyalty.actions import AdjustmentError, adjust_points
 from plugin.loyalty.birthdays import BirthdayError, set_birthday
-from plugin.loyalty.rules.program import dump_program
+from plugin.loyalty.rules.program import dump_program, surveys_doc
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import shop_local
 from plugin.models import utcnow
@@ -38,7 +40,12 @@ def _rejected(exc: ProgramRejected):
 @require_session_token
 def get_program():
     with state().db.transaction() as session:
-        return jsonify(dump_program(shop_program(current_shop(session))))
+        shop = current_shop(session)
+        document = dump_program(shop_program(shop))
+        if "surveys" not in document:  # the survey the shop gets today, so the editor shows (and saves) it
+            settings = EmailSettings.for_shop(shop, state().config.sendgrid_from_email)
+            document["surveys"] = surveys_doc(shop_surveys(shop, settings))
+        return jsonify(document)
 
 
 @bp.put("/api/program")

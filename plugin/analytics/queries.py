@@ -1,5 +1,7 @@
 """The analytics figures. Every query is scoped by shop and aggregates in the database;
-Python only shapes the (small) results.
+Python only shapes the (small) results. Order, membership and points figures read the
+rollups kept by plugin/rollups/store.py (hundreds of rows, not millions); reference.py has
+the same figures straight from the source tables, which the tests and the bench compare.
 
 Definitions (also shown in the admin, definitions.py):
 - member: a customer with at least one ledger entry (auto-enrolled customers count from
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from plugin.analytics.sql import month_of
 from plugin.loyalty.rules.money import quantize
 from plugin.loyalty.rules.program import Program
+from plugin.loyalty.rules.rewards import point_value
 from plugin.models import Shop
 from plugin.recovery.analytics import recovery_stats
 
@@ -44,23 +47,17 @@ def _rows(session: Session, sql: str, **params: Any) -> list[tuple]:
     return [tuple(r) for r in session.execute(text(sql), params).all()]
 
 
-_MEMBERS = """SELECT DISTINCT c.shopify_id AS sid FROM customers c
-              JOIN ledger_entries l ON l.customer_id = c.id
-              WHERE c.shop_id = :shop AND l.shop_id = :shop AND c.shopify_id IS NOT NULL"""
-
-
 def members_vs_non_members(session: Session, shop: Shop) -> Table:
-    """Repeat-purchase rate and average order value, members vs non-members."""
-    found = _rows(session, f"""
-        WITH per_customer AS (
-            SELECT o.customer_shopify_id AS sid, COUNT(*) AS n, SUM(o.current_total) AS revenue
-            FROM orders o WHERE o.shop_id = :shop AND o.cancelled = :no AND o.customer_shopify_id IS NOT NULL
-            GROUP BY o.customer_shopify_id),
-        members AS ({_MEMBERS})
-        SELECT CASE WHEN m.sid IS NULL THEN 0 ELSE 1 END AS member, COUNT(*) AS customers,
-               SUM(CASE WHEN p.n >= 2 THEN 1 ELSE 0 END) AS repeaters, SUM(p.n) AS orders, SUM(p.revenue) AS revenue
-        FROM per_customer p LEFT JOIN members m ON m.sid = p.sid
-        GROUP BY CASE WHEN m.sid IS NULL THEN 0 ELSE 1 END""", shop=shop.id, no=False)
+    """Repeat-purchase rate and average order value, members vs non-members (member-group rollup:
+    customers who ordered, those with 2+ orders, orders, revenue per side)."""
+    found = _rows(session, """
+        SELECT CASE WHEN member THEN 1 ELSE 0 END, SUM(customers), SUM(repeaters), SUM(orders), SUM(revenue)
+        FROM analytics_member_groups WHERE shop_id = :shop
+        GROUP BY CASE WHEN member THEN 1 ELSE 0 END""", shop=shop.id)
+    return _members_table(found, shop)
+
+
+def _members_table(found: list[tuple], shop: Shop) -> Table:
     by_group = {int(r[0]): r for r in found}
     rows = []
     for member, label in ((1, "members"), (0, "non_members")):
@@ -72,15 +69,14 @@ def members_vs_non_members(session: Session, shop: Shop) -> Table:
 
 
 def monthly_revenue(session: Session, shop: Shop) -> Table:
-    """Orders and revenue per month, members vs non-members (time series)."""
-    month = month_of(session, "o.placed_at")
-    found = _rows(session, f"""
-        WITH members AS ({_MEMBERS})
-        SELECT {month} AS month, CASE WHEN m.sid IS NULL THEN 0 ELSE 1 END AS member,
-               COUNT(*) AS orders, SUM(o.current_total) AS revenue
-        FROM orders o LEFT JOIN members m ON m.sid = o.customer_shopify_id
-        WHERE o.shop_id = :shop AND o.cancelled = :no
-        GROUP BY {month}, CASE WHEN m.sid IS NULL THEN 0 ELSE 1 END ORDER BY 1""", shop=shop.id, no=False)
+    """Orders and revenue per month, members vs non-members (time series, from the month rollup)."""
+    found = _rows(session, """
+        SELECT month, CASE WHEN member THEN 1 ELSE 0 END, SUM(orders), SUM(revenue) FROM analytics_months
+        WHERE shop_id = :shop GROUP BY month, member HAVING SUM(orders) > 0 ORDER BY month""", shop=shop.id)
+    return _monthly_table(found, shop)
+
+
+def _monthly_table(found: list[tuple], shop: Shop) -> Table:
     months: dict[str, list[Any]] = {}
     for month_key, member, orders, revenue in found:
         row = months.setdefault(month_key, [month_key, 0, Decimal(0), 0, Decimal(0)])
@@ -92,17 +88,14 @@ def monthly_revenue(session: Session, shop: Shop) -> Table:
 
 
 def retention_cohorts(session: Session, shop: Shop) -> Table:
-    """Share of each first-order-month cohort that ordered again 1..N months later."""
-    first_month, order_month = month_of(session, "f.first_at"), month_of(session, "o.placed_at")
-    found = _rows(session, f"""
-        WITH firsts AS (
-            SELECT customer_shopify_id AS sid, MIN(placed_at) AS first_at FROM orders
-            WHERE shop_id = :shop AND cancelled = :no AND customer_shopify_id IS NOT NULL
-            GROUP BY customer_shopify_id)
-        SELECT {first_month} AS cohort, {order_month} AS month, COUNT(DISTINCT o.customer_shopify_id)
-        FROM orders o JOIN firsts f ON f.sid = o.customer_shopify_id
-        WHERE o.shop_id = :shop AND o.cancelled = :no
-        GROUP BY {first_month}, {order_month}""", shop=shop.id, no=False)
+    """Share of each first-order-month cohort that ordered again 1..N months later (cohort rollup)."""
+    found = _rows(session, """
+        SELECT cohort, month, SUM(customers) FROM analytics_cohorts WHERE shop_id = :shop
+        GROUP BY cohort, month HAVING SUM(customers) > 0""", shop=shop.id)
+    return _cohort_table(found)
+
+
+def _cohort_table(found: list[tuple]) -> Table:
     cohorts: dict[str, dict[int, int]] = {}
     for cohort, month, customers in found:
         offset = _months_between(cohort, month)
@@ -120,27 +113,12 @@ def _months_between(start: str, end: str) -> int:
 
 
 def points_flow(session: Session, shop: Shop) -> Table:
-    """Points issued, redeemed and expired per month."""
-    month = month_of(session, "occurred_at")
-    kinds = ", ".join(f"'{k}'" for k in ISSUED_KINDS)
-    found = _rows(session, f"""
-        SELECT {month} AS month,
-          SUM(CASE WHEN kind IN ({kinds}) THEN available + pending
-                   WHEN kind = 'adjust' AND available + pending > 0 THEN available + pending ELSE 0 END),
-          SUM(CASE WHEN kind = 'redeem' THEN -available WHEN kind = 'redeem_refund' THEN -available ELSE 0 END),
-          SUM(CASE WHEN kind = 'expire' THEN -available ELSE 0 END)
-        FROM ledger_entries WHERE shop_id = :shop GROUP BY {month} ORDER BY 1""", shop=shop.id)
+    """Points issued, redeemed and expired per month (points rollup)."""
+    found = _rows(session, """
+        SELECT month, SUM(issued), SUM(redeemed), SUM(expired) FROM analytics_points_months
+        WHERE shop_id = :shop GROUP BY month ORDER BY month""", shop=shop.id)
     return Table(("month", "issued", "redeemed", "expired"),
                  [(m, int(i or 0), int(r or 0), int(e or 0)) for m, i, r, e in found][-24:])
-
-
-def point_value(program: Program) -> Decimal:
-    """Money one point is worth: the program's ``point_value``, else the cheapest
-    fixed-amount reward's value per point, else 0."""
-    if program.point_value is not None:
-        return program.point_value
-    fixed = [r.value / r.cost for r in program.rewards if r.type == "fixed_amount" and r.value and r.cost]
-    return min(fixed) if fixed else Decimal(0)
 
 
 def liability(session: Session, shop: Shop, program: Program) -> dict:
@@ -155,10 +133,10 @@ def liability(session: Session, shop: Shop, program: Program) -> dict:
 
 
 def tier_distribution(session: Session, shop: Shop, program: Program) -> Table:
-    found = dict(_rows(session, f"""
-        SELECT COALESCE(c.tier_name, ''), COUNT(*) FROM customers c
-        WHERE c.shop_id = :shop AND c.shopify_id IN (SELECT sid FROM ({_MEMBERS}) AS m)
-        GROUP BY COALESCE(c.tier_name, '')""", shop=shop.id))
+    """Members by their current tier (tier rollup, moved by tier changes and new members)."""
+    found = dict(_rows(session, """
+        SELECT tier, SUM(members) FROM analytics_tiers WHERE shop_id = :shop
+        GROUP BY tier HAVING SUM(members) <> 0""", shop=shop.id))
     names = [t.name for t in program.tiers] + sorted(set(found) - {t.name for t in program.tiers} - {""})
     rows = [(name, int(found.get(name, 0))) for name in names]
     if found.get(""):
@@ -204,17 +182,19 @@ def feedback_scores(session: Session, shop: Shop) -> Table:
     return Table(("month", "survey", "responses", "score"), rows)
 
 
-_EVENT = "SELECT 1 FROM email_events e WHERE e.outbox_id = m.id AND e.event = '{event}'"
-
-
 def email_rates(session: Session, shop: Shop) -> Table:
-    """Per flow: sent, and delivered / open / click rates over delivered-or-sent messages."""
-    found = _rows(session, f"""
-        SELECT m.flow, COUNT(*),
-          SUM(CASE WHEN EXISTS ({_EVENT.format(event="delivered")}) THEN 1 ELSE 0 END),
-          SUM(CASE WHEN EXISTS ({_EVENT.format(event="open")}) THEN 1 ELSE 0 END),
-          SUM(CASE WHEN EXISTS ({_EVENT.format(event="click")}) THEN 1 ELSE 0 END)
-        FROM email_outbox m WHERE m.shop_id = :shop AND m.status IN ('sent', 'outbox')
+    """Per flow: sent, and delivered / open / click rates over delivered-or-sent messages.
+    One pass over the shop's events (which message had which kind), joined to its messages."""
+    found = _rows(session, """
+        SELECT m.flow, COUNT(*), COALESCE(SUM(e.delivered), 0), COALESCE(SUM(e.opened), 0),
+               COALESCE(SUM(e.clicked), 0)
+        FROM email_outbox m LEFT JOIN (
+            SELECT outbox_id, MAX(CASE WHEN event = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+                   MAX(CASE WHEN event = 'open' THEN 1 ELSE 0 END) AS opened,
+                   MAX(CASE WHEN event = 'click' THEN 1 ELSE 0 END) AS clicked
+            FROM email_events WHERE shop_id = :shop AND event IN ('delivered', 'open', 'click')
+            GROUP BY outbox_id) e ON e.outbox_id = m.id
+        WHERE m.shop_id = :shop AND m.status IN ('sent', 'outbox')
         GROUP BY m.flow ORDER BY m.flow""", shop=shop.id)
     return Table(("flow", "sent", "delivered_pct", "open_pct", "click_pct"),
                  [(flow, int(n), _pct(d, n), _pct(o, d), _pct(c, d)) for flow, n, d, o, c in found])

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from plugin.analytics import queries
 from plugin.analytics.charts import bar_chart, line_chart
 from plugin.analytics.definitions import describe
+from plugin.analytics.live import current_figures
 from plugin.analytics.queries import TABLES
-from plugin.analytics.snapshots import current_figures
 from plugin.loyalty.rules.program import Program
 from plugin.models import Customer, LedgerEntry, Shop
 
@@ -52,7 +52,7 @@ def _chart(figure: str, title: str, t: queries.Table) -> str:
 
 def summary(shop: Shop, figures: dict[str, Any], computed_at: datetime, lang: str) -> dict:
     """Every figure with its chart (SVG), rows and definition, plus the KPIs, from ``figures``
-    (snapshots.compute_figures)."""
+    (live.compute_figures)."""
     charts = []
     for figure in TABLES:
         data = figures[figure]

@@ -12,6 +12,7 @@ embajador = AppGroup("embajador", help="Embajador loyalty app commands.")
 
 # Each area adds its commands in its own module; listing it here registers them.
 COMMAND_MODULES = ("plugin.cli.core", "plugin.cli.inbox", "plugin.cli.demo", "plugin.cli.referrals", "plugin.cli.loyalty",
-                   "plugin.cli.checkouts", "plugin.cli.emails", "plugin.cli.doctor", "plugin.cli.webhooks")
+                   "plugin.cli.checkouts", "plugin.cli.emails", "plugin.cli.doctor", "plugin.cli.webhooks",
+                   "plugin.cli.loyalty_import")
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(embajador)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 
 import click
@@ -17,6 +18,9 @@ from plugin.loyalty.rules.program import ProgramError, dump_program, load_progra
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import shop_local
 from plugin.models import Customer, utcnow
+from plugin.whatif.history import compare_programs
+from plugin.whatif.report import text_lines
+from plugin.whatif.runs import DraftRejected, load_draft
 
 
 def register(group) -> None:
@@ -52,6 +56,36 @@ def program_import(domain, file):
                 f"{loaded.currency})")
         shop.program = dump_program(loaded)
     click.echo(f"program imported for {shop.domain}: {len(loaded.tiers)} tiers, {len(loaded.rewards)} rewards")
+
+
+@program.command("whatif")
+@click.option("--shop", "domain", required=True)
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.argument("file", type=click.File("r"))
+def program_whatif(domain, as_json, file):
+    """Simulate the draft program FILE on the shop's order history next to the live program
+    (nothing is written)."""
+    try:
+        doc = json.load(file, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{file.name}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    with state().db.transaction() as session:
+        shop = require_shop(session, domain)
+        try:
+            draft = load_draft(shop, doc)
+        except DraftRejected as exc:
+            raise click.ClickException(f"{exc.path}: {exc.message}") from None
+        with click.progressbar(length=1, label="replaying orders", file=sys.stderr,
+                               hidden=as_json or not sys.stderr.isatty()) as bar:
+            def progress(done, total):
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+            report = compare_programs(session, shop, draft, utcnow(), on_progress=progress)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for line in text_lines(report):
+            click.echo(line)
 
 
 @program.command("export")

@@ -28,6 +28,7 @@ def order_payload(stage, order_id: int, name: str, shopper_id: str, email: str, 
             "created_at": stage.now.isoformat(), "processed_at": stage.now.isoformat(), "cancelled_at": None,
             "financial_status": "paid", "source_name": source, "taxes_included": True, "customer_locale": "es-CL",
             "subtotal_price": str(total), "subtotal_price_set": _clp(total),
+            "total_price": str(total), "total_price_set": _clp(total),
             "line_items": [{"id": order_id * 10 + i, "price": str(p), "price_set": _clp(p), "quantity": 1,
                             "gift_card": False, "tax_lines": [{"price": "0", "price_set": _clp(0)}]}
                            for i, p in enumerate(lines)],

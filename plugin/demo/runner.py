@@ -26,6 +26,7 @@ CHAPTERS = (
     "plugin.demo.chapter_referrals",
     "plugin.demo.chapter_open_api",
     "plugin.demo.chapter_inbox",
+    "plugin.demo.chapter_whatif",
     "plugin.demo.chapter_uninstall",
 )
 UNINSTALL = "plugin.demo.chapter_uninstall"

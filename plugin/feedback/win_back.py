@@ -92,7 +92,8 @@ def open_offers(app_state, now: datetime) -> int:
         shops = session.execute(select(Shop).where(Shop.installed.is_(True)).order_by(Shop.id)).scalars().all()
         for shop in shops:
             settings = EmailSettings.for_shop(shop, app_state.config.sendgrid_from_email)
-            if settings.win_back_days <= 0 or opened >= NEW_OFFERS_PER_TICK:
+            # A switched-off win_back flow (admin Emails page) opens no offer: no code in Shopify.
+            if settings.win_back_days <= 0 or not settings.flow_enabled("win_back") or opened >= NEW_OFFERS_PER_TICK:
                 continue
             cutoff = now - timedelta(days=settings.win_back_days)
             for customer_id, last_order_at in lapsed_customers(session, shop, cutoff, NEW_OFFERS_PER_TICK - opened):

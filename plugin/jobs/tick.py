@@ -40,6 +40,7 @@ TICK_TASKS: list[tuple[str, str]] = [
     ("sendgrid_event_batches", "emails.delivery.event_batches.sweep_event_batches"),
     ("email_dispatch", "plugin.lifecycle.dispatch.dispatch_events"),
     ("email_send", "emails.delivery.scheduling.send_due_messages"),
+    ("analytics_compaction", "plugin.rollups.store.compact_rollups"),
     ("outbound_webhooks", "plugin.outbound.delivery.sweep_deliveries"),  # merchant's endpoints: due retries
     ("billing", "plugin.billing.subscriptions.sync_billing"),  # daily: subscriptions changed in Shopify
 ]

@@ -21,6 +21,7 @@ from emails.delivery.settings import EmailSettings
 from plugin.app_state import state
 from plugin.feedback.survey_links import survey_urls
 from plugin.logs import get_logger
+from plugin.loyalty.rules.program import Surveys
 from plugin.loyalty.status import shop_program
 from plugin.models import Customer, CustomerEvent, OutboxMessage, Shop
 
@@ -102,13 +103,25 @@ def referral_invite(ev, shop, customer, s, now) -> Built:
                                "friend_reward": friend, "advocate_points": referral.advocate_points}, None
 
 
+def shop_surveys(shop: Shop, s: EmailSettings) -> Surveys | None:
+    """The survey the program document sets (None: switched off); a document without
+    ``surveys`` keeps the shop's older email settings (feedback_delay_days, survey_type)."""
+    program = shop_program(shop)
+    if program.surveys_set:
+        return program.surveys
+    return Surveys(s.survey_type, s.feedback_delay_days, s.survey_expiry_days)
+
+
 def order_fulfilled(ev, shop, customer, s, now) -> Built:
+    surveys = shop_surveys(shop, s)
+    if surveys is None:
+        return None
     fulfilled = datetime.fromisoformat(str(ev.data.get("fulfilled_at") or ev.occurred_at.isoformat())
                                        .replace("Z", "+00:00"))
-    send_after = fulfilled + timedelta(days=s.feedback_delay_days)
+    send_after = fulfilled + timedelta(days=surveys.delay_days)
     urls = survey_urls(shop, customer, str(ev.data.get("order_id") or ""), str(ev.data.get("order_name") or ""),
-                       s.survey_type, send_after + timedelta(days=s.survey_expiry_days))
-    return "feedback_request", {"order_name": str(ev.data.get("order_name") or ""), "survey_type": s.survey_type,
+                       surveys.type, send_after + timedelta(days=surveys.expiry_days))
+    return "feedback_request", {"order_name": str(ev.data.get("order_name") or ""), "survey_type": surveys.type,
                                 "survey_urls": urls}, send_after
 
 

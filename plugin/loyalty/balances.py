@@ -19,6 +19,7 @@ from plugin.loyalty.metafield_sync import note_ledger_change
 from plugin.loyalty.rules.ledger import Balance, Entry
 from plugin.models import Customer, CustomerEvent, LedgerEntry
 from plugin.outbound.outbox import emit_points_changed
+from plugin.rollups.store import ledger_entry_added
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def post_entry(session: Session, customer: Customer, entry: Entry, *, reason: st
     ), ["shop_id", "key"])
     if new_id is not None:
         note_ledger_change(session, customer.id, new_id, source)
+        ledger_entry_added(session, customer.shop_id, customer.shopify_id, entry.kind, entry.available, entry.pending,
+                           occurred_at, customer.tier_name)  # analytics rollups: points per month, membership
         customer.points_available += entry.available
         customer.points_pending += entry.pending
         if entry.kind in ("earn", "redeem", "action", "referral", "adjust", "tier_bonus"):

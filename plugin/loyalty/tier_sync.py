@@ -18,6 +18,7 @@ from plugin.loyalty.rules.tiers import ROLLING, evaluate_tier, previous_calendar
 from plugin.loyalty.status import customer_activity, shop_program
 from plugin.models import Customer, Shop
 from plugin.outbound.outbox import emit_tier_changed
+from plugin.rollups.store import tier_changed
 
 
 def shop_local(shop: Shop, now: datetime) -> datetime:
@@ -40,6 +41,7 @@ def reevaluate_tier(session, shop: Shop, customer: Customer, now: datetime, prog
         return None
     previous = customer.tier_name
     customer.tier_name, customer.tier_since = decision.new_tier, now
+    tier_changed(session, shop.id, customer.shopify_id, previous, decision.new_tier)  # analytics: members per tier
     direction = decision.direction or "changed"
     tier = program.tier(decision.new_tier)
     if previous is None and tier is not None and _is_base_tier(program, tier):

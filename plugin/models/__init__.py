@@ -1,5 +1,13 @@
 """All tables. Each area owns a module; importing this package registers every table."""
-from plugin.models.analytics import AnalyticsSnapshot  # noqa: F401
+from plugin.models.analytics import (  # noqa: F401
+    AnalyticsCohort,
+    AnalyticsCustomer,
+    AnalyticsMemberGroup,
+    AnalyticsMonth,
+    AnalyticsPointsMonth,
+    AnalyticsRollupState,
+    AnalyticsTier,
+)
 from plugin.models.base import Base, ShopScoped, utcnow  # noqa: F401
 from plugin.models.billing import ShopBilling  # noqa: F401
 from plugin.models.checkouts import AbandonedCheckout, CheckoutOrder, CheckoutSync, RecoveryStep  # noqa: F401
@@ -16,3 +24,4 @@ from plugin.models.program_versions import ProgramVersion  # noqa: F401
 from plugin.models.referrals import CustomerFingerprint, Referral, ReferralClick  # noqa: F401
 from plugin.models.rewards import LoyaltyOrder, LoyaltyRefund, Redemption  # noqa: F401
 from plugin.models.shop import OAuthState, Shop  # noqa: F401
+from plugin.models.whatif import WhatifRun  # noqa: F401

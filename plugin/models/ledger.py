@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.models.base import Base, BigId, JSONType, ShopScoped, UTCDateTime, utcnow
@@ -18,6 +18,11 @@ class LedgerEntry(ShopScoped, Base):
         UniqueConstraint("shop_id", "key"),
         Index("ix_ledger_entries_customer", "customer_id", "id"),
         Index("ix_ledger_entries_release_due", "shop_id", "kind", "available_at"),
+        # The widget (GET /proxy/customer) on every page view: the latest entries and the tier
+        # window by date, and when pending points release, without reading the whole history.
+        Index("ix_ledger_entries_customer_recent", "customer_id", "occurred_at", "id"),
+        Index("ix_ledger_entries_customer_pending", "customer_id", "available_at",
+              postgresql_where=text("pending > 0"), sqlite_where=text("pending > 0")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from plugin.db import insert_ignoring_conflicts
 from plugin.models.orders import Order
 from plugin.orders.facts import OrderFacts, order_facts
+from plugin.rollups.store import order_changed
 
 
 def record_order(session: Session, shop_id: int, facts: OrderFacts, source: str = "webhook") -> Order:
@@ -19,12 +20,23 @@ def record_order(session: Session, shop_id: int, facts: OrderFacts, source: str 
                                                           "source": source, **values}, ["shop_id", "order_id"])
     order = session.execute(select(Order).where(Order.shop_id == shop_id, Order.order_id == facts.order_id)
                             .with_for_update()).scalar_one()
-    if inserted is None and _is_newer(facts.updated_at, order.shopify_updated_at):
+    if inserted is not None:
+        order_changed(session, shop_id, None, _counted(order))
+    elif _is_newer(facts.updated_at, order.shopify_updated_at):
+        before = _counted(order)
         for name, value in values.items():
             if name == "customer_shopify_id" and value is None:
                 continue  # a later payload without a customer does not forget the buyer
             setattr(order, name, value)
+        if _counted(order) != before:
+            order_changed(session, shop_id, before, _counted(order))
     return order
+
+
+def _counted(order: Order) -> dict:
+    """What the analytics rollups (plugin/rollups/store.py) count of an order."""
+    return {"customer_shopify_id": order.customer_shopify_id, "placed_at": order.placed_at,
+            "current_total": order.current_total, "cancelled": order.cancelled}
 
 
 def record_order_payload(session: Session, shop_id: int, payload: dict) -> str | None:

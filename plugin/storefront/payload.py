@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_, select
 
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.rules.program import Program, dump_program
@@ -74,8 +74,16 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
 def _usable_codes(session, shop: Shop, customer: Customer, now: datetime) -> list[dict]:
     """Reward codes the shopper has and can still use (also those whose redemption was
     interrupted and later settled: the shopper finds them here)."""
-    rows = session.execute(Redemption.for_shop(shop.id).where(
-        Redemption.customer_id == customer.id, Redemption.status == ISSUED, Redemption.used_at.is_(None),
-        or_(Redemption.expires_at.is_(None), Redemption.expires_at > now)).order_by(Redemption.id)).scalars()
+    rows = session.execute(_USABLE_CODES, {"shop_id": shop.id, "customer_id": customer.id, "now": now}).scalars()
     return [{"code": r.code, "reward_id": r.reward_id, "reward_name": r.reward_name,
              "expires_at": r.expires_at.isoformat() if r.expires_at else None} for r in rows]
+
+
+# Built once: the widget asks on every page view (bench/RESULTS.md, App Proxy read).
+_USABLE_CODES = (
+    select(Redemption)
+    .where(Redemption.shop_id == bindparam("shop_id"), Redemption.customer_id == bindparam("customer_id"),
+           Redemption.status == ISSUED, Redemption.used_at.is_(None),
+           or_(Redemption.expires_at.is_(None),
+               Redemption.expires_at > bindparam("now", type_=Redemption.expires_at.type)))
+    .order_by(Redemption.id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from sqlalchemy import bindparam, select
 
 from plugin.app_state import state
 from plugin.db import insert_ignoring_conflicts
@@ -39,11 +40,12 @@ def verify_signature():
     if params is None:
         return jsonify(error="invalid or expired App Proxy signature, or a repeated shop, timestamp, "
                              "logged_in_customer_id or path_prefix"), 401
-    with app_state.db.transaction() as session:
+    with app_state.db.read() as session:
         shop = find_shop(session, params.get("shop", ""))
-        if shop is None or not shop.installed:
-            return jsonify(error="this shop has not installed Embajador"), 401
-        g.proxy_shop_id = shop.id
+    if shop is None or not shop.installed:
+        return jsonify(error="this shop has not installed Embajador"), 401
+    g.proxy_shop_id = shop.id
+    g.proxy_shop = shop  # loaded once per request: views attach it with merge(load=False)
     g.proxy_customer_shopify_id = (params.get("logged_in_customer_id") or "").strip() or None
 
 
@@ -53,7 +55,12 @@ def _customer(session, shop_id: int) -> Customer | None:
         return None
     if not shopify_id.isdigit():
         abort(400)
-    return session.execute(Customer.for_shop(shop_id).where(Customer.shopify_id == shopify_id)).scalar_one_or_none()
+    return session.execute(_CUSTOMER, {"shop_id": shop_id, "shopify_id": shopify_id}).scalar_one_or_none()
+
+
+# Built once: every widget request looks the shopper up (bench/RESULTS.md, App Proxy read).
+_CUSTOMER = select(Customer).where(Customer.shop_id == bindparam("shop_id"),
+                                   Customer.shopify_id == bindparam("shopify_id"))
 
 
 def _ensure_customer(session, shop_id: int) -> Customer | None:
@@ -71,8 +78,21 @@ def _ensure_customer(session, shop_id: int) -> Customer | None:
 
 @bp.get("/customer")
 def customer_status_view():
+    # Every storefront page view asks this. The usual case (a known shopper with a referral
+    # code) writes nothing, so it is answered on the autocommit engine: no BEGIN/COMMIT round
+    # trips. A first visit (customer row or referral code to create) takes the transaction below.
+    if g.proxy_customer_shopify_id is not None:
+        with state().db.read() as session:
+            shop = session.merge(g.proxy_shop, load=False)
+            customer = _customer(session, shop.id)
+            if customer is not None and customer.referral_code:
+                response = jsonify(customer_payload(session, shop, customer, utcnow(), state().config.app_url))
+                response.headers["Cache-Control"] = "private, no-store"
+                return response
     with state().db.transaction() as session:
-        shop = session.get(Shop, g.proxy_shop_id)
+        # The shop verify_signature just read, attached without a second SELECT.
+        # https://docs.sqlalchemy.org/en/20/orm/session_api.html#sqlalchemy.orm.Session.merge (load=False)
+        shop = session.merge(g.proxy_shop, load=False)
         customer = _customer(session, shop.id)
         if g.proxy_customer_shopify_id is None:
             return _shared_by_guests(jsonify(explainer_payload(shop)))

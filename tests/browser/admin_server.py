@@ -20,6 +20,23 @@ window.shopify = {
   config: {apiKey: %r},
 };"""
 
+# App Bridge's modal as the page uses it: <ui-modal> with show()/hide() and a "hide" event,
+# shopify.modal.show/hide(id), and <ui-title-bar> buttons (the admin renders them; here they stay
+# in the page). https://shopify.dev/docs/api/app-bridge-library/web-components/ui-modal
+MODAL = """
+window.__modals = [];
+customElements.define("ui-title-bar", class extends HTMLElement {});
+customElements.define("ui-modal", class extends HTMLElement {
+  show() { this.setAttribute("open", ""); window.__modals.push(this.id); }
+  hide() { this.removeAttribute("open"); this.dispatchEvent(new CustomEvent("hide")); }
+});
+window.shopify.modal = {show: async (id) => document.getElementById(id).show(),
+                        hide: async (id) => document.getElementById(id).hide()};
+const modalStyle = document.createElement("style");
+modalStyle.textContent = "ui-modal[open]{display:block!important;position:fixed;top:20%;left:30%;right:30%;" +
+  "background:#fff;border-radius:12px;box-shadow:0 8px 32px rgba(0,0,0,.3);z-index:20}";
+document.head.append(modalStyle);"""
+
 
 def session_token(shop: str) -> str:
     now = int(time.time())
@@ -28,11 +45,12 @@ def session_token(shop: str) -> str:
     return jwt.encode(claims, API_SECRET, algorithm="HS256")
 
 
-def stub_shopify_cdn(page, shop: str) -> None:
-    """Intercept cdn.shopify.com: App Bridge → a stub minting test session tokens; Polaris → empty."""
+def stub_shopify_cdn(page, shop: str, modal: bool = True) -> None:
+    """Intercept cdn.shopify.com: App Bridge → a stub minting test session tokens (with its modal
+    unless ``modal=False``: the page must then fall back to its own dialog); Polaris → empty."""
     def handle(route):
         if route.request.url.endswith("/app-bridge.js"):
-            body = BRIDGE % (repr(session_token(shop)).replace("'", '"'), API_KEY)
+            body = BRIDGE % (repr(session_token(shop)).replace("'", '"'), API_KEY) + (MODAL if modal else "")
         else:
             body = "/* polaris stubbed: light-DOM fallback */"
         route.fulfill(status=200, content_type="application/javascript", body=body)

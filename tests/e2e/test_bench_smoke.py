@@ -16,5 +16,15 @@ def test_webhook_ingress_bench_quick_run_loses_no_delivery_and_prints_the_ratio(
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert any(line.startswith("ratio ingress/bare throughput: ") for line in lines), done.stdout
+    assert lines[-1].startswith("ratio ingress/bare throughput: "), done.stdout  # bench/RESULTS.md reads the last line
     assert any(line.startswith("stored == sent: ") for line in lines), done.stdout
+
+
+def test_proxy_read_bench_quick_run_answers_correctly_and_prints_the_ratio_last():
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "proxy_read.py"), "--quick"], cwd=ROOT,
+                          env=process_env({}), capture_output=True, text=True, timeout=180)
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert "answer checked against the ledger: points, next release, tier progress, latest activity" in lines
+    assert lines[-1].startswith("ratio proxy/bare throughput: "), done.stdout

@@ -1,6 +1,7 @@
 """`make demo` as a newcomer runs it: no Postgres, no Redis, no keys — and the story shows."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -52,6 +53,12 @@ def test_demo_tells_the_whole_story_on_embedded_defaults(tmp_path):
     assert "actions.custom = review 50, photo_review 100" in out and "API key (admin → API & reviews, shown once): emb_" in out
     assert "→ 201 awarded: +50 points" in out and "the same call again: 201, replayed=true" in out
     assert "(signed JUDGEME-HMAC-SHA256) → 200 awarded photo_review +100 points" in out
+    assert "what-if #1 (docs/samples/whatif-richer-draft.json" in out and "customers: done" in out
+    assert re.search(r"liability (\d+) → (\d+) CLP \(change \+\d+ CLP\)", out)
+    assert "dry run of smile-export.csv: 3 customers matched (1550 points), 1 unmatched (ana.perez@example.org), " \
+           "1 row refused; nothing written" in out
+    assert "apply: 2 opening balances, 1550 points written" in out
+    assert "apply again: 0 opening balances, 0 points written" in out
     assert "installed=False, token kept=False" in out
     assert out.rstrip().endswith("Demo finished.")
 

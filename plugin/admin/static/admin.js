@@ -66,10 +66,21 @@
     const single = data.field || data.path;
     if (single && !errors[single]) errors[single] = data.error || error.message;
     if (!Object.keys(errors).length) { toast(error.message, true); return; }
+    // The field itself, else its nearest parent that has an input (warn_days_before[1] → warn_days_before).
+    const nearest = (attr, path) => {
+      for (let p = path; p;) {
+        const found = root.querySelector(`[${attr}="${CSS.escape(p)}"]`);
+        if (found) return found;
+        const parent = p.replace(/(\[\d+\]|\.[^.[\]]+)$/, "");
+        if (parent === p) break;
+        p = parent;
+      }
+      return null;
+    };
     for (const [path, message] of Object.entries(errors)) {
-      const input = root.querySelector(`[data-path="${CSS.escape(path)}"]`);
+      const input = nearest("data-path", path);
       if (input) input.classList.add("invalid");
-      const slot = root.querySelector(`[data-error="${CSS.escape(path)}"]`) || root.querySelector('[data-error="$"]');
+      const slot = nearest("data-error", path) || root.querySelector('[data-error="$"]');
       if (slot) slot.textContent = slot.dataset.error === path ? message : `${path}: ${message}`;
     }
     toast(T.fix_fields, true);
@@ -80,7 +91,28 @@
     try { await fn(event); } catch (error) { if (error.status === 400) showErrors(error); else toast(error.message, true); }
   };
 
+  /* A reason from the merchant: App Bridge's modal (<ui-modal>, shopify.modal) inside Shopify;
+     the page's own <dialog> when App Bridge did not load (or is an older stand-in). */
   const askReason = (title) => new Promise((resolve) => {
+    const modal = $("#reason-modal");
+    if (modal && window.shopify && window.shopify.modal && customElements.get("ui-modal")) {
+      let answered = false;
+      // HTML content may be rendered in the modal's own frame: read the input where it lives.
+      const field = () => (modal.contentWindow && modal.contentWindow.document.getElementById("reason-modal-input"))
+        || $("#reason-modal-input");
+      field().value = "";
+      $("#reason-modal-bar").setAttribute("title", title);
+      $("#reason-modal-ok").onclick = () => {
+        answered = true;
+        const value = field().value;
+        window.shopify.modal.hide("reason-modal");
+        resolve(value);
+      };
+      $("#reason-modal-cancel").onclick = () => window.shopify.modal.hide("reason-modal");
+      modal.addEventListener("hide", () => { if (!answered) resolve(null); }, {once: true});
+      window.shopify.modal.show("reason-modal");
+      return;
+    }
     const dialog = $("#dialog");
     $("#dialog-title").textContent = title;
     $("#dialog-body").innerHTML = `<input id="dialog-input" style="width:100%" aria-label="${esc(title)}">`;
@@ -144,15 +176,27 @@
   };
 
   /* ---------------------------------------------------------------- program editor */
-  const getPath = (obj, path) => path.replace(/\[(\d+)\]/g, ".$1").split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
-  function setPath(obj, path, value) {
-    const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+  const keysOf = (path) => path.replace(/\[(\d+)\]/g, ".$1").split(".");
+  const getPath = (obj, path) => keysOf(path).reduce((o, k) => (o == null ? undefined : o[k]), obj);
+  function setPath(obj, path, value, remove = false) {
+    const keys = keysOf(path);
     const last = keys.pop();
     const target = keys.reduce((o, k) => (o[k] = o[k] ?? {}), obj);
-    target[last] = value;
+    if (remove) delete target[last]; else target[last] = value;
   }
+  // What switching a section on starts from (the defaults of `default_program`).
+  const SECTION_DEFAULTS = {
+    referral: {friend: {type: "percentage", value: "10"}, advocate_points: 500},
+    expiry: {inactive_days: 365, warn_days_before: [30, 7]},
+    abandoned_checkout: {steps: ["PT1H", "PT24H", "PT72H"], incentive_on_step: 3, incentive: {type: "percentage", value: "10"}},
+    surveys: {type: "nps", delay_days: 7, expiry_days: 30},
+  };
+  const DISCOUNT_TYPE = /^(rewards\[\d+\]|referral\.friend|abandoned_checkout\.incentive)\.type$/;
+  const typeOptions = (chosen) => ["percentage", "fixed_amount", "free_shipping"].map((k) =>
+    `<option value="${k}"${k === chosen ? " selected" : ""}>${esc(T[`prog.type.${k}`])}</option>`).join("");
+  const cell = (path, value, attrs = "") => `<input data-path="${path}" value="${esc(value ?? "")}" ${attrs}><span class="field-error" data-error="${path}"></span>`;
   const program = {
-    saved: null, current: null, timer: null,
+    saved: null, current: null, timer: null, parked: {},
     async load() {
       program.saved = await api("GET", "/api/program");
       program.current = structuredClone(program.saved);
@@ -161,30 +205,86 @@
       await Promise.all([program.validate(), program.versions()]);
     },
     fill(withJson) {
-      $$("[data-currency]").forEach((el) => { el.textContent = program.current.currency; });
-      $$("#program-form [data-path]").forEach((input) => {
-        if (input.id === "program-json" || input.closest("#tiers")) return;
-        const value = getPath(program.current, input.dataset.path);
-        input.value = value ?? "";
+      const doc = program.current;
+      $$("[data-currency]").forEach((el) => { el.textContent = doc.currency; });
+      $$("[data-toggle]").forEach((box) => {
+        const on = doc[box.dataset.toggle] != null;
+        box.checked = on;
+        $(`[data-section="${box.dataset.toggle}"]`).disabled = !on;
       });
-      const tiers = program.current.tiers || [];
-      $("#tiers tbody").innerHTML = tiers.map((t, i) => `<tr data-tier="${i}">
-        <td><input data-path="tiers[${i}].name" value="${esc(t.name)}" aria-label="${esc(T["prog.name"])} ${i + 1}"></td>
-        <td><select data-path="tiers[${i}].threshold.metric">${["spend", "points", "orders", "referrals"].map((m) => `<option${m === t.threshold.metric ? " selected" : ""}>${m}</option>`).join("")}</select></td>
-        <td><input data-path="tiers[${i}].threshold.value" value="${esc(t.threshold.value)}" aria-label="${esc(T["prog.threshold"])} ${i + 1}"></td>
-        <td><input type="number" step="0.05" min="0" data-path="tiers[${i}].multiplier" value="${esc(t.multiplier)}" aria-label="${esc(T["prog.multiplier"])} ${i + 1}"></td>
-        <td><button type="button" class="btn" data-remove="${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
-      if (withJson) $("#program-json").value = JSON.stringify(program.current, null, 2);
+      $("#tiers tbody").innerHTML = (doc.tiers || []).map((t, i) => `<tr data-tier="${i}">
+        <td>${cell(`tiers[${i}].name`, t.name, `data-type="text" aria-label="${esc(T["prog.name"])} ${i + 1}"`)}</td>
+        <td><select data-path="tiers[${i}].threshold.metric" data-type="text">${["spend", "points", "orders", "referrals"].map((m) => `<option${m === t.threshold.metric ? " selected" : ""}>${m}</option>`).join("")}</select></td>
+        <td>${cell(`tiers[${i}].threshold.value`, t.threshold.value, `data-type="threshold" aria-label="${esc(T["prog.threshold"])} ${i + 1}"`)}</td>
+        <td>${cell(`tiers[${i}].multiplier`, t.multiplier, `type="number" step="0.05" min="0" data-type="number" aria-label="${esc(T["prog.multiplier"])} ${i + 1}"`)}</td>
+        <td>${cell(`tiers[${i}].entry_points`, t.entry_points, `type="number" min="0" data-type="int" data-optional aria-label="${esc(T["prog.entry_points"])} ${i + 1}"`)}</td>
+        <td><button type="button" class="btn" data-remove="tiers.${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
+      $("#custom-actions tbody").innerHTML = ((doc.actions || {}).custom || []).map((a, i) => `<tr data-action="${i}">
+        <td>${cell(`actions.custom[${i}].id`, a.id, `data-type="text" size="10" aria-label="id ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].name`, a.name, `data-type="text-null" aria-label="${esc(T["prog.name"])} ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].points`, a.points, `type="number" min="1" data-type="int" aria-label="${esc(T["prog.points"])} ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].limit`, a.limit, `type="number" min="1" data-type="int-null" aria-label="${esc(T["prog.limit"])} ${i + 1}"`)}</td>
+        <td>${cell(`actions.custom[${i}].cooldown`, a.cooldown, `data-type="text-null" size="8" aria-label="${esc(T["prog.cooldown"])} ${i + 1}"`)}</td>
+        <td><button type="button" class="btn" data-remove="actions.custom.${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
+      $("#rewards tbody").innerHTML = (doc.rewards || []).map((r, i) => `<tr data-reward="${i}">
+        <td>${cell(`rewards[${i}].id`, r.id, `data-type="text" size="6" aria-label="id ${i + 1}"`)}</td>
+        <td>${cell(`rewards[${i}].name`, r.name, `data-type="text" aria-label="${esc(T["prog.name"])} ${i + 1}"`)}</td>
+        <td>${cell(`rewards[${i}].cost`, r.cost, `type="number" min="1" data-type="int" aria-label="${esc(T["prog.cost"])} ${i + 1}"`)}</td>
+        <td><select data-path="rewards[${i}].type" data-type="text">${typeOptions(r.type)}</select></td>
+        <td>${cell(`rewards[${i}].value`, r.value, `data-type="money" data-optional size="6" aria-label="${esc(T["prog.value"])} ${i + 1}"${r.type === "free_shipping" ? " disabled" : ""}`)}</td>
+        <td>${cell(`rewards[${i}].min_subtotal`, r.min_subtotal, `data-type="money" data-optional size="6" aria-label="${esc(T["prog.min_subtotal"])} ${i + 1}"`)}</td>
+        <td>${cell(`rewards[${i}].expires_in_days`, r.expires_in_days, `type="number" min="0" data-type="int" data-optional aria-label="${esc(T["prog.expires_in_days"])} ${i + 1}"`)}</td>
+        <td><input type="checkbox" data-path="rewards[${i}].refund_points_on_expiry" data-type="bool"${r.refund_points_on_expiry ? " checked" : ""} aria-label="${esc(T["prog.refund_on_expiry"])} ${i + 1}"></td>
+        <td><button type="button" class="btn" data-remove="rewards.${i}">${esc(T["prog.remove"])}</button></td></tr>`).join("");
+      $$("#program-form [data-path]").forEach((input) => {
+        if (input.id === "program-json" || input.closest("#tiers, #rewards, #custom-actions")) return;
+        const value = getPath(doc, input.dataset.path);
+        const kind = input.dataset.type;
+        if (kind === "bool") input.checked = !!value;
+        else if (kind === "int-list") input.value = (value || []).join(", ");
+        else input.value = value ?? "";
+        if (/\.value$/.test(input.dataset.path)) input.disabled = getPath(doc, input.dataset.path.replace(/value$/, "type")) === "free_shipping";
+      });
+      if (withJson) $("#program-json").value = JSON.stringify(doc, null, 2);
     },
     read(input) {
       const path = input.dataset.path;
-      let value = input.value;
-      if (input.type === "number") value = value === "" ? null : Number(value);
-      if (/threshold\.value$/.test(path)) {
+      const kind = input.dataset.type;
+      const raw = input.value.trim();
+      const empty = raw === "" && kind !== "bool";
+      if (empty && input.hasAttribute("data-optional")) { setPath(program.current, path, undefined, true); return; }
+      let value = raw;
+      if (kind === "int" || kind === "number") value = empty ? null : Number(raw);
+      else if (kind === "int-null") value = empty ? null : Number(raw);
+      else if (kind === "text-null") value = empty ? null : raw;
+      else if (kind === "bool") value = input.checked;
+      else if (kind === "int-list") value = raw.split(/[,\s]+/).filter(Boolean).map(Number);
+      else if (kind === "threshold") {
         const metric = getPath(program.current, path.replace(/value$/, "metric"));
-        value = metric === "spend" ? value : (value === "" ? null : Number(value));
+        value = metric === "spend" ? raw : (empty ? null : Number(raw));
+      } else if (kind === "step") {
+        value = $$('[data-type="step"]').map((el) => el.value.trim()).filter(Boolean);
+        setPath(program.current, "abandoned_checkout.steps", value);
+        return;
       }
       setPath(program.current, path, value);
+    },
+    /* After a type or metric changes: free shipping takes no value, other kinds need one. */
+    normalise(path) {
+      if (DISCOUNT_TYPE.test(path)) {
+        const valuePath = path.replace(/type$/, "value");
+        if (getPath(program.current, path) === "free_shipping") setPath(program.current, valuePath, undefined, true);
+        else if (getPath(program.current, valuePath) === undefined) setPath(program.current, valuePath, "");
+      }
+      if (/threshold\.metric$/.test(path)) {
+        const valuePath = path.replace(/metric$/, "value");
+        const value = getPath(program.current, valuePath);
+        setPath(program.current, valuePath, getPath(program.current, path) === "spend" ? String(value ?? "0") : Number(value) || 0);
+      }
+    },
+    toggle(key, on) {
+      if (on) program.current[key] = program.parked[key] || structuredClone(SECTION_DEFAULTS[key]);
+      else { program.parked[key] = program.current[key]; program.current[key] = null; }
     },
     changed() {
       program.setDirty(JSON.stringify(program.current) !== JSON.stringify(program.saved));
@@ -235,23 +335,47 @@
         if (input.id === "program-json") {
           try { program.current = JSON.parse(input.value); } catch { return; }
           program.fill(false);
+        } else if (input.dataset.toggle) {
+          return; // handled on change
         } else if (input.dataset.path) {
           program.read(input);
           $("#program-json").value = JSON.stringify(program.current, null, 2);
         }
         program.changed();
       });
-      form.addEventListener("change", (event) => { if (/metric$/.test(event.target.dataset.path || "")) program.fill(true); });
+      form.addEventListener("change", (event) => {
+        const el = event.target;
+        if (el.dataset.toggle) { program.toggle(el.dataset.toggle, el.checked); program.fill(true); program.changed(); return; }
+        const path = el.dataset.path || "";
+        if (el.tagName === "SELECT" || el.type === "checkbox") program.read(el);
+        if (DISCOUNT_TYPE.test(path) || /threshold\.metric$/.test(path)) { program.normalise(path); program.fill(true); }
+        program.changed();
+      });
       form.addEventListener("click", (event) => {
-        const i = event.target.dataset.remove;
-        if (i === undefined) return;
-        program.current.tiers.splice(Number(i), 1);
+        const target = event.target.dataset.remove;
+        if (target === undefined) return;
+        const cut = target.lastIndexOf(".");
+        getPath(program.current, target.slice(0, cut)).splice(Number(target.slice(cut + 1)), 1);
         program.fill(true);
         program.changed();
       });
       $("#add-tier").addEventListener("click", () => {
         const tiers = (program.current.tiers = program.current.tiers || []);
         tiers.push({name: "", threshold: {metric: "spend", value: ""}, multiplier: 1, entry_points: 0});
+        program.fill(true);
+        program.changed();
+      });
+      $("#add-action").addEventListener("click", () => {
+        const actions = (program.current.actions = program.current.actions || {});
+        const custom = (actions.custom = actions.custom || []);
+        custom.push({id: `action-${custom.length + 1}`, points: 10, limit: null, cooldown: null});
+        program.fill(true);
+        program.changed();
+      });
+      $("#add-reward").addEventListener("click", () => {
+        const rewards = (program.current.rewards = program.current.rewards || []);
+        rewards.push({id: `reward-${rewards.length + 1}`, name: "", cost: 100, type: "fixed_amount", value: "",
+          expires_in_days: 30, refund_points_on_expiry: false});
         program.fill(true);
         program.changed();
       });
@@ -325,7 +449,7 @@
         await referrals.load();
       })));
       $$("[data-reject]").forEach((b) => b.addEventListener("click", run(async () => {
-        const reason = await askReason(T["ref.reject"]);
+        const reason = await askReason(T["ref.reject_reason"]);
         if (reason === null) return;
         await api("POST", `/api/referrals/${b.dataset.reject}/reject`, {reason});
         toast(T.done);
@@ -338,15 +462,59 @@
   };
 
   /* ---------------------------------------------------------------- emails */
+  const EVENT_COLUMNS = ["sent", "delivered", "open", "click", "bounce", "unsubscribe", "spamreport"];
   const emails = {
     flow: null,
     async load() {
       const data = await api("GET", "/api/emails/flows");
-      $("#flows tbody").innerHTML = `<tr><th>flow</th><th>${esc(T["em.kind"])}</th><th>sent</th><th>delivered</th><th>open</th><th>click</th><th>bounce</th><th>unsubscribe</th><th></th></tr>` +
-        rows(data.flows, (f) => [esc(f.flow), `<span class="badge">${esc(f.marketing ? T["em.marketing"] : T["em.transactional"])}</span>`,
-          ...["sent", "delivered", "open", "click", "bounce", "unsubscribe"].map((k) => `<span class="num">${f.counts[k] || 0}</span>`),
-          `<button class="btn" data-preview="${esc(f.flow)}">${esc(T["em.preview"])}</button>`]);
+      const shopSender = data.sender.from_email || "—";
+      $("#shop-sender").textContent = `${T["em.sender"]}: ${data.sender.from_name || ""} <${shopSender}>`;
+      $("#flows tbody").innerHTML = data.flows.map((f) => {
+        const name = esc(f.flow);
+        let delay;
+        if (f.program_timing) {
+          delay = `<a href="${esc(link("/program"))}" data-program-field="${esc(f.program_timing.field)}">${esc(T["em.in_program"])}: ${esc(f.program_timing.value || T["prog.off"])}</a>`;
+        } else if (f.audience === "merchant") {
+          delay = "—";
+        } else {
+          delay = `<input type="number" min="0" step="1" data-path="delay_minutes" value="${f.delay_minutes}" aria-label="${esc(T["em.delay"])} ${name}" title="${esc(T["em.delay_unit"])}"> <small>min</small>`;
+        }
+        return `<tr data-flow="${name}" class="${f.enabled ? "" : "flow-off"}">
+          <td><strong>${name}</strong>${f.audience === "merchant" ? ` <small>(${esc(T["em.merchant"])})</small>` : ""}</td>
+          <td><span class="badge" data-kind>${esc(f.marketing ? T["em.marketing"] : T["em.transactional"])}</span></td>
+          <td><input type="checkbox" data-path="enabled"${f.enabled ? " checked" : ""} aria-label="${esc(T["em.on"])} ${name}"></td>
+          <td>${delay}</td>
+          <td><input type="email" data-path="from_email" value="${esc(f.from_email || "")}" placeholder="${esc(shopSender)}" aria-label="${esc(T["em.sender"])} ${name}"></td>
+          <td><input data-path="from_name" value="${esc(f.from_name || "")}" placeholder="${esc(data.sender.from_name || "")}" aria-label="${esc(T["em.sender_name"])} ${name}">
+            <span class="field-error" data-error="${name}"></span></td>
+          <td><button class="btn" data-preview="${name}">${esc(T["em.preview"])}</button></td></tr>`;
+      }).join("");
+      $("#flow-events tbody").innerHTML = rows(data.flows, (f) => [esc(f.flow), ...EVENT_COLUMNS.map((k) => `<span class="num">${f.counts[k] || 0}</span>`)]);
       $$("[data-preview]").forEach((b) => b.addEventListener("click", run(() => emails.preview(b.dataset.preview))));
+    },
+    /* One flow's on/off, delay and sender, saved as soon as the merchant changes them. */
+    async save(row) {
+      const flow = row.dataset.flow;
+      const body = {};
+      $$("[data-path]", row).forEach((input) => {
+        const key = input.dataset.path;
+        if (key === "enabled") body.enabled = input.checked;
+        else if (key === "delay_minutes") body.delay_minutes = input.value === "" ? 0 : Number(input.value);
+        else body[key] = input.value.trim() || null;
+      });
+      $$(".invalid", row).forEach((el) => el.classList.remove("invalid"));
+      $(`[data-error="${CSS.escape(flow)}"]`, row).textContent = "";
+      try {
+        const saved = await api("PUT", `/api/emails/flows/${flow}`, body);
+        row.classList.toggle("flow-off", !saved.enabled);
+        toast(T.saved);
+      } catch (error) {
+        const field = error.data && error.data.field;
+        const input = field && $(`[data-path="${CSS.escape(field)}"]`, row);
+        if (input) input.classList.add("invalid");
+        $(`[data-error="${CSS.escape(flow)}"]`, row).textContent = error.message;
+        toast(T.fix_fields, true);
+      }
     },
     async preview(flow) {
       emails.flow = flow || emails.flow;
@@ -356,6 +524,10 @@
       $("#preview-frame").srcdoc = html;
     },
     bind() {
+      $("#flows").addEventListener("change", (event) => {
+        const row = event.target.closest("tr[data-flow]");
+        if (row && event.target.dataset.path) emails.save(row);
+      });
       $("#preview-lang").value = DATA.lang;
       $("#preview-lang").addEventListener("change", run(() => emails.preview()));
       $("#preview-test").addEventListener("click", run(async () => {
@@ -411,6 +583,122 @@
       $$("[data-csv]").forEach((b) => b.addEventListener("click", run(() => download(`/api/analytics/export/${b.dataset.csv}.csv`, `${b.dataset.csv}.csv`))));
     },
     bind() {},
+  };
+
+  /* ---------------------------------------------------------------- what-if */
+  const signed = (n) => { const v = Number(n); return `${v > 0 ? "+" : ""}${n === undefined ? "" : (Number.isInteger(v) ? v : n)}`; };
+  const diff = (a, b) => { const d = Number(b) - Number(a); return signed(Number.isInteger(d) ? d : d.toFixed(2)); };
+  const table = (id, head, body) => `<table class="table" id="${id}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${body}</tbody></table>`;
+  const whatif = {
+    timer: null,
+    async load() {
+      const data = await api("GET", "/api/whatif");
+      whatif.live = data.program;
+      if (!$("#whatif-json").value) $("#whatif-json").value = JSON.stringify(data.program, null, 2);
+      $("#whatif-runs tbody").innerHTML = rows(data.runs, (r) => [`#${r.id}`, badge(r.status), when(r.created_at),
+        r.liability_change ? `<span class="num">${esc(signed(r.liability_change.amount))} ${esc(r.liability_change.currency)}</span>` : "",
+        `<button class="btn" data-run="${r.id}">${esc(T["wi.open"])}</button>`]);
+      $$("[data-run]").forEach((b) => b.addEventListener("click", run(() => whatif.poll(b.dataset.run))));
+    },
+    async start() {
+      clearErrors();
+      let draft;
+      try { draft = JSON.parse($("#whatif-json").value); } catch {
+        showErrors({data: {path: "$", error: T["wi.bad_json"]}, message: T["wi.bad_json"]});
+        return;
+      }
+      whatif.show(await api("POST", "/api/whatif", {program: draft}));
+    },
+    async poll(id) { whatif.show(await api("GET", `/api/whatif/${id}`)); },
+    show(r) {
+      $("#whatif-progress").max = Math.max(r.total || 0, r.done || 0, 1);
+      $("#whatif-progress").value = r.status === "done" ? $("#whatif-progress").max : (r.done || 0);
+      $("#whatif-status").textContent = `#${r.id} ${T[`wi.status.${r.status}`] || r.status} · ${r.done}/${r.total}${r.error ? ` · ${r.error}` : ""}`;
+      clearTimeout(whatif.timer);
+      if (r.status === "queued" || r.status === "running") {
+        whatif.timer = setTimeout(() => whatif.poll(r.id).catch((e) => toast(e.message, true)), 1000);
+        return;
+      }
+      if (r.report) $("#whatif-report").innerHTML = whatif.render(r.report);
+      whatif.load().catch((e) => toast(e.message, true));
+    },
+    render(rep) {
+      const L = rep.live, D = rep.draft;
+      const lines = [["wi.issued", L.issued, D.issued], ["wi.redeemed", L.expected_redeemed, D.expected_redeemed],
+        ["wi.redeemed_money", L.expected_redemptions.amount, D.expected_redemptions.amount], ["wi.expired", L.expired, D.expired],
+        ["wi.outstanding", L.outstanding, D.outstanding], ["wi.point_value", L.point_value, D.point_value],
+        ["wi.liability", L.liability.amount, D.liability.amount]];
+      const summary = table("whatif-summary", ["", T["wi.live"], T["wi.draft_col"], T["wi.change"]],
+        lines.map(([k, a, b]) => `<tr data-figure="${k}"><td>${esc(T[k])}</td><td class="num">${esc(a)}</td><td class="num">${esc(b)}</td><td class="num">${esc(diff(a, b))}</td></tr>`).join(""));
+      const intro = T["wi.orders"].replace("{orders}", rep.orders).replace("{customers}", rep.customers).replace("{rate}", rep.redemption_rate);
+      const months = table("whatif-months", [T["wi.month"], T["wi.live"], T["wi.draft_col"], T["wi.change"]],
+        rows(rep.months, (m) => [esc(m.month), `<span class="num">${m.live}</span>`, `<span class="num">${m.draft}</span>`, `<span class="num">${diff(m.live, m.draft)}</span>`]));
+      const tiers = table("whatif-tiers", [T["wi.tier"], T["wi.live"], T["wi.draft_col"], T["wi.change"]],
+        rows(rep.tiers, (t) => [esc(t.tier), `<span class="num">${t.live}</span>`, `<span class="num">${t.draft}</span>`, `<span class="num">${diff(t.live, t.draft)}</span>`]));
+      const ch = rep.tier_changes;
+      const moves = table("whatif-transitions", [T["wi.from"], T["wi.to"], T["wi.customers"]],
+        rows(ch.transitions, (t) => [esc(t.from), esc(t.to), `<span class="num">${t.customers}</span>`]));
+      const people = table("whatif-customers", [T["wi.customers"], T["wi.from"], T["wi.to"]],
+        rows(ch.customers, (c) => [esc(c.email || c.customer), esc(c.from), esc(c.to)]));
+      return `<s-section><h2>${esc(T["wi.liability_change"])}: <span id="whatif-liability-change">${esc(signed(rep.liability_change.amount))} ${esc(rep.liability_change.currency)}</span></h2>
+        <p class="definition">${esc(intro)}</p>${summary}</s-section>
+        <s-section><h2>${esc(T["wi.months"])}</h2>${months}</s-section>
+        <s-section><h2>${esc(T["wi.tiers"])}</h2>${tiers}</s-section>
+        <s-section><h2>${esc(T["wi.tier_changes"])}: ${ch.count}</h2>${moves}${people}</s-section>`;
+    },
+    bind() {
+      $("#whatif-run").addEventListener("click", run(whatif.start));
+      $("#whatif-reset").addEventListener("click", () => { $("#whatif-json").value = JSON.stringify(whatif.live, null, 2); });
+      $("#whatif-file").addEventListener("change", run(async () => {
+        const file = $("#whatif-file").files[0];
+        if (file) $("#whatif-json").value = await file.text();
+      }));
+    },
+  };
+
+  /* ---------------------------------------------------------------- import from another loyalty app */
+  const loyaltyImport = {
+    async body() {
+      const file = $("#import-file").files[0];
+      if (!file) throw Object.assign(new Error(T["imp.choose_file"]), {status: 400, data: {field: "$", error: T["imp.choose_file"]}});
+      const mapping = {};
+      $$("[data-map]").forEach((input) => { if (input.value.trim()) mapping[input.dataset.map] = input.value.trim(); });
+      return {csv: await file.text(), source: $("#import-source").value, mapping};
+    },
+    render(r) {
+      const p = r.points;
+      const lines = [["imp.rows", `${r.rows} (${r.invalid} ✗)`], ["imp.matched", `${r.matched} · ${p.matched} ${T["imp.points"]}`],
+        ["imp.unmatched", `${r.unmatched} · ${p.unmatched} ${T["imp.points"]}`], ["imp.already", r.already_imported],
+        ["imp.to_write", `${r.to_write} · ${p.to_write} ${T["imp.points"]}`]];
+      const w = r.written;
+      const written = w ? `<p class="banner success" id="import-written">${esc(T["imp.written"].replace("{entries}", w.entries).replace("{points}", w.points)
+        .replace("{tiers}", w.tiers).replace("{birthdays}", w.birthdays).replace("{codes}", w.referral_codes))}</p>` : "";
+      const problems = (list) => rows(list, (x) => [esc(x.line), esc(x.field), esc(x.message)]);
+      return `<s-section>${written}<table class="table" id="import-summary"><tbody>${lines.map(([k, v]) => `<tr data-figure="${k}"><td>${esc(T[k])}</td><td class="num">${esc(v)}</td></tr>`).join("")}</tbody></table>
+        <p class="definition">${esc(Object.entries(r.columns).map(([f, h]) => `${f} ← ${h}`).join(" · "))}</p></s-section>
+        <s-section><h2>${esc(T["imp.unmatched"])}</h2><ul id="import-unmatched">${r.unmatched_emails.map((e) => `<li>${esc(e)}</li>`).join("")}</ul></s-section>
+        <s-section><h2>${esc(T["imp.refused"])}</h2><table class="table"><tbody>${problems(r.problems)}</tbody></table>
+        <h2>${esc(T["imp.notes"])}</h2><table class="table"><tbody>${problems(r.notes)}</tbody></table></s-section>`;
+    },
+    async dryRun() {
+      clearErrors();
+      const r = await api("POST", "/api/loyalty-import/dry-run", await loyaltyImport.body());
+      $("#import-report").innerHTML = loyaltyImport.render(r);
+      $("#import-apply").disabled = r.matched === r.already_imported;
+    },
+    async apply() {
+      clearErrors();
+      const r = await api("POST", "/api/loyalty-import/apply", await loyaltyImport.body());
+      $("#import-report").innerHTML = loyaltyImport.render(r);
+      $("#import-apply").disabled = true;
+      toast(T.saved);
+    },
+    async load() {},
+    bind() {
+      $("#import-dry-run").addEventListener("click", run(loyaltyImport.dryRun));
+      $("#import-apply").addEventListener("click", run(loyaltyImport.apply));
+      $("#import-file").addEventListener("change", () => { $("#import-apply").disabled = true; $("#import-report").innerHTML = ""; });
+    },
   };
 
   /* ---------------------------------------------------------------- open API keys + review apps */
@@ -553,7 +841,8 @@
     el.hidden = false;
   }
 
-  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, developers, webhooks, billing};
+  const PAGES = {home, program, customers, referrals, emails, complaints, analytics, whatif, import: loyaltyImport, developers,
+    webhooks, billing};
   const current = PAGES[DATA.page];
   current.bind();
   current.load().catch((error) => toast(error.message, true));

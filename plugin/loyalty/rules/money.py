@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import total_ordering
+from functools import cache, total_ordering
 
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
@@ -25,9 +25,16 @@ class CurrencyMismatch(ValueError):
 
 def check_currency(currency: str) -> str:
     """Return ``currency`` if it is an upper-case ISO-4217 code Babel knows."""
-    if not isinstance(currency, str) or currency != currency.upper() or not is_currency(currency):
+    if not isinstance(currency, str) or currency != currency.upper() or not _known(currency):
         raise ValueError(f"unknown currency code {currency!r}")
     return currency
+
+
+@cache
+def _known(currency: str) -> bool:
+    # Every Money checks its currency; Babel's lookup builds a set each call (the what-if
+    # creates millions of Money values), and the answer for a code never changes.
+    return bool(is_currency(currency))
 
 
 def minor_units(currency: str) -> int:

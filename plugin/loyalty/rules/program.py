@@ -28,6 +28,9 @@ Extensions beyond the contract (all optional, defaults in brackets):
 - ``abandoned_checkout.incentive`` [10 % off]: the discount shown on ``incentive_on_step``.
 - ``expiry``, ``referral`` and ``abandoned_checkout`` omitted or ``null`` switch
   that feature off (``default_program`` switches them all on).
+- ``surveys`` [nps, 7 days after fulfilment, links valid 30 days]: the post-purchase
+  feedback_request (``type`` nps | csat | ces, ``delay_days``, ``expiry_days``); ``null``
+  switches it off. Omitted, the shop's older email settings (or these defaults) apply.
 
 Money values are decimal strings (or integers) in the program currency with no
 more decimals than the currency has (CLP "5000", USD "5.00", KWD "1.250").
@@ -55,6 +58,7 @@ METRICS = ("spend", "points", "orders", "referrals")
 TIER_PERIODS = ("lifetime", "calendar_year", "rolling_12_months")
 REWARD_TYPES = ("fixed_amount", "percentage", "free_shipping")
 ACTIONS = ("signup", "birthday", "marketing_consent")
+SURVEY_TYPES = ("nps", "csat", "ces")
 MAX_MULTIPLIER = Decimal(10)
 
 
@@ -169,6 +173,15 @@ class AbandonedCheckout:
 
 
 @dataclass(frozen=True)
+class Surveys:
+    """The post-purchase survey: which scale, how long after fulfilment, how long the links work."""
+
+    type: str = "nps"
+    delay_days: int = 7
+    expiry_days: int = 30
+
+
+@dataclass(frozen=True)
 class Program:
     currency: str
     earn: Earn
@@ -182,6 +195,8 @@ class Program:
     allow_negative_balance: bool = False
     tier_grace_days: int = 0
     point_value: Decimal | None = None
+    surveys: Surveys | None = Surveys()
+    surveys_set: bool = False  # the document says ``surveys`` (else older email settings may apply)
 
     def tier(self, name: str | None) -> Tier | None:
         """The tier called ``name`` (None if absent or unknown)."""
@@ -366,7 +381,15 @@ def load_program(doc: dict[str, Any]) -> Program:
         allow_negative_balance=doc.get("allow_negative_balance", False),
         tier_grace_days=doc.get("tier_grace_days", 0),
         point_value=_point_value(doc.get("point_value")),
+        surveys=_surveys(doc["surveys"]) if "surveys" in doc else Surveys(),
+        surveys_set="surveys" in doc,
     )
+
+
+def _surveys(raw: Any) -> Surveys | None:
+    if raw is None:
+        return None
+    return Surveys(raw.get("type", "nps"), raw.get("delay_days", 7), raw.get("expiry_days", 30))
 
 
 def _actions(raw: dict[str, Any]) -> Actions:
@@ -559,7 +582,14 @@ def dump_program(program: Program) -> dict[str, Any]:
         "referral": referral,
         "expiry": expiry,
         "abandoned_checkout": abandoned,
-    } | ({} if program.point_value is None else {"point_value": _dec(program.point_value)})
+    } | ({"surveys": surveys_doc(program.surveys)} if program.surveys_set else {}) \
+      | ({} if program.point_value is None else {"point_value": _dec(program.point_value)})
+
+
+def surveys_doc(surveys: Surveys | None) -> dict[str, Any] | None:
+    if surveys is None:
+        return None
+    return {"type": surveys.type, "delay_days": surveys.delay_days, "expiry_days": surveys.expiry_days}
 
 
 # ---------------------------------------------------------------- defaults

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Literal
 
 from plugin.loyalty.rules.money import quantize
-from plugin.loyalty.rules.program import Discount, Reward
+from plugin.loyalty.rules.program import Discount, Program, Reward
 
 # 32 symbols (5 bits each) without 0/O, 1/I: nothing a shopper can mistype.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -71,3 +71,12 @@ def generate_code(prefix: str, random_bytes: bytes) -> str:
     body = "".join(reversed(symbols))
     clean = "".join(c for c in prefix.upper() if c.isascii() and c.isalnum())[:20]
     return f"{clean}-{body}" if clean else body
+
+
+def point_value(program: Program) -> Decimal:
+    """Money one point is worth: the program's ``point_value``, else the cheapest fixed-amount
+    reward's value per point, else 0 (analytics' liability and the what-if use the same)."""
+    if program.point_value is not None:
+        return program.point_value
+    fixed = [r.value / r.cost for r in program.rewards if r.type == "fixed_amount" and r.value and r.cost]
+    return min(fixed) if fixed else Decimal(0)

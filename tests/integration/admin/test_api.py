@@ -37,12 +37,18 @@ ENDPOINTS = [
     ("GET", "/api/data-exports", None),
     ("GET", "/api/data-exports/{e}", None),
     ("GET", "/api/emails/flows", None),
+    ("PUT", "/api/emails/flows/welcome", {"enabled": False, "delay_minutes": 30}),
     ("GET", "/api/emails/preview/welcome?locale=es", None),
     ("POST", "/api/emails/test", {"flow": "welcome", "locale": "es"}),
     ("GET", "/api/analytics/summary", None),
     ("GET", "/api/analytics/export/customers.csv", None),
     ("GET", "/api/analytics/export/ledger.csv", None),
     ("GET", "/api/analytics/export/members_vs_non_members.csv", None),
+    ("GET", "/api/whatif", None),
+    ("POST", "/api/whatif", {"program": {}}),
+    ("GET", "/api/whatif/1", None),
+    ("POST", "/api/loyalty-import/dry-run", {"csv": "email,points\nsomeone@example.com,5\n"}),
+    ("POST", "/api/loyalty-import/apply", {"csv": "email,points\nsomeone@example.com,5\n"}),
 ]
 
 

@@ -1,5 +1,6 @@
 """The orders table (fed by order webhooks) and the analytics figures, checked against values
-computed by hand on a small seeded shop, on PostgreSQL and on the demo's SQLite."""
+computed by hand on a small seeded shop, on PostgreSQL and on the demo's SQLite; the rollups
+kept by the order store and the ledger equal the figures computed from the source tables."""
 from __future__ import annotations
 
 import json
@@ -7,13 +8,16 @@ from decimal import Decimal
 
 import pytest
 from rq import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from plugin import create_app
-from plugin.analytics import queries
+from plugin.analytics import queries, reference
+from plugin.analytics.live import compute_figures
 from plugin.analytics.report import csv_lines, summary
-from plugin.analytics.snapshots import compute_figures
+from plugin.loyalty.balances import post_entry
+from plugin.loyalty.rules.ledger import Entry
 from plugin.loyalty.rules.program import default_program, dump_program, load_program
+from plugin.loyalty.tier_sync import reevaluate_tier
 from plugin.models import (
     Base,
     Customer,
@@ -26,8 +30,10 @@ from plugin.models import (
     SurveyResponse,
     utcnow,
 )
-from plugin.models.analytics import AnalyticsSnapshot
+from plugin.models.analytics import AnalyticsRollupState
 from plugin.models.orders import Order
+from plugin.rollups import store
+from plugin.rollups.store import compact, rebuild
 from tests.conftest import base_env
 from tests.integration.admin.admin_support import at, auth, order
 from tests.integration.conftest import add_shop
@@ -110,6 +116,9 @@ def seed_analytics(app_state) -> int:
 
 def check_figures(app_state, shop_id: int) -> None:
     with app_state.db.transaction() as session:
+        # The seed writes ledger rows around post_entry: build the rollups as a first dashboard view does.
+        rebuild(session, shop_id, utcnow())
+    with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         program = load_program(shop.program)
         assert queries.members_vs_non_members(session, shop).rows == [
@@ -166,22 +175,103 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(text, expected):
     assert _line([text]).strip() == expected
 
 
-def test_with_a_worker_the_dashboard_reads_a_snapshot_and_refreshes_it_in_the_background(rq_app):
+def test_the_dashboard_shows_a_new_order_at_once_and_a_day_old_build_is_rebuilt_in_the_background(rq_app):
     app_state = rq_app.extensions["embajador"]
     shop_id = seed_analytics(app_state)
     client = rq_app.test_client()
+    client.get("/api/analytics/summary", headers=auth())  # first view: the rebuild goes to the worker
+    assert f"analytics-rebuild-{shop_id}-first" in app_state.queue.queue.job_ids
+    SimpleWorker([app_state.queue.queue], connection=app_state.queue.connection).work(burst=True)
     first = client.get("/api/analytics/summary", headers=auth()).get_json()
+    assert first["charts"][0]["rows"][0][4] == 3  # members' orders
+    assert first["charts"][3]["rows"] == [["2026-03", 500, 100, 50]]  # points (the seed wrote the ledger directly)
     with app_state.db.transaction() as session:
         order(shop_id, session, 99, "900101", "2026-04-02T10:00:00", "500.00")
-    cached = client.get("/api/analytics/summary", headers=auth()).get_json()
-    assert cached["computed_at"] == first["computed_at"]  # read from the snapshot, nothing recomputed
-    assert cached["charts"][0]["rows"] == first["charts"][0]["rows"]
+    fresh = client.get("/api/analytics/summary", headers=auth()).get_json()
+    assert fresh["charts"][0]["rows"][0][4] == 4  # 3 + the new one, no refresh needed
+    assert not app_state.queue.queue.job_ids
     with app_state.db.transaction() as session:
-        snapshot = session.execute(AnalyticsSnapshot.for_shop(shop_id)).scalar_one()
-        snapshot.computed_at = at("2026-01-01T00:00:00")
+        state = session.execute(AnalyticsRollupState.for_shop(shop_id)).scalar_one()
+        state.built_at = at("2026-01-01T00:00:00")
     client.get("/api/analytics/summary", headers=auth())
     queue = app_state.queue.queue
-    assert any(job_id.startswith(f"analytics-{shop_id}-") for job_id in queue.job_ids)
+    assert any(job_id.startswith(f"analytics-rebuild-{shop_id}-") for job_id in queue.job_ids)
     SimpleWorker([queue], connection=app_state.queue.connection).work(burst=True)
-    fresh = client.get("/api/analytics/summary", headers=auth()).get_json()
-    assert fresh["charts"][0]["rows"][0][4] == 4  # members' orders: 3 + the new one
+    with app_state.db.transaction() as session:
+        assert session.execute(AnalyticsRollupState.for_shop(shop_id)).scalar_one().built_at > at("2026-01-02T00:00:00")
+    again = client.get("/api/analytics/summary", headers=auth()).get_json()
+    assert again["charts"][0]["rows"] == fresh["charts"][0]["rows"]
+
+
+def _rollup_vs_reference(session, shop) -> None:
+    for name in ("members_vs_non_members", "monthly_revenue", "retention_cohorts", "points_flow", "email_rates"):
+        assert getattr(queries, name)(session, shop).rows == getattr(reference, name)(session, shop).rows, name
+    program = load_program(shop.program) if shop.program else default_program(shop.currency)
+    assert queries.tier_distribution(session, shop, program).rows == \
+        reference.tier_distribution(session, shop, program).rows
+
+
+def test_rollups_kept_by_orders_and_ledger_equal_the_source_tables(app_state):
+    """Orders arriving, refunded, cancelled, moved to another customer, guests, and customers
+    joining the program after ordering: the incremental rollups equal the source tables and
+    a rebuild from them."""
+    shop_id = add_shop(app_state)
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        ana, bea = (Customer(shop_id=shop_id, shopify_id=sid, email=f"{sid}@example.com") for sid in ("901", "902"))
+        session.add_all([ana, bea])
+        session.flush()
+        rebuild(session, shop_id, utcnow())  # an empty shop, built: from here on only the hooks write
+        order(shop_id, session, 1, "901", "2026-01-10T10:00:00", "100.00")
+        order(shop_id, session, 2, "901", "2026-03-05T10:00:00", "50.00")
+        order(shop_id, session, 3, "902", "2026-01-20T10:00:00", "30.00")
+        order(shop_id, session, 4, None, "2026-02-05T10:00:00", "40.00")
+        order(shop_id, session, 5, "903", "2026-02-07T10:00:00", "70.00")  # a customer we do not know
+        _rollup_vs_reference(session, shop)
+        post_entry(session, ana, Entry("k1", "earn", 300, 0), reason="r", source="test",
+                   occurred_at=at("2026-03-01T12:00:00"))  # ana becomes a member after ordering
+        post_entry(session, ana, Entry("k2", "redeem", -100, 0), reason="r", source="test",
+                   occurred_at=at("2026-03-02T12:00:00"))
+        post_entry(session, bea, Entry("k3", "expire", -20, 0), reason="r", source="test",
+                   occurred_at=at("2026-04-02T12:00:00"))
+        _rollup_vs_reference(session, shop)
+        for customer in (ana, bea):  # both enter the base tier (tier_sync), members both
+            reevaluate_tier(session, shop, customer, utcnow())
+        assert queries.tier_distribution(session, shop, default_program("USD")).rows[0][1] == 2
+        _rollup_vs_reference(session, shop)
+        order(shop_id, session, 1, "901", "2026-01-10T10:00:00", "100.00", current="60.00")  # refund
+        order(shop_id, session, 2, "901", "2026-03-05T10:00:00", "50.00", cancelled=True)
+        order(shop_id, session, 3, "901", "2026-01-20T10:00:00", "30.00")  # moved to ana
+        order(shop_id, session, 4, None, "2026-02-05T10:00:00", "40.00", cancelled=True)
+        order(shop_id, session, 6, "902", "2026-05-01T10:00:00", "25.00")
+        _rollup_vs_reference(session, shop)
+        before = session.execute(text("SELECT COUNT(*) FROM analytics_months WHERE shop_id = :s"), {"s": shop_id}).scalar()
+        compact(session, shop_id)  # the tick folds the signed changes into one row per key
+        after = session.execute(text("SELECT COUNT(*) FROM analytics_months WHERE shop_id = :s"), {"s": shop_id}).scalar()
+        assert after < before and after == 3  # one row per (month, side) with orders: 2026-01, -02, -05
+        _rollup_vs_reference(session, shop)
+        figures = {name: getattr(queries, name)(session, shop).rows for name in queries.TABLES
+                   if name != "tier_distribution"}
+        rebuild(session, shop_id, utcnow())
+        assert {name: getattr(queries, name)(session, shop).rows for name in figures} == figures
+        assert queries.members_vs_non_members(session, shop).rows[0][1:5] == (2, 1, Decimal("50.0"), 3)
+
+
+def test_the_tick_compacts_shops_whose_rollups_grew(app_state, monkeypatch):
+    shop_id = add_shop(app_state)
+    with app_state.db.transaction() as session:
+        rebuild(session, shop_id, utcnow())
+        for n in range(1, 8):  # seven orders of one month: seven signed rows
+            order(shop_id, session, n, f"90{n}", f"2026-02-0{n}T10:00:00", "10.00")
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        figures = queries.monthly_revenue(session, shop).rows
+    monkeypatch.setattr(store, "COMPACT_ABOVE", 5)
+    assert store.compact_rollups(app_state, utcnow()) == {"compacted": 1}
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        assert session.execute(text("SELECT COUNT(*) FROM analytics_months WHERE shop_id = :s"),
+                               {"s": shop_id}).scalar() == 1
+        assert queries.monthly_revenue(session, shop).rows == figures == [
+            ("2026-02", 0, Decimal("0"), 7, Decimal("70.00"))]
+    assert store.compact_rollups(app_state, utcnow()) == {"compacted": 0}

@@ -93,3 +93,24 @@ def test_failing_handler_is_retried_with_backoff_then_dead_lettered(rq_app, monk
         delivery = session.execute(select(WebhookDelivery)).scalar_one()
         assert delivery.status == "dead" and delivery.attempts == MAX_ATTEMPTS
     assert customer_emails(app_state) == []
+
+
+def test_an_enqueued_job_is_the_hash_rq_itself_writes(rq_app):
+    """The queue writes RQ's job hash without building a Job per call (bench/RESULTS.md):
+    RQ must read it back exactly as the one its own enqueue_call writes, field for field."""
+    from rq.job import Job
+
+    from plugin.jobs.queue import JOB_OPTIONS
+    app_state = rq_app.extensions["embajador"]
+    connection = app_state.queue.connection
+    for n in (1, 2):  # the first builds the template with RQ, the second copies it
+        assert app_state.queue.enqueue("webhooks.processing.process_delivery_job", 40 + n, job_id=f"ours-{n}")
+    Queue(QUEUE_NAME, connection=connection).enqueue_call(
+        "webhooks.processing.process_delivery_job", args=(42,), job_id="rqs", **JOB_OPTIONS)
+    ours, theirs = Job.fetch("ours-2", connection=connection), Job.fetch("rqs", connection=connection)
+    for attribute in ("func_name", "args", "kwargs", "origin", "timeout", "result_ttl", "failure_ttl",
+                      "description", "enqueue_at_front_on_retry", "meta"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    assert ours.get_status() == theirs.get_status() == "queued"
+    assert set(connection.hkeys("rq:job:ours-2")) == set(connection.hkeys("rq:job:rqs"))
+    assert Queue(QUEUE_NAME, connection=connection).job_ids == ["ours-1", "ours-2", "rqs"]

@@ -209,3 +209,28 @@ def test_any_valid_document_round_trips(doc):
                                            ("pt-BR", ["Bronze", "Prata", "Ouro"]), ("fr", ["Bronze", "Silver", "Gold"])])
 def test_default_tier_names_are_in_the_shops_language(locale, names):
     assert [t.name for t in default_program("CLP", locale).tiers] == names
+
+
+def test_surveys_section_is_read_switched_off_and_round_trips():
+    doc = contract_doc()
+    assert load_program(doc).surveys_set is False  # omitted: the shop's older email settings apply
+    doc["surveys"] = {"type": "csat", "delay_days": 3, "expiry_days": 10}
+    program = load_program(doc)
+    assert (program.surveys.type, program.surveys.delay_days, program.surveys.expiry_days) == ("csat", 3, 10)
+    assert dump_program(program)["surveys"] == {"type": "csat", "delay_days": 3, "expiry_days": 10}
+    doc["surveys"] = None
+    off = load_program(doc)
+    assert off.surveys is None and off.surveys_set
+    assert dump_program(off)["surveys"] is None
+
+
+@pytest.mark.parametrize("surveys,path", [
+    ({"type": "stars"}, "surveys.type"),
+    ({"delay_days": -1}, "surveys.delay_days"),
+    ({"expiry_days": 0}, "surveys.expiry_days"),
+    ({"kind": "nps"}, "surveys.kind"),
+])
+def test_bad_surveys_name_the_field(surveys, path):
+    doc = contract_doc()
+    doc["surveys"] = surveys
+    assert error_of(doc).path == path

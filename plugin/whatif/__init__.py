@@ -1,0 +1,5 @@
+"""What-if: a draft program applied to the shop's real history with the live engine's pure rules.
+
+``rules/`` simulates (pure); ``history.py`` reads the orders table and the ledger; ``runs.py``
+stores a run and its progress and is the RQ job; ``report.py`` turns a comparison into text.
+"""

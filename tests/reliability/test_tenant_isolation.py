@@ -59,6 +59,7 @@ from plugin.referrals.links import ensure_referral_code
 from plugin.reviews.integrations import connect_judgeme, connect_yotpo
 from plugin.shopify.oauth import TokenSet
 from plugin.shops.tokens import install_shop
+from plugin.whatif.runs import start_run
 from tests.conftest import API_KEY, API_SECRET, _truncate_all, base_env
 from tests.integration.conftest import ADMIN_ORIGIN, bearer, session_token
 from tests.integration.loyalty.conftest import payable, run_tick
@@ -79,6 +80,8 @@ EVENT_KEY = ec.generate_private_key(ec.SECP256R1())
 EVENT_PUBLIC = base64.b64encode(EVENT_KEY.public_key().public_bytes(
     serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
 SIG, TS = "X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"
+# A Smile.io export (the columns tests/integration/loyalty_import uses) naming the email both shops have.
+IMPORT_CSV = f"first_name,email,points_balance,vip_tier,referral_url,date_of_birth\nAna,{ANA_EMAIL},1200,,,\n"
 
 
 @dataclass
@@ -102,6 +105,7 @@ class Tenant:
     endpoint_id: int
     judgeme_secret: str
     yotpo_token: str
+    whatif_run_id: int
 
 
 @dataclass
@@ -206,12 +210,13 @@ def _seed(app_state, client, fake: FakeShopify, domain: str, first: str, last: s
         judgeme_secret = f"judgeme-secret-{first}"
         connect_judgeme(session, shop, judgeme_secret, app_state.cipher, "test", now)
         yotpo_token = connect_yotpo(session, shop, "test", now)
+        whatif_run = start_run(session, shop, program, "test")
         session.flush()
         return Tenant(domain, shop_id, token, ana.id, amiga.id, code, referral.id, complaint.id, export.id,
                       version.version, delivery_id, outbox_id,
                       survey_token(secret, shop, amiga, "800001", "#1", "nps", now + timedelta(days=30)),
                       make_token(secret, UNSUBSCRIBE, {"s": shop_id, "c": amiga.id}),
-                      key.key, key.id, endpoint.id, judgeme_secret, yotpo_token)
+                      key.key, key.id, endpoint.id, judgeme_secret, yotpo_token, whatif_run.id)
 
 
 # --- what "unchanged" and "leaked" mean ----------------------------------------------------
@@ -396,6 +401,16 @@ def _route_cases(world: World) -> dict[tuple[str, str], list[Request]]:
         ("feedback.survey_comment", "POST"): [("post", f"/survey/{t}/comment", {"data": {"comment": "tarde"}})
                                               for t in (a.survey, mixed_survey)],
         # One here; every topic that touches data: test_webhooks_and_jobs_of_shop_a_never_reach_shop_b.
+        # The same email in both shops: an import for A sets A's Ana only.
+        ("admin.loyalty_import_dry_run", "POST"): [("post", "/api/loyalty-import/dry-run", {
+            "headers": auth, "json": {"csv": IMPORT_CSV}})],
+        ("admin.loyalty_import_apply", "POST"): [("post", "/api/loyalty-import/apply", {
+            "headers": auth, "json": {"csv": IMPORT_CSV}})],
+        ("admin.put_email_flow", "PUT"): [("put", "/api/emails/flows/welcome", {
+            "headers": auth, "json": {"enabled": False}})],
+        ("admin.whatif_runs", "GET"): [("get", "/api/whatif", {"headers": auth})],
+        ("admin.whatif_run", "GET"): [("get", f"/api/whatif/{b.whatif_run_id}", {"headers": auth})],
+        ("admin.whatif_start", "POST"): [("post", "/api/whatif", {"headers": auth, "json": {"program": program}})],
         ("admin.api_key_create", "POST"): [("post", "/api/api-keys", {"headers": auth, "json": {"name": "otra"}})],
         ("admin.api_key_revoke", "DELETE"): [("delete", f"/api/api-keys/{b.api_key_id}", {"headers": auth})],
         ("admin.developers", "GET"): [("get", "/api/developers", {"headers": auth})],
@@ -588,6 +603,8 @@ def _cli_cases(world: World, tmp_path) -> dict[str, list[list[str]]]:
     a, b = world.a, world.b
     program_file = tmp_path / "program.json"
     program_file.write_text(json.dumps(dump_program(default_program("USD", "es"))))
+    import_file = tmp_path / "smile.csv"
+    import_file.write_text(IMPORT_CSV)
     return {
         "import": [["import", "--shop", A]],
         "inbox": [["inbox", "--shop", A]],
@@ -609,6 +626,9 @@ def _cli_cases(world: World, tmp_path) -> dict[str, list[list[str]]]:
         "complaints answer": [["complaints", "answer", "--shop", A, str(b.complaint_id), "lo sentimos"]],
         "complaints close": [["complaints", "close", "--shop", A, str(b.complaint_id)]],
         "shop add": [["shop", "add", "--shop", A, "--token", a.token, "--offline", "--currency", "USD"]],
+        "program whatif": [["program", "whatif", "--shop", A, "--json", str(program_file)]],
+        "import-loyalty": [["import-loyalty", "--shop", A, str(import_file)],
+                           ["import-loyalty", "--shop", A, "--apply", str(import_file)]],
         "webhooks add": [["webhooks", "add", "--shop", A, "--url", "http://127.0.0.1:9/a"]],
         "webhooks list": [["webhooks", "list", "--shop", A]],
         "webhooks deliveries": [["webhooks", "deliveries", "--shop", A]],

@@ -144,7 +144,7 @@ def check_answer(port: int, expected: dict, progress: dict) -> list[str]:
     return problems
 
 
-def profile_in_process(env: dict, requests: int, top: int, explain: bool = True) -> None:
+def profile_in_process(env: dict, requests: int, top: int, explain: bool = True, dump: str | None = None) -> None:
     """cProfile (CPU time) of ``requests`` answers through Flask's test client, and the SQL
     statements they ran: where one answer's time goes, without HTTP or the machine's noise."""
     import cProfile
@@ -187,6 +187,8 @@ def profile_in_process(env: dict, requests: int, top: int, explain: bool = True)
         get()
     profiler.disable()
     cpu = (time.process_time() - started) / requests * 1000
+    if dump:
+        profiler.dump_stats(dump)  # e.g. python -m pstats FILE, or snakeviz
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top // 2)
@@ -231,6 +233,7 @@ def parse_args(argv=None):
                         help="run on the scratch schema after seeding (to measure an index candidate)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="after seeding, profile N answers in-process (no gunicorn, no load) and stop")
+    parser.add_argument("--profile-dump", metavar="FILE", help="with --profile: also write the cProfile stats to FILE")
     args = parser.parse_args(argv)
     args.warmup_requests = args.warmup_seconds = None
     if args.quick:
@@ -262,8 +265,9 @@ def main(argv=None) -> int:
                             conn.execute(text(statement))
                 progress = expected_progress(app_state, now)
                 if args.profile:
-                    profile_in_process(env, args.profile, 45)
-                    return 0
+                    profile_in_process(env, args.profile, 45, dump=args.profile_dump)
+                    status = 0  # no gunicorn ran: nothing to keep
+                    return status
                 results, problems = {}, []
                 web_env = dict(env, DATABASE_URL=f"{pg_url}&application_name={WEB_APP_NAME}")
                 for side, spec in (("bare", "bench.bare_app:create_app()"), ("proxy", "plugin:create_app()")):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
@@ -28,8 +29,14 @@ _ACTIVITY_KINDS = ("clawback", *EARNING_KINDS)
 def shop_program(shop: Shop) -> Program:
     """The shop's program document, or the default one in the shop's currency."""
     if not shop.program:
-        return default_program(shop.currency, shop.primary_locale)
+        return _default(shop.currency, shop.primary_locale)
     return _loaded(json.dumps(shop.program, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=64)
+def _default(currency: str, locale: str | None) -> Program:
+    """The default program is a pure function of currency and locale, and Program is immutable."""
+    return default_program(currency, locale)
 
 
 def ensure_program(shop: Shop) -> None:
@@ -108,30 +115,48 @@ def customer_metrics(session: Session, customer: Customer, window: Window) -> di
     widget asks on every page view, and a loyal shopper's ledger has thousands of rows: turning
     each into ``Activity``/``Money`` objects cost ~35 ms of CPU per 1,000 rows (bench/RESULTS.md)."""
     start, end = window
-    query = _metrics_query(start is not None, end is not None)
+    query = metrics_query(start is not None, end is not None)
     params = {"shop_id": customer.shop_id, "customer_id": customer.id, "start": start, "end": end}
-    spend, points_total, orders, referrals = session.execute(query, params).one()
+    return metrics_totals(*session.execute(query, params).one())
+
+
+def metrics_totals(spend, points_total, orders, referrals) -> dict[str, Decimal]:
+    """The four sums of ``metrics_query`` as ``metrics`` returns them (never below 0)."""
     # str(): SQLite (the demo) may hand back a float sum; Decimal(float) would carry its binary error.
     totals = {"spend": Decimal(str(spend)), "points": Decimal(points_total), "orders": Decimal(orders),
               "referrals": Decimal(referrals)}
     return {name: max(value, Decimal(0)) for name, value in totals.items()}
 
 
-@lru_cache(maxsize=4)
-def _metrics_query(bounded_below: bool, bounded_above: bool):
-    """Built once per window shape (the widget asks on every page view)."""
+@lru_cache(maxsize=8)
+def metrics_query(bounded_below: bool, bounded_above: bool, by_shopify_id: bool = False):
+    """The aggregate behind ``customer_metrics``, one row of (spend, points, orders, referrals).
+
+    Built once per window shape (the widget asks on every page view). Bound parameters:
+    ``shop_id``, ``start``/``end`` as the shape needs, and ``customer_id`` — or, with
+    ``by_shopify_id``, ``shopify_id``, so the storefront can read it beside the customer row
+    in one statement (plugin/storefront/reads.py)."""
     entry = LedgerEntry
+    customer_id: Any
+    if by_shopify_id:
+        customer_id = (select(Customer.id).where(Customer.shop_id == bindparam("shop_id"),
+                                                 Customer.shopify_id == bindparam("shopify_id"))
+                       .scalar_subquery())
+    else:
+        customer_id = bindparam("customer_id")
     points = entry.available + entry.pending
     is_cancel = and_(entry.kind == "clawback", entry.key.startswith("order:", autoescape=True),
                      entry.key.endswith(":cancel", autoescape=True))
     is_referral_clawback = and_(entry.kind == "clawback", entry.ref.startswith("referral:", autoescape=True))
     query = select(
         func.coalesce(func.sum(case((entry.kind == "earn", entry.base_amount),
-                                    (entry.kind == "clawback", -entry.base_amount))), 0),
-        func.coalesce(func.sum(case((entry.kind == "clawback", points), (points > 0, points), else_=0)), 0),
-        func.coalesce(func.sum(case((entry.kind == "earn", 1), (is_cancel, -1), else_=0)), 0),
-        func.coalesce(func.sum(case((entry.kind == "referral", 1), (is_referral_clawback, -1), else_=0)), 0),
-    ).where(entry.shop_id == bindparam("shop_id"), entry.customer_id == bindparam("customer_id"),
+                                    (entry.kind == "clawback", -entry.base_amount))), 0).label("spend"),
+        func.coalesce(func.sum(case((entry.kind == "clawback", points), (points > 0, points), else_=0)),
+                      0).label("points"),
+        func.coalesce(func.sum(case((entry.kind == "earn", 1), (is_cancel, -1), else_=0)), 0).label("orders"),
+        func.coalesce(func.sum(case((entry.kind == "referral", 1), (is_referral_clawback, -1), else_=0)),
+                      0).label("referrals"),
+    ).where(entry.shop_id == bindparam("shop_id"), entry.customer_id == customer_id,
             entry.kind.in_(_ACTIVITY_KINDS))
     if bounded_below:
         query = query.where(entry.occurred_at >= bindparam("start", type_=entry.occurred_at.type))
@@ -141,9 +166,11 @@ def _metrics_query(bounded_below: bool, bounded_above: bool):
 
 
 def customer_status(session: Session, shop: Shop, customer: Customer, now: datetime,
-                    program: Program | None = None) -> CustomerStatus:
+                    program: Program | None = None, values: dict[str, Decimal] | None = None) -> CustomerStatus:
+    """``values``: the customer's metrics for the program's period, when already read."""
     program = program or shop_program(shop)
-    values = customer_metrics(session, customer, period_window(program.tier_period, now))
+    if values is None:
+        values = customer_metrics(session, customer, period_window(program.tier_period, now))
     rewards = tuple(sorted(program.rewards, key=lambda r: r.cost))
     return CustomerStatus(available=customer.points_available, pending=customer.points_pending,
                           tier_name=customer.tier_name, next_tier=progress_to_next(program, values, customer.tier_name),

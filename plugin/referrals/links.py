@@ -40,14 +40,17 @@ def ensure_referral_code(session: Session, customer: Customer) -> str:
     raise RuntimeError("could not allocate a unique referral code")
 
 
-def referral_link(session: Session, shop: Shop, customer: Customer, app_url: str) -> dict:
+def referral_link(session: Session, shop: Shop, customer: Customer, app_url: str,
+                  counts: dict | None = None) -> dict:
     """``{"code", "url", "counts"}`` for the storefront widget and emails (CONTRACT: GET /r/<code>).
 
     ``counts`` are the shopper's own referrals: ``successful`` and ``pending`` (awaiting payment or
-    the merchant's review — a shopper is not told a referral looks suspicious).
+    the merchant's review — a shopper is not told a referral looks suspicious); read here unless
+    the caller already has them (the storefront reads them with the customer row).
     """
     code = ensure_referral_code(session, customer)
-    return {"code": code, "url": f"{app_url.rstrip('/')}/r/{code}", "counts": referral_counts(session, shop, customer)}
+    return {"code": code, "url": f"{app_url.rstrip('/')}/r/{code}",
+            "counts": counts if counts is not None else referral_counts(session, shop, customer)}
 
 
 def referral_counts(session: Session, shop: Shop, customer: Customer) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from plugin.db import lock_row
@@ -36,7 +36,12 @@ class ShopNeedsReauth(ShopNotInstalled):
 
 
 def find_shop(session: Session, domain: str) -> Shop | None:
-    return session.execute(select(Shop).where(Shop.domain == domain)).scalar_one_or_none()
+    return session.execute(_SHOP_BY_DOMAIN, {"domain": domain}).scalar_one_or_none()
+
+
+# Built once: every App Proxy request looks its shop up, and building a select() and its cache
+# key per call cost about as much CPU as running it (bench/RESULTS.md, App Proxy read).
+_SHOP_BY_DOMAIN = select(Shop).where(Shop.domain == bindparam("domain"))
 
 
 def store_tokens(shop: Shop, cipher, tokens: TokenSet) -> None:

@@ -16,12 +16,15 @@ from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.birthdays import BirthdayError, BirthdayLocked, set_birthday
 from plugin.loyalty.redemption import ShopifyRefused, UnknownReward, redeem_reward
 from plugin.loyalty.rules.ledger import InsufficientPoints
+from plugin.loyalty.rules.tiers import period_window
+from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import shop_local
 from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.signatures import signed_app_proxy_params
 from plugin.shops.tokens import find_shop
 from plugin.storefront.payload import customer_payload, explainer_payload
 from plugin.storefront.rate_limit import EXTENSION_KEY, RedeemLimiter
+from plugin.storefront.reads import shopper_facts
 from plugin.web.json_body import json_object
 
 bp = Blueprint("storefront", __name__, url_prefix="/proxy")
@@ -81,12 +84,18 @@ def customer_status_view():
     # Every storefront page view asks this. The usual case (a known shopper with a referral
     # code) writes nothing, so it is answered on the autocommit engine: no BEGIN/COMMIT round
     # trips. A first visit (customer row or referral code to create) takes the transaction below.
-    if g.proxy_customer_shopify_id is not None:
+    shopify_id = g.proxy_customer_shopify_id
+    if shopify_id is not None:
+        if not shopify_id.isdigit():
+            abort(400)
         with state().db.read() as session:
             shop = session.merge(g.proxy_shop, load=False)
-            customer = _customer(session, shop.id)
-            if customer is not None and customer.referral_code:
-                response = jsonify(customer_payload(session, shop, customer, utcnow(), state().config.app_url))
+            program, now = shop_program(shop), utcnow()
+            # The customer row, tier metrics, next release and referral counts in one statement.
+            facts = shopper_facts(session, shop.id, shopify_id, period_window(program.tier_period, now), now)
+            if facts is not None and facts.customer.referral_code:
+                response = jsonify(customer_payload(session, shop, facts.customer, now, state().config.app_url,
+                                                    facts, program))
                 response.headers["Cache-Control"] = "private, no-store"
                 return response
     with state().db.transaction() as session:

@@ -46,7 +46,7 @@ class Collector:
     def __init__(self):
         self.ids: list[int] = []
 
-    def enqueue(self, func_path: str, *args, job_id: str) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300, unless_waiting: bool = False) -> bool:
         self.ids.append(args[0])
         return True
 

@@ -152,21 +152,6 @@ def lock_row(session: Session, model, row_id):
 _LOCKED = "embajador.locked_rows"
 
 
-def lock_name(session: Session, name: str) -> None:
-    """A transaction-scoped lock on ``name`` (``pg_advisory_xact_lock``; SQLite serialises
-    writers anyway). For work that must not interleave before any row exists to lock: an
-    order's earn and a refund that may arrive first each write, then look for the other's row.
-    Taken once per transaction (a second call costs nothing); take it before any row lock the
-    other side also takes (the customer), so the two never wait on each other in a cycle."""
-    held = session.info.setdefault(_LOCKED, set())
-    if ("name", name) in held:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_ADVISORY_LOCK, {"name": name})
-    held.add(("name", name))
-
-
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
 
 
 def note_locked(session: Session, row) -> None:

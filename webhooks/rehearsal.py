@@ -28,7 +28,8 @@ log = get_logger("webhooks.rehearsal")
 class _DroppingQueue:
     """Accepts every job and runs none: nothing the rehearsal does may leave the process."""
 
-    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300,
+                unless_waiting: bool = False) -> bool:
         return True
 
     def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool:

@@ -67,6 +67,6 @@ def send_due_messages(app_state: AppState, now: datetime) -> dict:
         batch_rows += count
     enqueued = 0
     for _priority, _kind, func_path, args, job_id in sorted(work, key=lambda w: (w[0], w[1])):
-        if app_state.queue.enqueue(func_path, *args, job_id=job_id):
+        if app_state.queue.enqueue(func_path, *args, job_id=job_id, unless_waiting=True):
             enqueued += 1
     return {"due": len(due) + batch_rows, "enqueued": enqueued, "parked": parked}

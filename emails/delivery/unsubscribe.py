@@ -31,7 +31,9 @@ def unsubscribe_url(secret_key: str, app_url: str, shop: Shop, customer: Custome
 
 
 def _lang(session: Session, shop: Shop, customer_id: int) -> str:
-    customer = session.get(Customer, customer_id)
+    """The customer's language, read only from this shop's customers (a link naming another
+    shop's customer changes nothing there either: ``unsubscribe`` is scoped by shop)."""
+    customer = session.execute(Customer.for_shop(shop.id).where(Customer.id == customer_id)).scalar_one_or_none()
     return choose_locale(customer.locale if customer else None, shop.primary_locale)
 
 

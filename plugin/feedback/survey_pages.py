@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emails.content.landing_page import landing_page
@@ -52,8 +53,16 @@ def _survey_token(secret_key: str, token: str):
 
 
 def _lang(session: Session, shop: Shop, customer_id: int) -> str:
-    customer = session.get(Customer, customer_id)
+    customer = session.execute(Customer.for_shop(shop.id).where(Customer.id == customer_id)).scalar_one_or_none()
     return choose_locale(customer.locale if customer else None, shop.primary_locale)
+
+
+def _belongs_to_another_shop(session: Session, shop: Shop, customer_id) -> bool:
+    """A link whose customer is another shop's (never minted by us; a mixed-up or forged
+    payload) must not record a score, open a case or email a merchant about that customer."""
+    owner = session.execute(select(Customer.shop_id).where(Customer.id == customer_id)).scalar_one_or_none() \
+        if isinstance(customer_id, int) else None
+    return owner is not None and owner != shop.id
 
 
 def _survey_view(view: Callable[..., ResponseReturnValue]) -> Callable[[str], ResponseReturnValue]:
@@ -69,6 +78,9 @@ def _survey_view(view: Callable[..., ResponseReturnValue]) -> Callable[[str], Re
             shop = session.get(Shop, payload["s"])
             if shop is None:
                 abort(404)
+            if _belongs_to_another_shop(session, shop, payload.get("c")):
+                lang = choose_locale(None, shop.primary_locale)
+                return _page(lang, shop.name or "", COPY[lang]["invalid"], status=404)
             return view(token, session, payload, shop, _lang(session, shop, payload["c"]))
     return wrapper
 

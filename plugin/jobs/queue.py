@@ -27,7 +27,8 @@ _JOB_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class JobQueue(Protocol):
-    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool: ...
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300,
+                unless_waiting: bool = False) -> bool: ...
 
     def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool: ...
 
@@ -40,7 +41,8 @@ def resolve(func_path: str):
 class InlineQueue:
     """Runs the job at once, in this process (demo mode)."""
 
-    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300,
+                unless_waiting: bool = False) -> bool:
         _check_job_id(job_id)
         resolve(func_path)(*args)
         return True
@@ -58,9 +60,15 @@ class RQQueue:
         self.queue = Queue(name, connection=self.connection)
         self._templates: dict[str, dict] = {}
 
-    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300) -> bool:
+    def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300,
+                unless_waiting: bool = False) -> bool:
         """The job hash, the queue-set SADD and the RPUSH, in one round trip. ``timeout``: the
         seconds RQ lets the job run (a long simulation asks for more than the default 300).
+
+        ``unless_waiting``: for work a tick re-enqueues under the same id every minute (due
+        emails, outbound retries): another copy of a job still waiting in the list would only
+        pile up duplicates ahead of new work (each a no-op run), so the waiting one stands for
+        it. One more round trip, so fresh ids (ingress) do not ask.
 
         No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every job
         re-checks its row under a lock, so a second copy is a cheap no-op. No MULTI/EXEC
@@ -69,8 +77,15 @@ class RQQueue:
         queued) is harmless and the sweeper enqueues the row again."""
         _check_job_id(job_id)
         try:
+            if unless_waiting and self._waiting(job_id):
+                return True
             pipe = self.connection.pipeline(transaction=False)
             pipe.hset(Job.key_for(job_id), mapping=dict(self._job_fields(func_path, args), timeout=timeout))
+            # A finished run of this id left its hash expiring (result_ttl); HSET rewrites the
+            # fields but keeps that expiry, so the new copy could vanish from under the list
+            # entry before a worker reaches it (RQ then drops the id silently). A queued job's
+            # hash never expires.
+            pipe.persist(Job.key_for(job_id))
             pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
             pipe.rpush(self.queue.key, job_id)
             pipe.execute()
@@ -78,6 +93,11 @@ class RQQueue:
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
             return False
+
+    def _waiting(self, job_id: str) -> bool:
+        """Is a job of this id queued and still in the list (not yet taken by a worker)?"""
+        status = self.connection.hget(Job.key_for(job_id), "status")
+        return status == JobStatus.QUEUED.value.encode() and self.connection.lpos(self.queue.key, job_id) is not None
 
     def _job_fields(self, func_path: str, args: tuple) -> dict:
         """The hash RQ's ``Queue.enqueue_call`` would write, without building a ``Job`` each time.

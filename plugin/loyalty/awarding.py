@@ -12,12 +12,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from plugin.db import lock_name
 from plugin.loyalty.balances import EarnDetails, lock_customer
-from plugin.loyalty.order_notes import remember_order
+from plugin.loyalty.order_notes import lock_order, remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.redemption import mark_codes_used
-from plugin.loyalty.refunds import apply_recorded_refunds, order_lock_name
+from plugin.loyalty.refunds import apply_recorded_refunds
 from plugin.loyalty.rules.earning import OrderFacts, available_at, earn_block_reason, points_for_order
 from plugin.loyalty.rules.ledger import earn_entry
 from plugin.loyalty.rules.tiers import multiplier_for, order_can_change_tier
@@ -30,9 +29,7 @@ def award_points_for_order(session: Session, shop: Shop, order: OrderFacts, cust
                            now: datetime, source: str) -> dict:
     """Earn for ``order`` if ``topic`` is the program's trigger; remember the order either way."""
     program = shop_program(shop)
-    # A refund of this order may be handled at the same moment: without a common lock each
-    # could write its row and then miss the other's (uncommitted) one. Refunds take it too.
-    lock_name(session, order_lock_name(shop.id, order.order_id))
+    lock_order(session, shop.id, order.order_id)
     note = remember_order(session, shop.id, order, customer.id if customer else None)
     if note.cancelled_at is None and order.cancelled_at is not None:
         note.cancelled_at = order.cancelled_at

@@ -1,7 +1,7 @@
 """Our note of each order seen: its name, tax mode and cancellation, keyed by shop + order id."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import make_transient_to_detached
 
 from plugin.db import insert_ignoring_conflicts
@@ -30,3 +30,15 @@ def remember_order(session, shop_id: int, facts, customer_id: int | None) -> Loy
 def find_order(session, shop_id: int, order_id: str) -> LoyaltyOrder | None:
     return session.execute(select(LoyaltyOrder).where(LoyaltyOrder.shop_id == shop_id,
                                                       LoyaltyOrder.order_id == order_id)).scalar_one_or_none()
+
+
+def lock_order(session, shop_id: int, order_id: str) -> None:
+    """Serialise everything that moves one order's points (earning it, a refund, a cancellation)
+    until the transaction ends. Without it a refund and the order's earn on two workers each
+    miss the other's uncommitted row (the refund finds no earn yet, the earn finds no refund
+    yet) and the refund is never counted. A transaction-scoped advisory lock: the order may
+    have no row of ours yet. Taken before any customer row lock, in every path."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite serialises writers anyway
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"loyalty-order:{shop_id}:{order_id}"})

@@ -17,9 +17,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plugin.db import insert_ignoring_conflicts, lock_name
+from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.balances import EarnDetails, lock_customer
-from plugin.loyalty.order_notes import find_order, remember_order
+from plugin.loyalty.order_notes import find_order, lock_order, remember_order
 from plugin.loyalty.posting import post
 from plugin.loyalty.rules.clawback import RefundFacts, clawback_for_cancellation, clawback_for_refund, split_clawback
 from plugin.loyalty.rules.earning import OrderFacts
@@ -89,14 +89,9 @@ def record_refund(session: Session, shop: Shop, refund: RefundFacts) -> None:
         tax=refund.tax.amount, currency=refund.merchandise.currency), ["shop_id", "refund_id"])
 
 
-def order_lock_name(shop_id: int, order_id: str) -> str:
-    """The lock an order's earn and its refunds share (``plugin.db.lock_name``)."""
-    return f"order:{shop_id}:{order_id}"
-
-
 def claw_back_refund(session: Session, shop: Shop, refund: RefundFacts, now: datetime, source: str) -> dict:
     """refunds/create: pro-rata to the merchandise refunded so far (or later, once the order earns)."""
-    lock_name(session, order_lock_name(shop.id, refund.order_id))  # see award_points_for_order
+    lock_order(session, shop.id, refund.order_id)
     record_refund(session, shop, refund)
     order = find_order(session, shop.id, refund.order_id)
     refunded = refund.refunded(order.taxes_included if order else False)
@@ -130,6 +125,7 @@ def apply_recorded_refunds(session: Session, shop: Shop, order_id: str, now: dat
 def claw_back_cancellation(session: Session, shop: Shop, order: OrderFacts, now: datetime, source: str) -> dict:
     """orders/cancelled: the order keeps nothing; a later orders/paid will not award."""
     order_id = order.order_id
+    lock_order(session, shop.id, order_id)
     note = remember_order(session, shop.id, order, None)
     if note.cancelled_at is None:
         note.cancelled_at = order.cancelled_at or now

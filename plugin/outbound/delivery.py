@@ -203,7 +203,7 @@ def sweep_deliveries(app_state, now: datetime) -> dict:
         purged = _purge_finished(session, now)
     for delivery_id, attempts in due:
         app_state.queue.enqueue(DELIVER_JOB, delivery_id, now.isoformat(),
-                                job_id=delivery_job_id(delivery_id, attempts))
+                                job_id=delivery_job_id(delivery_id, attempts), unless_waiting=True)
     return {"enqueued": len(due), "disabled": disabled, "purged": purged}
 
 

@@ -22,6 +22,8 @@ from plugin.loyalty.rules.clawback import clawed_total, refunded_merchandise
 from plugin.loyalty.rules.earning import order_facts_from_payload, points_for_order
 from plugin.loyalty.rules.money import Money
 from plugin.loyalty.rules.program import Program, default_program, dump_program, load_program
+from plugin.referrals.landing import REF_PARAM  # the cart note attribute the theme fills from the landing
+from plugin.referrals.rules.fraud import Party, ReferralFacts, canonical_email, fraud_reasons
 from tests.shopify_requests import fixture_payload
 
 CURRENCY = "USD"
@@ -29,6 +31,10 @@ CURRENCY = "USD"
 CUSTOMER_BASE = 8_900_000_000_000_000
 ORDER_BASE = 5_500_000_000_000_000
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+# Not a webhook: a friend opening an advocate's link (GET /r/<code>, CONTRACT.md). The code is
+# the advocate's, read from their widget when the landing is sent (it exists from first use).
+LANDING = "referral/landing"
+FRIEND_BASE = 10_000         # friends' person indexes start here
 
 
 def chaos_program() -> Program:
@@ -43,8 +49,11 @@ def chaos_program() -> Program:
         {"name": "Plata", "threshold": {"metric": "spend", "value": "300"}, "multiplier": 1},
         {"name": "Oro", "threshold": {"metric": "spend", "value": "900"}, "multiplier": 1},
     ]
-    for feature in ("expiry", "abandoned_checkout", "referral"):
+    for feature in ("expiry", "abandoned_checkout"):
         doc.pop(feature, None)
+    # Referrals stay (friends arrive through landings); the advocate's reward is available at
+    # once like every earn here (no pending window to race a refund against).
+    doc["referral"] = dict(doc["referral"], pending_days=0)
     return load_program(doc)
 
 
@@ -58,9 +67,16 @@ class Event:
     customer: int
     order: int | None = None
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    advocate: int | None = None  # a friend's order carrying this advocate's referral code
 
-    def body(self) -> bytes:
-        return json.dumps(self.payload, default=str).encode()
+    def body(self, referral_code: str | None = None) -> bytes:
+        """The request body; a friend's order gets its advocate's code in ``note_attributes``."""
+        payload = self.payload
+        if self.advocate is not None and self.topic != LANDING:
+            if referral_code is None:
+                raise ValueError("a friend's order needs its advocate's referral code")
+            payload = dict(payload, note_attributes=[{"name": REF_PARAM, "value": referral_code}])
+        return json.dumps(payload, default=str).encode()
 
 
 @dataclass
@@ -87,11 +103,22 @@ class Order:
     cancelled: bool = False
 
 
+@dataclass(frozen=True)
+class ReferralCase:
+    """A friend who landed on an advocate's link and paid one order."""
+
+    advocate: Person
+    friend: Person
+    order_id: int
+    user_agent: str
+
+
 @dataclass
 class History:
     events: list[Event]
     people: list[Person]
     orders: list[Order]
+    referrals: list[ReferralCase] = field(default_factory=list)
 
 
 def person(index: int, tag: str = "") -> Person:
@@ -189,16 +216,20 @@ def checkout_payload(p: Person, token: str, order: dict[str, Any], at: datetime)
     return payload
 
 
-def generate(customers: int, orders_per_customer: int, seed: int = 7, tag: str = "") -> History:
+def generate(customers: int, orders_per_customer: int, seed: int = 7, tag: str = "",
+             referrals: bool = False) -> History:
     """Customers (create, a consent update, a profile update), orders (create, paid, some
-    updated), partial and full refunds, cancellations and checkouts, in true order."""
+    updated), partial and full refunds, cancellations and checkouts, in true order.
+    ``referrals``: every third customer is also an advocate whose friend lands on their link
+    (``LANDING``), signs up and pays one order carrying the link's reference."""
     rng = random.Random(seed)
     events: list[Event] = []
-    people, orders = [], []
+    people, orders, cases = [], [], []
     clock = START
 
-    def emit(topic: str, payload: dict[str, Any], who: Person, order: int | None = None) -> None:
-        events.append(Event(len(events), topic, payload, who.shopify_id, order))
+    def emit(topic: str, payload: dict[str, Any], who: Person, order: int | None = None,
+             advocate: int | None = None) -> None:
+        events.append(Event(len(events), topic, payload, who.shopify_id, order, advocate=advocate))
 
     for i in range(customers):
         p = person(i, tag)
@@ -244,7 +275,22 @@ def generate(customers: int, orders_per_customer: int, seed: int = 7, tag: str =
             update = customer_payload(p, clock)
             update["note"] = None
             emit("customers/update", dict(update, updated_at=(clock + timedelta(minutes=5)).isoformat()), p)
-    return History(events, people, orders)
+        if referrals and i % 3 == 1:
+            clock += timedelta(minutes=7)
+            friend = person(FRIEND_BASE + i, tag)
+            people.append(friend)
+            agent = f"Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0 amiga-{i}"
+            emit(LANDING, {"advocate": p.shopify_id, "user_agent": agent}, p, advocate=p.shopify_id)
+            emit("customers/create", customer_payload(friend, clock), friend)
+            order_id = ORDER_BASE + (FRIEND_BASE + i) * 100
+            prices = [Decimal(rng.randint(20, 200))]
+            pending = order_payload(friend, order_id, prices, clock + timedelta(minutes=2), "pending")
+            emit("orders/create", pending, friend, order_id, advocate=p.shopify_id)
+            paid = dict(pending, financial_status="paid")
+            emit("orders/paid", paid, friend, order_id, advocate=p.shopify_id)
+            orders.append(Order(order_id, friend, paid))
+            cases.append(ReferralCase(p, friend, order_id, agent))
+    return History(events, people, orders, cases)
 
 
 @dataclass(frozen=True)
@@ -252,6 +298,18 @@ class Expected:
     points: dict[int, int]             # shopify customer id -> available points
     tier_floor: dict[int, str]         # the tier of the final net spend
     tier_ceiling: dict[int, str]       # the tier the gross spend could have reached on the way
+    referrals: dict[int, tuple[int, str]] = field(default_factory=dict)  # friend order -> (advocate, status)
+
+
+def referral_outcome(case: ReferralCase) -> str:
+    """What the fraud rules decide for a friend's order. The orders carry no browser IP, device
+    or shipping address (none of those fingerprints), and it is the friend's only order; names
+    stand in for their hashes (the rules only compare them)."""
+    def party(who: Person) -> Party:
+        return Party(customer_id=who.shopify_id, email=canonical_email(who.email),
+                     name_hash=f"{who.first_name} {who.last_name}".lower())
+    reasons = fraud_reasons(ReferralFacts(advocate=party(case.advocate), friend=party(case.friend)))
+    return "held" if reasons else "successful"
 
 
 def _tier_for(program: Program, spend: Decimal) -> str:
@@ -284,8 +342,13 @@ def expected_state(history: History, program: Program) -> Expected:
         record = SimpleNamespace(points=earned, base=facts.merchandise)  # what clawback's EarnRecord reads
         points[order.person.shopify_id] += earned - clawed_total(record, Money(refunded, CURRENCY))
         net[order.person.shopify_id] += max(facts.merchandise.amount - refunded, Decimal(0))
+    outcomes = {}
+    for case in history.referrals:
+        outcomes[case.order_id] = (case.advocate.shopify_id, referral_outcome(case))
+        if outcomes[case.order_id][1] == "successful" and program.referral is not None:
+            points[case.advocate.shopify_id] += program.referral.advocate_points
     return Expected(points=points, tier_floor={k: _tier_for(program, v) for k, v in net.items()},
-                    tier_ceiling={k: _tier_for(program, v) for k, v in gross.items()})
+                    tier_ceiling={k: _tier_for(program, v) for k, v in gross.items()}, referrals=outcomes)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ class Scale:
 
 
 SCALES = {
-    "fast": Scale("fast", customers=8, orders_per_customer=2, senders=4, fuzz_examples=30, soak_seconds=0,
+    "fast": Scale("fast", customers=6, orders_per_customer=2, senders=4, fuzz_examples=30, soak_seconds=0,
                   drain_timeout=420),
     "ci": Scale("ci", customers=30, orders_per_customer=2, senders=6, fuzz_examples=60, soak_seconds=90,
                 drain_timeout=600),

@@ -6,18 +6,31 @@ import json
 import subprocess
 import sys
 import threading
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from plugin.loyalty.awarding import award_points_for_order
 from plugin.loyalty.balances import balance_drift, lock_customer, post_entry
 from plugin.loyalty.redemption import redeem_reward
+from plugin.loyalty.refunds import claw_back_refund
+from plugin.loyalty.rules.clawback import refund_facts_from_payload
+from plugin.loyalty.rules.earning import order_facts_from_payload
 from plugin.loyalty.rules.ledger import Entry, InsufficientPoints
 from plugin.loyalty.rules.program import dump_program
 from plugin.models import Customer, CustomerEvent, LedgerEntry, Shop, WebhookDelivery, utcnow
 from tests.conftest import base_env
-from tests.e2e.processes import ROOT, process_env
+from tests.e2e.processes import ROOT, process_env, wait_until
 from tests.integration.loyalty.conftest import assert_no_drift, entries, setup_shop, shopper_with
-from tests.reliability.history import chaos_program, expected_state, generate
+from tests.reliability.history import (
+    chaos_program,
+    customer_payload,
+    expected_state,
+    generate,
+    order_payload,
+    person,
+    refund_payload,
+)
 from tests.shopify_requests import SHOP, fixture_body, post_webhook
 from webhooks.processing import process_delivery
 
@@ -140,3 +153,59 @@ def test_a_balance_loaded_before_its_lock_is_refreshed_so_no_update_is_lost(clie
         customer = session.execute(select(Customer)).scalar_one()
         drift = balance_drift(session, customer)
         assert (drift.available, drift.pending) == (0, 0)
+
+
+def test_a_refund_committing_while_its_order_earns_is_counted(app, client, app_state):
+    """Found by the chaos replay (a fully refunded order kept its 503 points, in 2 of 4 fast
+    runs): refunds/create and orders/paid of one order on two workers at once. The refund noted
+    itself and found no earn entry yet; the earn, in its own transaction, could not see the
+    refund's uncommitted note — both committed, and the refund was never counted. The two now
+    take a per-order lock, so whichever runs second sees the first."""
+    shop_id = setup_shop(app_state)
+    program = chaos_program()
+    with app_state.db.transaction() as session:
+        session.get(Shop, shop_id).program = dump_program(program)
+    who = person(1, "race")
+    paid = order_payload(who, 7_700_000_000_000_001, [Decimal("120.00"), Decimal("80.00")], utcnow(), "paid")
+    refund = refund_payload(paid, 7_700_000_000_000_011, [0, 1], utcnow())
+    assert post_webhook(client, "customers/create", customer_payload(who, utcnow())).status_code == 200
+    refund_noted, commit_refund, earn_backend = threading.Event(), threading.Event(), []
+
+    def refund_in_flight():
+        with app_state.db.transaction() as session:
+            claw_back_refund(session, session.get(Shop, shop_id), refund_facts_from_payload(refund, "USD"), utcnow(),
+                             "test:refund")
+            refund_noted.set()
+            commit_refund.wait(timeout=60)
+
+    def earn():
+        with app_state.db.transaction() as session:
+            earn_backend.append(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            customer = session.execute(select(Customer).where(Customer.shopify_id == str(who.shopify_id))).scalar_one()
+            award_points_for_order(session, session.get(Shop, shop_id), order_facts_from_payload(paid, "USD"),
+                                   customer, "orders/paid", utcnow(), "test:paid")
+
+    refunding = threading.Thread(target=refund_in_flight)
+    refunding.start()
+    assert refund_noted.wait(timeout=60)
+    earning = threading.Thread(target=earn)
+    earning.start()
+    # Let the earn run as far as it can while the refund is uncommitted: to its end, or to a lock.
+    wait_until(lambda: not earning.is_alive() or _waits_on_a_lock(app_state, earn_backend), timeout=60,
+               what="the earn to finish or to wait for the refund")
+    commit_refund.set()
+    refunding.join(timeout=60)
+    earning.join(timeout=60)
+    with app_state.db.transaction() as session:
+        balance = session.execute(select(Customer.points_available)
+                                  .where(Customer.shopify_id == str(who.shopify_id))).scalar_one()
+    assert balance == program.actions.signup  # the whole order was refunded: it keeps nothing
+    assert_no_drift(app_state)
+
+
+def _waits_on_a_lock(app_state, backend: list) -> bool:
+    if not backend:
+        return False
+    with app_state.db.engine.connect() as conn:
+        return conn.execute(text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"),
+                            {"pid": backend[0]}).scalar() is True

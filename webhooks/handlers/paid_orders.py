@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from plugin.customers.consent import opt_in_from_purchase
 from plugin.customers.profiles import customer_for_order
-from plugin.db import lock_name
 from plugin.loyalty.awarding import award_points_for_order
 from plugin.loyalty.consent_points import record_consent_and_reward
-from plugin.loyalty.refunds import order_lock_name
+from plugin.loyalty.order_notes import lock_order
 from plugin.referrals.attribution import on_order_paid
 from plugin.referrals.fingerprints import order_signals
 from plugin.shops.customer_sync import shopify_order_count
@@ -16,8 +15,7 @@ from webhooks.processing import HandlerContext
 
 def handle_paid_order(ctx: HandlerContext, topic: str) -> dict:
     order = order_facts(ctx)
-    # Before the customer's row lock: a racing refund of this order takes this lock, then the customer's.
-    lock_name(ctx.session, order_lock_name(ctx.shop.id, order.order_id))
+    lock_order(ctx.session, ctx.shop.id, order.order_id)  # before the customer's row lock (consent points)
     # Locked now: awarding locks it anyway, and this saves that second SELECT of the row.
     customer = customer_for_order(ctx.session, ctx.shop, ctx.payload, lock=True)
     opt_in = opt_in_from_purchase(ctx.payload, "order")  # buyer_accepts_marketing: true

@@ -275,6 +275,9 @@ def _inject_faults(cluster: Cluster, sending: _Senders, total: int, figures: Fig
             figures.faults.append(f"Redis killed at {sending.sent}/{total}, restarted empty after {took:.1f} s")
         else:
             killed = terminate_app_connections(cluster.admin_url)
+            # The suite's own in-process pool was hit too: drop its dead connections so the
+            # audit's reads don't fail on them (the app's processes recover on their own).
+            cluster.app_state.db.engine.dispose()
             figures.faults.append(f"{killed} app Postgres backends terminated at {sending.sent}/{total}")
 
 

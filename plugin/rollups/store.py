@@ -1,9 +1,11 @@
 """Keeping the analytics rollups (plugin/models/analytics.py) exact, incrementally.
 
 - ``order_changed`` (called by plugin/orders/store.record_order when an order row changes):
-  each customer the order belongs (or belonged) to is recomputed from their orders — a handful
-  of rows through ``ix_orders_shop_customer`` — and the difference with what the rollup held is
-  applied to the month and cohort rows; a guest order adds or removes its own contribution.
+  for each customer the order belongs (or belonged) to, the order's own before/after difference
+  is applied to the months their locked rollup row holds (no read of their order history: the
+  cost per order does not grow with it; a row seen for the first time is filled from all their
+  orders), and the change is applied to the month, group and cohort rows; a guest order adds or
+  removes its own contribution. ``recompute_customer`` still recomputes one from all orders.
 - ``ledger_entry_added`` (called by plugin/loyalty/balances.post_entry for a new entry): adds the
   entry to its month's points row and, the first time, makes the customer a member, moving
   their orders to the members' side of every month.
@@ -13,8 +15,13 @@
   transactions still running are left for the next tick.
 - ``rebuild`` recomputes a shop's rollups from the source tables (first view of a shop, repairs
   after data was deleted or written around the services, the bench's bulk fill). It locks the
-  shop's rollup state row; rows written by webhooks while it runs are recomputed by the
-  next order of that customer or the next rebuild.
+  shop's rollup state row. An order of a customer who has a row, written while it runs: its
+  transaction either holds that row locked until it commits (the rebuild's DELETE waits, its
+  later SELECT of the orders sees the order) or locks the rebuilt row after the rebuild
+  committed (the rebuild's SELECT did not see the uncommitted order), so it is counted once.
+  Not covered: a first-time customer's or a guest's order committed between the rebuild's
+  DELETEs and its SELECT of the orders (its signed rows survive the DELETE and the rebuild
+  counts it too); the next rebuild repairs it.
 
 Every change of a customer's row happens under that row's lock, so two writers for one
 customer apply their differences one after the other.
@@ -26,7 +33,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy import bindparam, delete, event, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,12 +103,15 @@ def _count_tier(session: Session, shop_id: int, tier: str | None, change: int) -
     _add(session, AnalyticsTier, {"shop_id": shop_id, "tier": (tier or "")[:60]}, {"members": change})
 
 
-def _locked_customer(session: Session, shop_id: int, key: str, as_non_member: bool = False) -> AnalyticsCustomer:
-    """The customer's rollup row, locked; created when missing (a member if they have a ledger
-    entry, unless ``as_non_member``: the ledger hook then makes them one)."""
+def _locked_customer(session: Session, shop_id: int, key: str,
+                     as_non_member: bool = False) -> tuple[AnalyticsCustomer, bool]:
+    """The customer's rollup row, locked, and whether this call created it (a member if they
+    have a ledger entry, unless ``as_non_member``: the ledger hook then makes them one). A
+    created row holds no orders yet: the caller fills it from the orders table."""
     query = select(AnalyticsCustomer).where(AnalyticsCustomer.shop_id == shop_id,
                                             AnalyticsCustomer.customer_key == key).with_for_update()
     row = session.execute(query).scalar_one_or_none()
+    created = None
     if row is None:
         member, tier = (False, None) if as_non_member else _membership(session, shop_id, key)
         created = session.execute(_insert(session)(AnalyticsCustomer).values(
@@ -110,7 +120,24 @@ def _locked_customer(session: Session, shop_id: int, key: str, as_non_member: bo
         if created is not None and member:
             _count_tier(session, shop_id, tier, 1)
         row = session.execute(query).scalar_one()
-    return row
+    _MEMBERS(session)[(shop_id, key)] = row.member
+    return row, created is not None
+
+
+def _MEMBERS(session: Session) -> dict[tuple[int, str], bool]:  # noqa: N802
+    """Membership of the customers whose rollup row this transaction has locked (the lock holds
+    until commit, so the value cannot change under us); spares the ledger hook its lookup.
+    Forgotten at commit and at any rollback (a savepoint's rollback may undo a change)."""
+    return session.info.setdefault(_MEMBERS_KEY, {})
+
+
+_MEMBERS_KEY = "analytics_members"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_members(session: Session, *_: Any) -> None:
+    session.info.pop(_MEMBERS_KEY, None)
 
 
 def _orders_by_month(session: Session, shop_id: int, key: str) -> Months:
@@ -177,8 +204,23 @@ def _apply(session: Session, row: AnalyticsCustomer, new: Months, member: bool) 
 
 
 def recompute_customer(session: Session, shop_id: int, key: str) -> None:
-    row = _locked_customer(session, shop_id, key)
+    """Recompute one customer's rollups from all their orders (a repair; ``order_changed``
+    applies only an order's own difference)."""
+    row, _ = _locked_customer(session, shop_id, key)
     _apply(session, row, _orders_by_month(session, shop_id, key), row.member)
+
+
+def _shifted(months: Months, state: dict[str, Any] | None, key: str, sign: int) -> None:
+    """Add (sign 1) or remove (-1) what order ``state`` contributes to customer ``key``'s months."""
+    if state is None or state["customer_shopify_id"] != key or state["cancelled"]:
+        return
+    month = month_key(state["placed_at"])
+    count, revenue = months.get(month, (0, Decimal(0)))
+    count, revenue = count + sign, revenue + sign * Decimal(state["current_total"])
+    if count:
+        months[month] = (count, revenue)
+    else:
+        months.pop(month, None)
 
 
 def order_changed(session: Session, shop_id: int, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
@@ -190,7 +232,14 @@ def order_changed(session: Session, shop_id: int, before: dict[str, Any] | None,
                  {"orders": sign, "revenue": sign * Decimal(state["current_total"])})
     keys = {s["customer_shopify_id"] for s in (before, after) if s is not None and s["customer_shopify_id"]}
     for key in sorted(keys):
-        recompute_customer(session, shop_id, key)
+        row, created = _locked_customer(session, shop_id, key)
+        if created:  # first sight of this customer: their rollups come from all their orders
+            months = _orders_by_month(session, shop_id, key)
+        else:  # the row holds every other order (kept exact under its lock): move this one only
+            months = _stored_months(row)
+            _shifted(months, before, key, -1)
+            _shifted(months, after, key, 1)
+        _apply(session, row, months, row.member)
 
 
 # ---------------------------------------------------------------- ledger
@@ -203,14 +252,17 @@ def ledger_entry_added(session: Session, shop_id: int, customer_key: str | None,
          {"issued": issued, "redeemed": redeemed, "expired": expired})
     if not customer_key:
         return
-    member = session.execute(select(AnalyticsCustomer.member).where(
-        AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
+    member = _MEMBERS(session).get((shop_id, customer_key))
+    if member is None:
+        member = session.execute(select(AnalyticsCustomer.member).where(
+            AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
     if member:
         return
-    row = _locked_customer(session, shop_id, customer_key, as_non_member=True)
+    row, _ = _locked_customer(session, shop_id, customer_key, as_non_member=True)
     if not row.member:
         _apply(session, row, _stored_months(row), True)
         _count_tier(session, shop_id, tier, 1)
+        _MEMBERS(session)[(shop_id, customer_key)] = True
 
 
 def tier_changed(session: Session, shop_id: int, customer_key: str | None, previous: str | None,
@@ -218,8 +270,12 @@ def tier_changed(session: Session, shop_id: int, customer_key: str | None, previ
     """A customer's tier changed (caller holds their row lock): move them if they are a member."""
     if not customer_key or (previous or "") == (new or ""):
         return
-    member = session.execute(select(AnalyticsCustomer.member).where(
-        AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
+    member = _MEMBERS(session).get((shop_id, customer_key))
+    if member is None:
+        member = session.execute(select(AnalyticsCustomer.member).where(
+            AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
+    else:
+        session.flush()  # the new tier_name, as the lookup's autoflush did: plain-SQL figures read it
     if member:
         _count_tier(session, shop_id, previous, -1)
         _count_tier(session, shop_id, new, 1)

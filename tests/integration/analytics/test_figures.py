@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from rq import SimpleWorker
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from plugin import create_app
 from plugin.analytics import queries, reference
@@ -215,7 +215,50 @@ def test_rollups_kept_by_orders_and_ledger_equal_the_source_tables(app_state):
     """Orders arriving, refunded, cancelled, moved to another customer, guests, and customers
     joining the program after ordering: the incremental rollups equal the source tables and
     a rebuild from them."""
+    check_rollups_kept(app_state, add_shop(app_state))
+
+
+def test_rollups_kept_by_orders_and_ledger_equal_the_source_tables_on_sqlite(tmp_path, pg_url):
+    app = create_app(base_env(pg_url, DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}"))
+    sqlite_state = app.extensions["embajador"]
+    Base.metadata.create_all(sqlite_state.db.engine)
+    try:
+        check_rollups_kept(sqlite_state, add_shop(sqlite_state))
+    finally:
+        sqlite_state.db.dispose()
+
+
+def test_a_returning_customers_order_moves_their_rollups_without_reading_their_order_history(app_state):
+    """Each order of a customer seen before applies only its own difference (the cost per order
+    does not grow with the customer's history), across separate transactions, and the figures
+    still equal the source tables after new orders, a refund and a cancellation."""
     shop_id = add_shop(app_state)
+    with app_state.db.transaction() as session:
+        order(shop_id, session, 1, "905", "2026-01-10T10:00:00", "100.00")  # first sight: filled from orders
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(app_state.db.engine, "before_cursor_execute", note)
+    try:
+        for number, placed in enumerate(("2026-01-20", "2026-02-03", "2026-02-28", "2026-04-01"), start=2):
+            with app_state.db.transaction() as session:
+                order(shop_id, session, number, "905", f"{placed}T10:00:00", "20.00")
+        with app_state.db.transaction() as session:
+            order(shop_id, session, 2, "905", "2026-01-20T10:00:00", "20.00", current="5.00")  # refund
+            order(shop_id, session, 3, "905", "2026-02-03T10:00:00", "20.00", cancelled=True)
+    finally:
+        event.remove(app_state.db.engine, "before_cursor_execute", note)
+    by_customer = [s for s in statements if "FROM orders" in s and "orders.customer_shopify_id = " in s.split("WHERE")[-1]]
+    assert not by_customer  # no read of the customer's orders (the order's own row lock is all)
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        _rollup_vs_reference(session, shop)
+        assert queries.members_vs_non_members(session, shop).rows[1][1:6] == (1, 1, Decimal("100.0"), 4, Decimal("145.00"))
+
+
+def check_rollups_kept(app_state, shop_id: int) -> None:
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         ana, bea = (Customer(shop_id=shop_id, shopify_id=sid, email=f"{sid}@example.com") for sid in ("901", "902"))

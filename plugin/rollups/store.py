@@ -88,6 +88,34 @@ def _add(session: Session, model, keys: dict[str, Any], deltas: dict[str, Any]) 
     session.execute(statement, {**keys, **deltas})
 
 
+Change = tuple[Any, dict[str, Any], dict[str, Any]]  # (model, keys, deltas) as for ``_add``
+_ADD_ALLS: dict[tuple, Any] = {}
+
+
+def _add_all(session: Session, changes: list[Change]) -> None:
+    """Several ``_add`` in one round trip on PostgreSQL: one statement whose INSERTs but the
+    last are data-modifying CTEs (each runs exactly once, to completion, read or not:
+    https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
+    SQLite has no such CTEs: one INSERT each there."""
+    if len(changes) < 2 or session.get_bind().dialect.name != "postgresql":
+        for model, keys, deltas in changes:
+            _add(session, model, keys, deltas)
+        return
+    cache_key = tuple((model, tuple(keys), tuple(deltas)) for model, keys, deltas in changes)
+    statement = _ADD_ALLS.get(cache_key)
+    if statement is None:
+        inserts, binds = [], []
+        for n, (model, keys, deltas) in enumerate(changes):
+            columns = [*keys, *deltas]
+            inserts.append(f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
+                           f"VALUES ({', '.join(f':c{n}_{c}' for c in columns)})")
+            binds += [bindparam(f"c{n}_{c}", type_=model.__table__.c[c].type) for c in columns]
+        ctes = ", ".join(f"a{n} AS ({sql})" for n, sql in enumerate(inserts[:-1]))
+        statement = _ADD_ALLS[cache_key] = text(f"WITH {ctes} {inserts[-1]}").bindparams(*binds)
+    session.execute(statement, {f"c{n}_{c}": v for n, (_, keys, deltas) in enumerate(changes)
+                                for c, v in {**keys, **deltas}.items()})
+
+
 # ---------------------------------------------------------------- customers and orders
 
 def _membership(session: Session, shop_id: int, key: str) -> tuple[bool, str | None]:
@@ -167,10 +195,11 @@ def _apply(session: Session, row: AnalyticsCustomer, new: Months, member: bool) 
     for month, (count, revenue) in new.items():
         buckets[(month, member)][0] += count
         buckets[(month, member)][1] += revenue
+    changes: list[Change] = []
     for (month, side), (count, revenue) in sorted(buckets.items()):
         if count or revenue:
-            _add(session, AnalyticsMonth, {"shop_id": row.shop_id, "month": month, "member": side},
-                 {"orders": count, "revenue": revenue})
+            changes.append((AnalyticsMonth, {"shop_id": row.shop_id, "month": month, "member": side},
+                            {"orders": count, "revenue": revenue}))
     groups: dict[bool, list[Any]] = defaultdict(lambda: [0, 0, 0, Decimal(0)])
     for months, side, sign in ((old, was_member, -1), (new, member, 1)):
         count = sum(c for c, _ in months.values())
@@ -182,8 +211,8 @@ def _apply(session: Session, row: AnalyticsCustomer, new: Months, member: bool) 
             group[3] += sign * sum((r for _, r in months.values()), Decimal(0))
     for side, (customers, repeaters, count, revenue) in sorted(groups.items()):
         if customers or repeaters or count or revenue:
-            _add(session, AnalyticsMemberGroup, {"shop_id": row.shop_id, "member": side},
-                 {"customers": customers, "repeaters": repeaters, "orders": count, "revenue": revenue})
+            changes.append((AnalyticsMemberGroup, {"shop_id": row.shop_id, "member": side},
+                            {"customers": customers, "repeaters": repeaters, "orders": count, "revenue": revenue}))
     cohorts: dict[tuple[str, str], int] = defaultdict(int)
     if old:
         for month in old:
@@ -193,8 +222,9 @@ def _apply(session: Session, row: AnalyticsCustomer, new: Months, member: bool) 
             cohorts[(min(new), month)] += 1
     for (cohort, month), change in sorted(cohorts.items()):
         if change:
-            _add(session, AnalyticsCohort, {"shop_id": row.shop_id, "cohort": cohort, "month": month},
-                 {"customers": change})
+            changes.append((AnalyticsCohort, {"shop_id": row.shop_id, "cohort": cohort, "month": month},
+                            {"customers": change}))
+    _add_all(session, changes)
     row.member = member
     row.months = {m: [count, str(revenue)] for m, (count, revenue) in sorted(new.items())}
     row.orders = sum(count for count, _ in new.values())
@@ -277,8 +307,8 @@ def tier_changed(session: Session, shop_id: int, customer_key: str | None, previ
     else:
         session.flush()  # the new tier_name, as the lookup's autoflush did: plain-SQL figures read it
     if member:
-        _count_tier(session, shop_id, previous, -1)
-        _count_tier(session, shop_id, new, 1)
+        _add_all(session, [(AnalyticsTier, {"shop_id": shop_id, "tier": (tier or "")[:60]}, {"members": change})
+                           for tier, change in ((previous, -1), (new, 1))])
 
 
 # ---------------------------------------------------------------- rebuild

@@ -288,9 +288,9 @@ def ledger_entry_added(session: Session, shop_id: int, customer_key: str | None,
             AnalyticsCustomer.shop_id == shop_id, AnalyticsCustomer.customer_key == customer_key)).scalar_one_or_none()
     if member:
         return
-    row, _ = _locked_customer(session, shop_id, customer_key, as_non_member=True)
-    if not row.member:
-        _apply(session, row, _stored_months(row), True)
+    row, created = _locked_customer(session, shop_id, customer_key, as_non_member=True)
+    if not row.member:  # a row created here is filled from the customer's orders (orders only add differences)
+        _apply(session, row, _orders_by_month(session, shop_id, customer_key) if created else _stored_months(row), True)
         _count_tier(session, shop_id, tier, 1)
         _MEMBERS(session)[(shop_id, customer_key)] = True
 

@@ -258,6 +258,27 @@ def test_a_returning_customers_order_moves_their_rollups_without_reading_their_o
         assert queries.members_vs_non_members(session, shop).rows[1][1:6] == (1, 1, Decimal("100.0"), 4, Decimal("145.00"))
 
 
+def test_a_first_ledger_entry_counts_the_orders_a_customer_placed_before_their_rollup_row(app_state):
+    """Orders written around the services (no rollup row for their customer yet), then the
+    customer's first ledger entry, then an order through the services: the member side counts
+    all three orders, as the source tables do."""
+    shop_id = add_shop(app_state)
+    with app_state.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        eva = Customer(shop_id=shop_id, shopify_id="907", email="907@example.com")
+        session.add(eva)
+        rebuild(session, shop_id, utcnow())  # built while the shop had no orders
+        session.add_all([Order(shop_id=shop_id, order_id=str(n), customer_shopify_id="907", placed_at=at(placed),
+                               total=Decimal("10.00"), current_total=Decimal("10.00"), currency="USD")
+                         for n, placed in ((1, "2026-01-05T10:00:00"), (2, "2026-02-05T10:00:00"))])
+        session.flush()
+        post_entry(session, eva, Entry("k1", "earn", 10, 0), reason="r", source="test",
+                   occurred_at=at("2026-02-05T10:00:00"))
+        order(shop_id, session, 3, "907", "2026-03-05T10:00:00", "10.00")
+        _rollup_vs_reference(session, shop)
+        assert queries.members_vs_non_members(session, shop).rows[0][4] == 3
+
+
 def check_rollups_kept(app_state, shop_id: int) -> None:
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)

@@ -36,7 +36,9 @@ from tests.integration.emails.conftest import SendGridSink
 from tests.integration.emails.conftest import _handler as sendgrid_handler
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake Shopify's access lines
-APP_NAME = "embajador-chaos"  # application_name of every app connection: what a fault terminates
+# application_name of every app connection: what a fault terminates. Per test process, so two
+# suites sharing one Postgres (two checkouts, a CI run beside a full run) never kill each other's.
+APP_NAME = f"embajador-chaos-{os.getpid()}"
 
 
 def start_sendgrid_sink() -> tuple[SendGridSink, Callable[[], None]]:

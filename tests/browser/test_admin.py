@@ -107,6 +107,8 @@ def test_a_tier_is_edited_with_field_errors_then_saved(admin, app_state, screens
 def test_every_other_program_section_is_edited_with_field_errors(admin, app_state, screenshot):
     open_page, _ = admin
     page = open_page("program")
+    # The template's first option is "nps" before the program loads; the expiry is empty until then.
+    expect(page.locator('[data-path="surveys.expiry_days"]')).to_have_value("30")
     expect(page.locator('[data-path="surveys.type"]')).to_have_value("nps")
     page.select_option('[data-path="surveys.type"]', "csat")
     page.fill('[data-path="surveys.delay_days"]', "3")

@@ -30,5 +30,5 @@ def sweep_inbox(app_state, now: datetime) -> dict:
             process_delivery(app_state, delivery_id, now=now)
     else:
         for delivery_id, attempts in rows:
-            enqueue_delivery(app_state.queue, delivery_id, attempts, sweep=now.strftime("s%Y%m%d%H%M%S"))
+            enqueue_delivery(app_state.queue, delivery_id, attempts, unless_waiting=True)
     return {"redelivered": len(rows)}

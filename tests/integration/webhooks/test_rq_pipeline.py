@@ -68,6 +68,22 @@ def test_redis_down_at_ingress_still_stores_and_the_sweeper_delivers_later(pg_ur
     assert customer_emails(app_state) == ["bob@biller.com"]
 
 
+def test_sweeping_a_backlog_adds_no_copies_of_a_delivery_still_waiting(rq_app):
+    """A row can wait behind a backlog longer than SWEEP_AFTER: each sweep must not push another
+    copy of its job in front of new work (the full chaos replay's list held 15,204 such jobs)."""
+    app_state = rq_app.extensions["embajador"]
+    add_shop(app_state)
+    post_webhook(rq_app.test_client(), "customers/create", fixture_body("customers__create.json"))
+    queue = Queue(QUEUE_NAME, connection=app_state.queue.connection)
+    assert queue.count == 1
+    for minutes in (3, 6, 9):
+        assert sweep_inbox(app_state, utcnow() + timedelta(minutes=minutes))["redelivered"] == 1
+    assert queue.count == 1
+    run_worker(app_state)
+    assert statuses(app_state) == ["processed"]
+    assert customer_emails(app_state) == ["bob@biller.com"]
+
+
 def test_failing_handler_is_retried_with_backoff_then_dead_lettered(rq_app, monkeypatch):
     import webhooks.handlers.customers_create as handler
     from webhooks.processing import MAX_ATTEMPTS

@@ -231,9 +231,8 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
     stop = threading.Event()
     fault_thread = threading.Thread(target=_inject_faults, args=(cluster, sending, total, figures, stop), daemon=True)
     # Ticks run RETRY_AHEAD past the clock, beyond the longest retry backoff: the sweeper then
-    # re-enqueues anything pending at once (more racing duplicate jobs), and every retry is due.
-    # The instant moves with the clock, so the sweeper's job ids change from tick to tick as
-    # they do in production.
+    # re-enqueues anything pending at once (racing duplicate jobs whenever the first copy has
+    # already been taken by a worker), and every retry is due.
     clock_thread = threading.Thread(target=_clock, args=(cluster, stop), daemon=True)
     started = time.monotonic()
     if faults:

@@ -81,6 +81,7 @@ class Figures:
     emails_not_in_sink: int = 0       # rows marked sent that SendGrid never received
     emails_not_in_outbox: int = 0     # what SendGrid received for no row marked sent (or unknown)
     outbox: str = ""
+    dead_reasons: Counter = field(default_factory=Counter)  # (status, topic, first line of last_error) -> rows
 
     @property
     def server_errors(self) -> int:
@@ -105,6 +106,7 @@ class Figures:
             f" {self.emails_not_in_sink}; received for no sent row: {self.emails_not_in_outbox}"
             f" (outbox: {self.outbox})",
             f"inbox: {dict(sorted(self.inbox.items()))}; dead/failed without a reason: {self.dead_without_reason}",
+            *(f"  {status} {topic}: {n} × {reason}" for (status, topic, reason), n in sorted(self.dead_reasons.items())),
             f"points verify exit code: {self.verify_exit}; workers that died on their own: {self.worker_crashes}",
         ]
 
@@ -370,6 +372,11 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
         dead = session.execute(select(func.count()).select_from(WebhookDelivery).where(
             WebhookDelivery.shop_id == shop_id, WebhookDelivery.status.in_((DEAD, FAILED)),
             WebhookDelivery.last_error.is_(None))).scalar_one()
+        figures.dead_reasons = Counter({
+            (status, topic, (error or "").split("\n", 1)[0][:120]): n for status, topic, error, n in session.execute(
+                select(WebhookDelivery.status, WebhookDelivery.topic, WebhookDelivery.last_error, func.count())
+                .where(WebhookDelivery.shop_id == shop_id, WebhookDelivery.status.in_((DEAD, FAILED)))
+                .group_by(WebhookDelivery.status, WebhookDelivery.topic, WebhookDelivery.last_error))})
     found: dict[int, Any] = {int(r.shopify_id): r for r in rows if r.shopify_id}
     figures.customers = len(found)
     order = [t.name for t in _tiers(cluster, domain)]

@@ -58,7 +58,13 @@ def _store(app_state, delivery: Delivery) -> StoreResult:
     delivery, bench/RESULTS.md). The pool still hands out,
     pings (after idleness) and recycles the connection. A connection the server dropped
     while we held it is invalidated and the store retried once on a fresh one: the insert is
-    idempotent (ON CONFLICT DO NOTHING), so the retry cannot store twice."""
+    idempotent (ON CONFLICT DO NOTHING), so the retry cannot store twice.
+
+    A failover or ``pg_terminate_backend`` drops every connection at once, so the pool's next
+    one is as dead as this one (the full chaos replay's one 5xx): like SQLAlchemy on any
+    disconnect (``Connection._handle_dbapi_exception`` calls ``pool._invalidate``,
+    sqlalchemy/engine/base.py), every connection as old as this one is recycled at its next
+    checkout, and the retry gets a new one."""
     if not app_state.db.is_postgres:
         with app_state.db.autocommit_engine.connect() as conn:
             return store_delivery(conn, delivery, utcnow())
@@ -71,7 +77,7 @@ def _store(app_state, delivery: Delivery) -> StoreResult:
         except psycopg.OperationalError:
             if attempt == 2 or not pooled.driver_connection.broken:
                 raise
-            pooled.invalidate()
+            app_state.db.engine.pool._invalidate(pooled)  # this one now, the older ones at checkout
             continue
         finally:
             pooled.close()

@@ -189,6 +189,18 @@ def test_every_pooled_connection_terminated_at_once_is_replaced_not_answered_500
     assert [d.dedupe_key for d in deliveries(app_state)] == ["event:b"]
 
 
+def test_a_nul_in_an_optional_header_is_dropped_not_answered_500(client, app_state):
+    """The HMAC covers only the body, so anyone can put NUL in X-Shopify-Event-Id; Postgres text
+    cannot hold it (found by the full hostile-input run)."""
+    add_shop(app_state)
+    body = fixture_body("customers__create.json")
+    headers = webhook_headers(body, "customers/create") | {"X-Shopify-Event-Id": "ev\x00-1", "X-Shopify-Webhook-Id": "\x00"}
+    response = client.post("/webhooks", data=body, headers=headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "pending"
+    [delivery] = deliveries(app_state)
+    assert delivery.dedupe_key == "event:ev-1"
+
+
 def test_invalid_shop_header_is_400_and_not_stored(client, app_state):
     body = fixture_body("customers__create.json")
     headers = webhook_headers(body, "customers/create", shop="evil.example.com")

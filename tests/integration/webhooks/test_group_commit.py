@@ -104,6 +104,9 @@ def test_concurrent_deliveries_share_one_insert_and_each_gets_its_own_answer(rq_
     assert a_code == 200 and a["status"] == "pending"
     assert [code for code, _ in answers] == [200, 200, 200, 200]
     b, c, d, c_again = (answer for _, answer in answers)
+    # The two copies of evt-c joined the group in whichever order their threads ran: one is
+    # stored, the other is answered as a duplicate.
+    c, c_again = sorted((c, c_again), key=lambda answer: answer["status"] == "duplicate")
     assert b["status"] == c["status"] == "pending"
     assert d["status"] == "ignored"  # its own shop's decision, not the group's
     assert c_again == {"status": "duplicate", "delivery_id": None}
@@ -132,7 +135,7 @@ def test_a_connection_dropped_mid_group_is_replaced_and_the_group_stored_once(rq
     (a_code, _a), answers = send_held_group(rq_app, shop, held)
 
     assert a_code == 200 and [code for code, _ in answers] == [200, 200, 200, 200]
-    assert [answer["status"] for _, answer in answers] == ["pending", "pending", "ignored", "duplicate"]
+    assert sorted(answer["status"] for _, answer in answers) == ["duplicate", "ignored", "pending", "pending"]
     assert sorted(rows(rq_state)) == ["event:evt-a", "event:evt-b", "event:evt-c", "event:evt-d"]
     assert len(queued_job_ids(rq_state)) == 3
 

@@ -28,10 +28,17 @@ Row = dict  # delivery_values(...) plus "compliance": one delivery's parameters
 
 @dataclass(eq=False)
 class _Waiter:
+    """One request's row and, once its group is written, its answer. ``gate`` is a plain lock
+    held from the start: the request blocks acquiring it, whoever wakes it releases it (a
+    ``threading.Lock`` may be released by another thread; ~0.4 µs against ~13 µs for an Event).
+    https://docs.python.org/3/library/threading.html#lock-objects"""
     row: Row
-    woken: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Lock = field(default_factory=threading.Lock)
     result: StoreResult | None = None
     error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.gate.acquire()
 
 
 class GroupCommitter:
@@ -60,9 +67,9 @@ class GroupCommitter:
             self._waiting.append(waiter)
             follow, self._leading = self._leading, True
         if follow:
-            waiter.woken.wait()  # answered by a leader, or made the next leader
+            waiter.gate.acquire()  # answered by a leader, or made the next leader
         if waiter.result is None and waiter.error is None:
-            self._lead()
+            self._lead(waiter)
         if waiter.error is not None:
             raise waiter.error
         assert waiter.result is not None
@@ -74,10 +81,12 @@ class GroupCommitter:
         if connection is not None:
             connection.close()
 
-    def _lead(self) -> None:
-        # The leader is the first waiting row (the first to arrive, or the one woken to lead).
+    def _lead(self, leader: _Waiter) -> None:
         with self._lock:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+        # Rows wait only while a leader runs, so the leader (the first to arrive, or the one
+        # woken to lead) is always the first of them.
+        assert group[0] is leader
         try:
             results = self._write([w.row for w in group])
             for waiter, result in zip(group, results, strict=True):
@@ -92,10 +101,10 @@ class GroupCommitter:
             with self._lock:
                 following = self._waiting[0] if self._waiting else None
                 self._leading = following is not None
-            for waiter in group:
-                waiter.woken.set()
+            for waiter in group[1:]:
+                waiter.gate.release()
             if following is not None:
-                following.woken.set()
+                following.gate.release()
 
     def _write(self, rows: list[Row]) -> list[StoreResult]:
         """The group's INSERT. A connection the server dropped (restart, failover, idle cut)

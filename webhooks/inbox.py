@@ -138,9 +138,11 @@ _INSERT_ONCE = text(
 # shop row is read in the statement's own snapshot, so an uninstall is never seen later than
 # with a separate SELECT (there is no cache to go stale). Sent on the raw psycopg connection,
 # prepared once per connection and group size: SQLAlchemy's execution layer cost more CPU than
-# the statement itself here. https://www.psycopg.org/psycopg3/docs/advanced/prepare.html LEFT JOIN LATERAL keeps the rows in VALUES order (a nested loop over VALUES),
-# and the rows are sorted by key, so two processes inserting overlapping keys take the
-# unique-index locks in the same order. RETURNING names each new row by its key.
+# the statement itself here. https://www.psycopg.org/psycopg3/docs/advanced/prepare.html
+# Rows are sent sorted by key, and the LATERAL shop lookup is a nested loop over VALUES, so two
+# processes writing overlapping keys (a retry racing its original) take the unique-index locks
+# in the same order; should they still deadlock, PostgreSQL aborts one statement and that
+# group's requests answer 500, which Shopify retries. RETURNING names each new row by its key.
 _GROUP_FIELDS = ("shop_domain", "topic", "dedupe_key", "event_id", "webhook_id", "api_version", "triggered_at",
                  "received_at", "payload", "subject_customer_id", "subject_email_hash", "next_attempt_at",
                  "compliance")

@@ -21,9 +21,9 @@ from plugin.loyalty.tier_sync import shop_local
 from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.signatures import signed_app_proxy_params
 from plugin.shops.tokens import find_shop
-from plugin.storefront.payload import customer_payload, explainer_payload
 from plugin.storefront.facts_cache import EXTENSION_KEY as FACTS_CACHE_KEY
 from plugin.storefront.facts_cache import FactsCache
+from plugin.storefront.payload import customer_payload, explainer_payload
 from plugin.storefront.rate_limit import EXTENSION_KEY, RedeemLimiter
 from plugin.storefront.reads import known_shopper_facts
 from plugin.web.json_body import json_object

@@ -143,3 +143,14 @@ def test_the_cache_can_be_turned_off(pg_url, migrated):
         assert app.extensions[EXTENSION_KEY].size == 0
     finally:
         app.extensions["embajador"].db.dispose()
+
+
+def test_ledger_ids_come_from_a_sequence_that_hands_them_out_one_at_a_time(app_state):
+    """The ledger version (largest id) relies on ids growing in commit order under the customer's
+    lock: a sequence CACHE above 1 would let another connection insert a smaller id later."""
+    from sqlalchemy import text
+    with app_state.db.transaction() as session:
+        cache_size = session.execute(text(
+            "SELECT seqcache FROM pg_sequence"
+            " WHERE seqrelid = pg_get_serial_sequence('ledger_entries', 'id')::regclass")).scalars().all()
+    assert cache_size == [1]

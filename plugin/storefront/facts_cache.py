@@ -36,14 +36,18 @@ class LedgerFacts:
     customer_id: int
     ledger_version: int                   # the customer's largest ledger entry id (0: none)
     tier_period: str
+    computed_at: datetime                 # the ``now`` these were read for
     stable_until: datetime | None         # None: only a new ledger entry changes these
     metrics: dict[str, Decimal]
     next_release_at: datetime | None      # raw: the earliest pending release after the read
     activity: tuple[dict[str, Any], ...]  # shared between answers: never mutated
 
     def usable(self, customer_id: int, ledger_version: int, tier_period: str, now: datetime) -> bool:
+        # ``computed_at <= now``: a request whose clock reading came before this entry's (threads
+        # overlap) may sit before a release or window edge this entry was read past.
         return (customer_id == self.customer_id and ledger_version == self.ledger_version
-                and tier_period == self.tier_period and (self.stable_until is None or now < self.stable_until))
+                and tier_period == self.tier_period and self.computed_at <= now
+                and (self.stable_until is None or now < self.stable_until))
 
 
 def stable_until(tier_period: str, window_end: datetime | None, oldest_in_window: datetime | None,

@@ -85,7 +85,7 @@ def known_shopper_facts(session: Session, cache: FactsCache, shop_id: int, shopi
     # makes the next visit miss).
     activity = tuple(recent_activity(session, facts.customer, now))
     cache.put(shop_id, shopify_id, LedgerFacts(
-        customer_id=facts.customer.id, ledger_version=row.ledger_version, tier_period=tier_period,
+        customer_id=facts.customer.id, ledger_version=row.ledger_version, tier_period=tier_period, computed_at=now,
         stable_until=stable_until(tier_period, window[1], row.oldest, row.next_release_at),
         metrics=facts.metrics, next_release_at=row.next_release_at, activity=activity))
     return ShopperFacts(facts.customer, facts.metrics, facts.next_release_at, facts.referral_counts,

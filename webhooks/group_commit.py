@@ -26,6 +26,11 @@ MAX_GROUP = 64  # bounded by the request threads of a process anyway
 Row = dict  # delivery_values(...) plus "compliance": one delivery's parameters
 
 
+class GroupWriteFailed(Exception):
+    """The INSERT of this request's group failed (the cause is chained): nothing of the group
+    was stored; the request answers 500 and Shopify retries it."""
+
+
 @dataclass(eq=False)
 class _Waiter:
     """One request's row and, once its group is written, its answer. ``gate`` is a plain lock
@@ -71,6 +76,10 @@ class GroupCommitter:
         if waiter.result is None and waiter.error is None:
             self._lead(waiter)
         if waiter.error is not None:
+            if follow:
+                # One exception object raised in several threads would pile their frames onto
+                # one traceback: each follower raises its own, chained to the group's.
+                raise GroupWriteFailed(type(waiter.error).__name__) from waiter.error
             raise waiter.error
         assert waiter.result is not None
         return waiter.result
@@ -85,8 +94,7 @@ class GroupCommitter:
         with self._lock:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
         # Rows wait only while a leader runs, so the leader (the first to arrive, or the one
-        # woken to lead) is always the first of them.
-        assert group[0] is leader
+        # woken to lead) is the first of them: in this group, whatever MAX_GROUP is.
         try:
             results = self._write([w.row for w in group])
             for waiter, result in zip(group, results, strict=True):
@@ -101,8 +109,9 @@ class GroupCommitter:
             with self._lock:
                 following = self._waiting[0] if self._waiting else None
                 self._leading = following is not None
-            for waiter in group[1:]:
-                waiter.gate.release()
+            for waiter in group:
+                if waiter is not leader:
+                    waiter.gate.release()
             if following is not None:
                 following.gate.release()
 

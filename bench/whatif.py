@@ -21,7 +21,9 @@ is the ratio of throughputs, ours / limit.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -86,9 +88,16 @@ def fill(db, shop_id: int, base: int, customers: int, orders: int) -> None:
         conn.execute(text("ANALYZE"))
 
 
+def _report_profile(profiler) -> None:
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 k orders, 10 k customers")
+    parser.add_argument("--profile", choices=("limit", "ours"), help="print cProfile's top functions of one side")
     args = parser.parse_args()
     customers, orders = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
 
@@ -138,6 +147,9 @@ def main() -> int:
             rate = ledger_redemption_rate(session, shop_id)
             load = os.getloadavg()[0]
 
+            profiler = cProfile.Profile() if args.profile == "limit" else None
+            if profiler:
+                profiler.enable()
             started, cpu = time.perf_counter(), time.process_time()
             comparison = Comparison(live, draft, rate, now)
             live_prices, draft_prices = Pricer(live), Pricer(draft)
@@ -146,10 +158,16 @@ def main() -> int:
                                simulate_customer(draft, records, now, zone, draft_prices))
             limit_report = comparison.result()
             limit_s, limit_cpu = time.perf_counter() - started, time.process_time() - cpu
+            _report_profile(profiler)
+
+            profiler = cProfile.Profile() if args.profile == "ours" else None
+            if profiler:
+                profiler.enable()
 
             started, cpu = time.perf_counter(), time.process_time()
             report = compare_programs(session, shop, draft, now)
             ours_s, ours_cpu = time.perf_counter() - started, time.process_time() - cpu
+            _report_profile(profiler)
         if report["months"] != limit_report["months"] or report["draft"] != limit_report["draft"]:
             raise BenchError("the job's report differs from the pure rules' own")
         n = report["orders"]

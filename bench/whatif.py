@@ -139,9 +139,9 @@ def main() -> int:
     from plugin.whatif.history import (
         compare_programs,
         customer_histories,
-        process_count,
         ledger_events,
         ledger_redemption_rate,
+        process_count,
         shop_zone,
     )
     from plugin.whatif.rules.comparison import Comparison

@@ -23,6 +23,7 @@ from plugin.loyalty.rules.program import Program
 from plugin.loyalty.status import shop_program
 from plugin.models import Customer, LedgerEntry, Shop
 from plugin.models.orders import Order
+from plugin.whatif.parallel import replay_in_processes
 from plugin.whatif.rules.comparison import Comparison, redemption_rate
 from plugin.whatif.rules.simulation import (
     OTHER,
@@ -201,7 +202,6 @@ def compare_programs(session: Session, shop: Shop, draft: Program, now: datetime
     processes = process_count(session, processes, total)
     ranges = customer_ranges(session, shop.id, total, processes) if processes > 1 else [EVERYONE]
     if len(ranges) > 1:
-        from plugin.whatif.parallel import replay_in_processes
         comparison, done = replay_in_processes(
             session, ranges, lambda part, customers, counted: _replay(
                 part, shop.id, live, draft, rate, now, zone, customers, counted),

@@ -83,17 +83,26 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+_ZERO = Decimal(0)
+
+
+def _decimal(value) -> Decimal:
+    return value if type(value) is Decimal else Decimal(value)
+
+
 def order_record(placed_at: datetime, total, current_total, status: str | None, earn_base) -> OrderRecord:
-    """One orders-table row as the simulation's record (see simulation.py for what is assumed)."""
-    total, current = Decimal(total), Decimal(current_total)
-    kept = max(current, Decimal(0))
+    """One orders-table row as the simulation's record (see simulation.py for what is assumed).
+    Run once per order of the history: numbers the driver already made Decimals are kept."""
+    total, current = _decimal(total), _decimal(current_total)
+    kept = current if current > _ZERO else _ZERO
     if earn_base is not None:
-        base = Decimal(earn_base)
-        refunded = base * (total - kept) / total if total > 0 and kept < total else Decimal(0)
+        base = _decimal(earn_base)
+        refunded = base * (total - kept) / total if total > 0 and kept < total else _ZERO
     else:
-        base, refunded = max(total, Decimal(0)), max(total - kept, Decimal(0))
-    return OrderRecord(at=_aware(placed_at), base=base, refunded=refunded,
-                       paid=status is None or status in PAID_STATUSES)
+        base = total if total > _ZERO else _ZERO
+        refunded = total - kept if total > kept else _ZERO
+    return OrderRecord(placed_at if placed_at.tzinfo is not None else placed_at.replace(tzinfo=UTC), base, refunded,
+                       status is None or status in PAID_STATUSES)
 
 
 def _action_kind(kind: str, key: str) -> str:

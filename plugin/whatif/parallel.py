@@ -7,7 +7,9 @@ programs, the replay function and the engine without pickling, and only their co
 back. A child must never use a pooled connection of the parent: ``Engine.dispose(close=False)``
 in the child drops the inherited pool without closing the parent's sockets — SQLAlchemy's
 "Using Connection Pools with Multiprocessing or os.fork()" (core/pooling). It works the same
-under the RQ work horse (itself a fork) and the CLI.
+under the RQ work horse (itself a fork) and the CLI; RQ puts the horse in a process group of its
+own (``os.setpgrp()``) and kills the group (``os.killpg``) on a timeout
+(rq/worker/worker_classes.py), so the parts go with it.
 
 A child that fails (an exception, or dying without an answer) fails the run: the others are
 stopped and ``WhatifWorkerFailed`` names the part and the error's type (never its message: a

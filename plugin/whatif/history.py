@@ -79,8 +79,17 @@ def shop_zone(shop: Shop) -> tzinfo:
         return UTC
 
 
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC"})
+
+
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """The instant with ``datetime.UTC`` when it is in UTC: psycopg hands timestamptz values in
+    the session's zone, ``ZoneInfo("UTC")`` on a UTC server (psycopg/_tz.py ``get_tzinfo``) — the
+    same offsets, but the replay skips its per-record conversion only for ``UTC`` itself."""
+    zone = value.tzinfo
+    if zone is None or (zone is not UTC and getattr(zone, "key", None) in _UTC_KEYS):
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 _ZERO = Decimal(0)
@@ -101,8 +110,7 @@ def order_record(placed_at: datetime, total, current_total, status: str | None, 
     else:
         base = total if total > _ZERO else _ZERO
         refunded = total - kept if total > kept else _ZERO
-    return OrderRecord(placed_at if placed_at.tzinfo is not None else placed_at.replace(tzinfo=UTC), base, refunded,
-                       status is None or status in PAID_STATUSES)
+    return OrderRecord(_aware(placed_at), base, refunded, status is None or status in PAID_STATUSES)
 
 
 def _action_kind(kind: str, key: str) -> str:

@@ -144,8 +144,9 @@ class _Window:
             self.points = self.orders = self.referrals = 0
             for _, _, spend, points, orders, referrals in items:
                 self._count(spend, points, orders, referrals, 1)
-        spend = self.spend
-        return (spend if spend > 0 else _ZERO, max(self.points, 0), max(self.orders, 0), max(self.referrals, 0))
+        spend, points, orders, referrals = self.spend, self.points, self.orders, self.referrals
+        return (spend if spend > 0 else _ZERO, points if points > 0 else 0, orders if orders > 0 else 0,
+                referrals if referrals > 0 else 0)
 
 
 _ZERO = Decimal(0)
@@ -263,8 +264,16 @@ class Pricer:
 _ONE = Decimal(1)
 
 
+_MONTHS: dict[int, str] = {}
+
+
 def _month(at: datetime) -> str:
-    return f"{at.year:04d}-{at.month:02d}"
+    """``YYYY-MM`` of the instant as given (UTC as in analytics), one string per month."""
+    key = at.year * 12 + at.month
+    month = _MONTHS.get(key)
+    if month is None:
+        month = _MONTHS[key] = f"{at.year:04d}-{at.month:02d}"
+    return month
 
 
 def event_points(record: EventRecord, program: Program, paid: dict[str, list[datetime]] | None = None) -> int:

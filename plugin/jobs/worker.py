@@ -17,6 +17,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable
+from typing import cast
 
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -24,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.utils import as_text
 from rq.worker import HerokuWorker
 from sqlalchemy.orm import configure_mappers
 
@@ -110,7 +112,7 @@ class AppWorker(HerokuWorker):
             head = self.connection.lindex(queue.key, 0)
             if head is None:
                 return None
-            job_id = head.decode() if isinstance(head, bytes) else head
+            job_id = as_text(cast(bytes | str, head))
             try:
                 job = self.job_class.fetch(job_id, connection=self.connection, serializer=self.serializer)
             except NoSuchJobError:

@@ -117,8 +117,8 @@ def _add_all(session: Session, changes: list[Change], row: AnalyticsCustomer | N
                          f"VALUES ({', '.join(f':c{n}_{c}' for c in columns)})")
             binds += [bindparam(f"c{n}_{c}", type_=model.__table__.c[c].type) for c in columns]
         if update and values:
-            table = AnalyticsCustomer.__table__
-            parts.append(f"UPDATE {table.name} SET {', '.join(f'{c} = :u_{c}' for c in values)} WHERE id = :u_id")
+            table, assignments = AnalyticsCustomer.__table__, ", ".join(f"{c} = :u_{c}" for c in values)
+            parts.append(f"UPDATE {AnalyticsCustomer.__tablename__} SET {assignments} WHERE id = :u_id")
             binds += [bindparam(f"u_{c}", type_=table.c[c].type) for c in values]
             binds.append(bindparam("u_id", type_=table.c.id.type))
         ctes = ", ".join(f"a{n} AS ({sql})" for n, sql in enumerate(parts[:-1]))

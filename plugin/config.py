@@ -63,6 +63,8 @@ class Config:
     billing_test: bool = True  # test charges (development stores); always outside production
     # The plan list as JSON data (validated at start by create_app: plugin.billing.rules.plans).
     billing_plans_doc: tuple = ()
+    # Processes a what-if run splits the shop's customers across (0: one per CPU, at most 4).
+    whatif_processes: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -193,6 +195,9 @@ def load_config(env=None, mode: str | None = None) -> Config:
 
     trusted_proxies = _trusted_proxies(env)
     billing, billing_test, billing_plans = _billing(env, mode)
+    whatif_processes = env.get("WHATIF_PROCESSES", "").strip() or "0"
+    if not whatif_processes.isdigit() or int(whatif_processes) > 64:
+        raise ConfigError("WHATIF_PROCESSES", "must be a number of processes from 1 to 64 (0 or unset: one per CPU)")
 
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
@@ -204,6 +209,7 @@ def load_config(env=None, mode: str | None = None) -> Config:
         sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
         log_format=log_format, trusted_proxies=trusted_proxies, redeem_rate_limit=redeem_rate_limit,
         proxy_facts_cache_size=int(raw_cache_size), billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
+        whatif_processes=int(whatif_processes),
     )
 
 

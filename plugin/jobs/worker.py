@@ -103,7 +103,8 @@ class AppWorker(HerokuWorker):
     def claim_head(self, func_name: str, queue: Queue) -> Job | None:
         """The job at the head of ``queue`` if it runs ``func_name``, removed from the list.
 
-        RQ's queue is the list ``rq:queue:<name>`` of job ids (``Queue.key``), each job the
+        As in RQ 2.12.0 (pinned; read in site-packages/rq): the queue is the list
+        ``rq:queue:<name>`` of job ids (``Queue.key``), each job the
         hash ``rq:job:<id>`` (``Job.key_for``); a worker takes an id by popping or LMOVE-ing it
         off that list (``Queue.dequeue_any``). LREM is one atomic command: whoever removes the
         id owns the job, so no other worker or horse runs this copy. A lost race moves on to

@@ -5,8 +5,10 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 # gthread workers: WEB_CONCURRENCY processes (the Heroku Python buildpack sets it from the dyno
 # size) x WEB_THREADS threads. Threads overlap a request's waits on Postgres/Redis (a webhook
-# waits for its commit); processes are what use more cores. Keep threads <= the 5 pooled
-# Postgres connections per process (plugin/db.py). Measured: bench/RESULTS.md, README "Deploying".
+# waits for its commit); processes are what use more cores. Webhooks share one connection per
+# process (group commit, webhooks/group_commit.py: 8 threads measured the least CPU per
+# delivery); the other routes use the pool of 5 per process (plugin/db.py), so mixed traffic
+# keeps threads <= 5. Measured: bench/RESULTS.md, README "Deploying".
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 preload_app = True

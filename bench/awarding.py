@@ -9,6 +9,14 @@ measured from the first job's start to the last job's end (RQ's own timestamps, 
 the work horses), so the worker's start-up is excluded on both sides while the per-job fork,
 Postgres connection and RQ bookkeeping are not. Target ratio >= 0.3.
 
+The worker drains: a horse that ran a delivery runs the deliveries waiting behind it in-process
+(plugin/jobs/worker.py), so the award side is measured as the Procfile runs it; each drained
+job still gets RQ's own started/ended timestamps. ``--per-horse`` adds a third side per round,
+the same orders through ``--no-drain`` (one fork per job, as before draining). The worker's CPU
+(user + system of the worker and its horses, from the kernel's accounting of waited-for
+children, minus an empty run's start-up) is printed per job: the neighbours' load barely moves
+it.
+
 Nothing leaves the machine: the app's Shopify Admin origin is a local fake Shopify
 (``SHOPIFY_ADMIN_ORIGIN``; test mode, because production refuses that override), so the
 metafield syncs that follow the awards write to it instead of ``https://<shop>.myshopify.com``.
@@ -36,6 +44,7 @@ import json
 import logging
 import os
 import pstats
+import resource
 import subprocess
 import sys
 import time
@@ -106,14 +115,18 @@ def store_deliveries(app_state, shop_id: int, start: int, count: int, customer_o
         return [r.id for r in rows]
 
 
-def run_worker(env: dict) -> None:
-    """The Procfile's ``worker:`` line, in burst mode (drain the queue, then exit)."""
+def run_worker(env: dict, drain: bool = True) -> float:
+    """The Procfile's ``worker:`` line, in burst mode (run the queue empty, then exit). Returns
+    the CPU seconds (user + system) of the worker and every horse it forked and reaped."""
     child = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "DATABASE_", "REDIS_"))}
     child.update(env, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "plugin.jobs.worker", "--burst"], env=child, cwd=ROOT,
-                            capture_output=True, text=True, timeout=1800)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run([sys.executable, "-m", "plugin.jobs.worker", "--burst"] + ([] if drain else ["--no-drain"]),
+                            env=child, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise BenchError(f"worker failed: {result.stderr[-500:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def jobs_throughput(redis_url: str, job_ids: list[str]) -> float:
@@ -135,22 +148,31 @@ def enqueue(app_state, func_path: str, arg, job_id: str) -> None:
                                        failure_ttl=3600, timeout=300)
 
 
-def part_ratio(app, shop_id: int, env: dict, redis_url: str, count: int, rounds: int) -> list[dict]:
+def part_ratio(app, shop_id: int, env: dict, redis_url: str, count: int, rounds: int, per_horse: bool) -> list[dict]:
     app_state = app.extensions["embajador"]
+    startup_cpu = run_worker(env)  # an empty queue: the worker's start-up and warm-up alone
     results = []
+
+    def award_side(start: int, drain: bool) -> tuple[float, float]:
+        deliveries = store_deliveries(app_state, shop_id, start, count, lambda n: 7_000_000 + n)
+        award_ids = [f"award-{d}" for d in deliveries]
+        for delivery_id, job_id in zip(deliveries, award_ids, strict=True):
+            enqueue(app_state, "webhooks.processing.process_delivery_job", delivery_id, job_id)
+        cpu = run_worker(env, drain=drain)
+        return jobs_throughput(redis_url, award_ids), 1000 * (cpu - startup_cpu) / count
+
     for r in range(rounds):
         noop_ids = [f"noop-{r}-{i}" for i in range(count)]
         for i, job_id in enumerate(noop_ids):
             enqueue(app_state, NOOP_JOB, -i, job_id)
-        run_worker(env)
+        noop_cpu = run_worker(env)
         noop = jobs_throughput(redis_url, noop_ids)
-        deliveries = store_deliveries(app_state, shop_id, r * count, count, lambda n: 7_000_000 + n)
-        award_ids = [f"award-{d}" for d in deliveries]
-        for delivery_id, job_id in zip(deliveries, award_ids, strict=True):
-            enqueue(app_state, "webhooks.processing.process_delivery_job", delivery_id, job_id)
-        run_worker(env)
-        award = jobs_throughput(redis_url, award_ids)
-        results.append({"noop_per_s": noop, "award_per_s": award})
+        award, award_cpu = award_side(2 * r * count, drain=True)
+        row = {"noop_per_s": noop, "award_per_s": award, "noop_cpu_ms": 1000 * (noop_cpu - startup_cpu) / count,
+               "award_cpu_ms": award_cpu}
+        if per_horse:
+            row["per_horse_per_s"], row["per_horse_cpu_ms"] = award_side((2 * r + 1) * count, drain=False)
+        results.append(row)
     return results
 
 
@@ -286,6 +308,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None, help="jobs per side and round")
     parser.add_argument("--rounds", type=int, default=2, help="alternating no-op / award rounds")
     parser.add_argument("--profile", action="store_true", help="cProfile 200 in-process orders")
+    parser.add_argument("--per-horse", action="store_true", help="also the orders one horse per job (--no-drain)")
     args = parser.parse_args()
     count = args.jobs or (300 if args.quick else 1000)
     sizes = [0, 100_000] if args.quick else [0, 10_000, 100_000, 1_000_000]
@@ -295,7 +318,9 @@ def main() -> int:
         with scratch_schema(PG_BASE) as pg_url, redis_db(REDIS_BASE) as redis_url:
             env = app_env(pg_url, redis_url, origin)
             app, shop_id = prepare(env)
-            rounds = part_ratio(app, shop_id, env, redis_url, count, args.rounds)
+            load_before = os.getloadavg()
+            rounds = part_ratio(app, shop_id, env, redis_url, count, args.rounds, args.per_horse)
+            load_after = os.getloadavg()
             trips = part_round_trips(app, shop_id, args.profile)
             for label in ("returning customer", "new customer"):
                 items = trips[label]
@@ -311,7 +336,9 @@ def main() -> int:
             for row in growth:
                 print(f"ledger {row['ledger_entries']:>9,} entries: {row['ms_per_order']:6.2f} ms per order "
                       f"({row['orders']} orders, in-process)")
-            check_awards(app.extensions["embajador"], count * args.rounds + trips["orders"] + per_size * len(sizes))
+            sides = 2 if args.per_horse else 1
+            check_awards(app.extensions["embajador"],
+                         count * args.rounds * sides + trips["orders"] + per_size * len(sizes))
             print("every order awarded exactly once")
             print(f"metafieldsSet calls received by the local fake Shopify: {len(fake.operations('metafieldsSet'))}")
             app.extensions["embajador"].db.dispose()
@@ -321,11 +348,19 @@ def main() -> int:
     finally:
         server.shutdown()
     for i, r in enumerate(rounds, 1):
-        print(f"round {i}: no-op {r['noop_per_s']:7.1f} jobs/s, award {r['award_per_s']:6.1f} orders/s "
-              f"({count} jobs each, python -m plugin.jobs.worker --burst)")
-    noop = sum(r["noop_per_s"] for r in rounds) / len(rounds)
-    award = sum(r["award_per_s"] for r in rounds) / len(rounds)
+        line = (f"round {i}: no-op {r['noop_per_s']:7.1f} jobs/s ({r['noop_cpu_ms']:.1f} ms CPU/job), "
+                f"award {r['award_per_s']:6.1f} orders/s ({r['award_cpu_ms']:.1f} ms CPU/order)")
+        if args.per_horse:
+            line += f", one horse per order {r['per_horse_per_s']:6.1f} orders/s ({r['per_horse_cpu_ms']:.1f} ms CPU/order)"
+        print(f"{line} ({count} jobs each, python -m plugin.jobs.worker --burst)")
+    print(f"load average: {load_before[0]:.2f} at the start of the worker rounds, {load_after[0]:.2f} at their end")
+
+    def mean(key: str) -> float:
+        return sum(r[key] for r in rounds) / len(rounds)
+    noop, award = mean("noop_per_s"), mean("award_per_s")
     print(f"no-op RQ job: {noop:.1f} jobs/s; orders/paid award: {award:.1f} orders/s (mean of {len(rounds)} rounds)")
+    if args.per_horse:
+        print(f"ratio one-horse-per-order/noop (--no-drain): {mean('per_horse_per_s') / noop:.2f}x")
     print(f"ratio awarding/noop: {award / noop:.2f}x (target >= 0.3x)")
     return 0
 

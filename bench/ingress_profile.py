@@ -76,6 +76,15 @@ def call(app, environ: dict) -> str:
     return status[0]
 
 
+def run_requests(app, environs: list[dict], threads: int) -> list[str]:
+    """Every request once, over ``threads`` threads (1: in this thread)."""
+    if threads == 1:
+        return [call(app, environ) for environ in environs]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda environ: call(app, environ), environs))
+
+
 class Counters:
     """SQL statements (every psycopg ``Cursor.execute``, SQLAlchemy's included) and Redis round trips."""
 
@@ -134,6 +143,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=500, help="requests per round and side")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="request threads calling the app at once, like gunicorn's gthread (group commit)")
     parser.add_argument("--sql", action="append", default=[], metavar="STATEMENT",
                         help="run on the scratch schema after migrating (to measure a schema candidate)")
     args = parser.parse_args(argv)
@@ -170,12 +181,12 @@ def main(argv=None) -> int:
                         before_backend = backend_cpu_seconds(app_state) if side == "ingress" else 0.0
                         if profiler and side == "ingress":
                             profiler.enable()
+                        environs = [make(n + i) for i in range(1, args.requests + 1)]
+                        n += args.requests
                         started = time.process_time()
-                        for _ in range(args.requests):
-                            n += 1
-                            status = call(app, make(n))
-                            if not status.startswith("200"):
-                                raise BenchError(f"{side} answered {status}")
+                        statuses = run_requests(app, environs, args.threads)
+                        if any(not status.startswith("200") for status in statuses):
+                            raise BenchError(f"{side} answered {set(statuses)}")
                         cpu[side].append((time.process_time() - started) / args.requests * 1000)
                         if profiler and side == "ingress":
                             profiler.disable()
@@ -195,7 +206,8 @@ def main(argv=None) -> int:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.profile)
         print(out.getvalue())
-    print(f"{args.rounds} rounds x {args.requests} requests per side, alternating; orders__paid.json (12 kB)")
+    print(f"{args.rounds} rounds x {args.requests} requests per side, alternating, {args.threads} thread(s); "
+          f"orders__paid.json (12 kB)")
     for side in ("bare", "ingress"):
         print(f"{side:8} CPU ms/request in the app process: best {min(cpu[side]):.3f}, "
               f"median {statistics.median(cpu[side]):.3f}, rounds {' '.join(f'{v:.3f}' for v in cpu[side])}")

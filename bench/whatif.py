@@ -21,7 +21,11 @@ is the ratio of throughputs, ours / limit.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import multiprocessing
 import os
+import pstats
+import resource
 import sys
 import time
 from pathlib import Path
@@ -86,9 +90,45 @@ def fill(db, shop_id: int, base: int, customers: int, orders: int) -> None:
         conn.execute(text("ANALYZE"))
 
 
+def _children_cpu() -> float:
+    """CPU time of the waited-for child processes (the forked parts of a multi-process run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _limit(rules, histories: list, processes: int):
+    """The pure rules over the records in memory, split into ``processes`` consecutive slices
+    replayed by forked children (as ``compare_programs`` splits customers), merged the same way."""
+    from plugin.whatif.rules.comparison import Comparison
+    if processes <= 1:
+        return rules(histories)
+    size = -(-len(histories) // processes)
+    _FORKED[:] = [rules, [histories[i:i + size] for i in range(0, len(histories), size)]]  # inherited, not pickled
+    with multiprocessing.get_context("fork").Pool(len(_FORKED[1])) as pool:
+        parts = pool.map(_slice, range(len(_FORKED[1])))
+    return Comparison.merged(parts)
+
+
+_FORKED: list = []
+
+
+def _slice(index: int):
+    rules, slices = _FORKED
+    return rules(slices[index])
+
+
+def _report_profile(profiler) -> None:
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 k orders, 10 k customers")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="processes for both sides (0: what WHATIF_PROCESSES=0 picks, one per CPU up to 4)")
+    parser.add_argument("--profile", choices=("limit", "ours"), help="print cProfile's top functions of one side")
     args = parser.parse_args()
     customers, orders = (10_000, 100_000) if args.quick else (100_000, 1_000_000)
 
@@ -101,6 +141,7 @@ def main() -> int:
         customer_histories,
         ledger_events,
         ledger_redemption_rate,
+        process_count,
         shop_zone,
     )
     from plugin.whatif.rules.comparison import Comparison
@@ -138,24 +179,41 @@ def main() -> int:
             rate = ledger_redemption_rate(session, shop_id)
             load = os.getloadavg()[0]
 
-            started, cpu = time.perf_counter(), time.process_time()
-            comparison = Comparison(live, draft, rate, now)
-            live_prices, draft_prices = Pricer(live), Pricer(draft)
-            for sid, records in histories:
-                comparison.add(sid, simulate_customer(live, records, now, zone, live_prices),
-                               simulate_customer(draft, records, now, zone, draft_prices))
-            limit_report = comparison.result()
-            limit_s, limit_cpu = time.perf_counter() - started, time.process_time() - cpu
+            profiler = cProfile.Profile() if args.profile == "limit" else None
+            if profiler:
+                profiler.enable()
+            processes = process_count(session, args.processes, counted[0])
 
-            started, cpu = time.perf_counter(), time.process_time()
-            report = compare_programs(session, shop, draft, now)
-            ours_s, ours_cpu = time.perf_counter() - started, time.process_time() - cpu
-        if report["months"] != limit_report["months"] or report["draft"] != limit_report["draft"]:
+            def rules(part: list) -> Comparison:
+                comparison = Comparison(live, draft, rate, now)
+                live_prices, draft_prices = Pricer(live), Pricer(draft)
+                for sid, records in part:
+                    comparison.add(sid, simulate_customer(live, records, now, zone, live_prices),
+                                   simulate_customer(draft, records, now, zone, draft_prices))
+                return comparison
+
+            started, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+            limit_report = _limit(rules, histories, processes).result()
+            limit_s = time.perf_counter() - started
+            limit_cpu = time.process_time() - cpu + _children_cpu() - children
+            _report_profile(profiler)
+
+            profiler = cProfile.Profile() if args.profile == "ours" else None
+            if profiler:
+                profiler.enable()
+
+            started, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+            report = compare_programs(session, shop, draft, now, processes=processes)
+            ours_s = time.perf_counter() - started
+            ours_cpu = time.process_time() - cpu + _children_cpu() - children
+            _report_profile(profiler)
+        if {k: v for k, v in report.items() if k != "orders"} != limit_report:
             raise BenchError("the job's report differs from the pure rules' own")
         n = report["orders"]
         print(f"orders replayed: {n:,} (customers {report['customers']:,}); liability live "
               f"{report['live']['liability']['amount']} → draft {report['draft']['liability']['amount']} USD")
         print(f"load average before the timed runs: {load:.1f} on {os.cpu_count()} cores")
+        print(f"processes: {processes} on each side (the limit splits the in-memory records the same way)")
         print(f"limit (pure rules, records in memory): {limit_s:6.1f} s wall ({limit_cpu:5.1f} s CPU)  "
               f"{n / limit_s:10,.0f} orders/s")
         print(f"ours (Postgres → rules → report):     {ours_s:6.1f} s wall ({ours_cpu:5.1f} s CPU in Python)  "

@@ -73,6 +73,7 @@ def _register_hooks(app_state: AppState) -> None:
     from plugin.loyalty.metafield_sync import enqueue_syncs_after_commit  # noqa: PLC0415
     from plugin.loyalty.status import ensure_program, warm_program_loading  # noqa: PLC0415
     from plugin.outbound.outbox import enqueue_deliveries_after_commit  # noqa: PLC0415
+    from webhooks.processing import JOB as DELIVERY_JOB  # noqa: PLC0415
     from webhooks.processing import import_handlers  # noqa: PLC0415
     from webhooks.rehearsal import rehearse_orders_paid  # noqa: PLC0415
     enqueue_syncs_after_commit(app_state)
@@ -80,6 +81,7 @@ def _register_hooks(app_state: AppState) -> None:
     register_loyalty_block(loyalty_block)
     app_state.shop_setup.append(ensure_program)
     app_state.warm_up.extend([import_handlers, warm_program_loading, rehearse_orders_paid])
+    app_state.drainable_jobs.add(DELIVERY_JOB)  # a pending inbox row stands for a lost job
 
 
 def _register_blueprints(app: Flask) -> None:

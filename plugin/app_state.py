@@ -30,6 +30,10 @@ class AppState:
     # AppState) in its parent before forking; every work horse inherits the result
     # (plugin/jobs/worker.py).
     warm_up: list[Callable[[Any], object]] = field(default_factory=list)
+    # Jobs (dotted function paths) a work horse may run one after another in-process: each
+    # must be safe to lose after RQ handed it over, because its row in Postgres brings it
+    # back (plugin/jobs/worker.py AppWorker.drain_waiting).
+    drainable_jobs: set[str] = field(default_factory=set)
 
 
 def state() -> AppState:

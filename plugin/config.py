@@ -56,11 +56,15 @@ class Config:
     # router is one); the client address is the entry that many hops from the end.
     trusted_proxies: int = 0
     redeem_rate_limit: str = DEFAULT_REDEEM_RATE_LIMIT
+    # Shoppers whose widget facts each web process keeps (plugin/storefront/facts_cache.py); 0: none.
+    proxy_facts_cache_size: int = 4096
     # Shopify Billing API: off for self-hosted installs (every feature, no plan, no allowance).
     billing: bool = False
     billing_test: bool = True  # test charges (development stores); always outside production
     # The plan list as JSON data (validated at start by create_app: plugin.billing.rules.plans).
     billing_plans_doc: tuple = ()
+    # Processes a what-if run splits the shop's customers across (0: one per CPU, at most 4).
+    whatif_processes: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -185,8 +189,15 @@ def load_config(env=None, mode: str | None = None) -> Config:
     except ValueError:
         raise ConfigError("PROXY_REDEEM_RATE_LIMIT", "must look like 5/minute or 20/hour") from None
 
+    raw_cache_size = env.get("PROXY_FACTS_CACHE_SIZE", "").strip() or "4096"
+    if not raw_cache_size.isdigit():
+        raise ConfigError("PROXY_FACTS_CACHE_SIZE", "must be a whole number of shoppers (0 turns the cache off)")
+
     trusted_proxies = _trusted_proxies(env)
     billing, billing_test, billing_plans = _billing(env, mode)
+    whatif_processes = env.get("WHATIF_PROCESSES", "").strip() or "0"
+    if not whatif_processes.isdigit() or int(whatif_processes) > 64:
+        raise ConfigError("WHATIF_PROCESSES", "must be a number of processes from 1 to 64 (0 or unset: one per CPU)")
 
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
@@ -197,7 +208,8 @@ def load_config(env=None, mode: str | None = None) -> Config:
         sendgrid_from_email=env.get("SENDGRID_FROM_EMAIL", "").strip() or None,
         sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
         log_format=log_format, trusted_proxies=trusted_proxies, redeem_rate_limit=redeem_rate_limit,
-        billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
+        proxy_facts_cache_size=int(raw_cache_size), billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
+        whatif_processes=int(whatif_processes),
     )
 
 

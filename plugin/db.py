@@ -152,6 +152,19 @@ def lock_row(session: Session, model, row_id):
 _LOCKED = "embajador.locked_rows"
 
 
+def advisory_xact_lock(session: Session, key: str) -> None:
+    """``pg_advisory_xact_lock`` on ``key``, held until this transaction ends ("automatically
+    released at the end of the current transaction", PostgreSQL's advisory lock functions).
+    Taken once per transaction: asking again for a key this transaction holds costs no round
+    trip (an orders/paid asked twice for its order's lock). Remembered with the row locks, so
+    forgotten on commit and on any rollback, where asking again is merely re-entrant."""
+    held = session.info.setdefault(_LOCKED, set())
+    if ("advisory", key) in held:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    held.add(("advisory", key))
+
+
 
 
 def note_locked(session: Session, row) -> None:

@@ -133,27 +133,82 @@ _INSERT_ONCE = text(
     " :status, 0, :last_error,"
     " :next_attempt_at, :processed_at) ON CONFLICT (shop_domain, topic, dedupe_key) DO NOTHING RETURNING id, status"
 ).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _DATETIMES))
-# PostgreSQL: the shop lookup and the ignored/pending decision happen inside the INSERT,
-# one round trip. The shop row is read in the same statement snapshot that inserts, so an
-# uninstall is never seen later than with a separate SELECT (there is no cache to go stale).
-# Sent on the raw psycopg connection (``%(name)s`` placeholders), prepared once per
-# connection: SQLAlchemy's execution layer cost more CPU than the statement itself here.
-# https://www.psycopg.org/psycopg3/docs/advanced/prepare.html
-INSERT_DECIDED_PG = (
-    f"INSERT INTO webhook_deliveries ({_COLUMNS})"
-    " SELECT %(shop_domain)s, d.shop_id, %(topic)s, %(dedupe_key)s, %(event_id)s, %(webhook_id)s, %(api_version)s,"
-    " %(triggered_at)s::timestamptz, %(received_at)s::timestamptz, %(payload)s, %(subject_customer_id)s,"
-    " %(subject_email_hash)s,"
-    " d.status, 0, d.last_error,"
-    " CASE WHEN d.status = 'pending' THEN %(next_attempt_at)s::timestamptz END,"
-    " CASE WHEN d.status = 'pending' THEN NULL ELSE %(received_at)s::timestamptz END"
-    " FROM (SELECT s.id AS shop_id,"
-    "   CASE WHEN s.id IS NULL OR NOT (s.installed OR %(compliance)s) THEN 'ignored' ELSE 'pending' END AS status,"
-    "   CASE WHEN s.id IS NULL THEN 'unknown shop'"
-    "        WHEN NOT (s.installed OR %(compliance)s) THEN 'shop is uninstalled' END AS last_error"
-    "  FROM (SELECT 1) AS one LEFT JOIN shops AS s ON s.domain = %(shop_domain)s) AS d"
-    " ON CONFLICT (shop_domain, topic, dedupe_key) DO NOTHING RETURNING id, status"
-)
+# PostgreSQL, the group commit (webhooks/group_commit.py): the shop lookup and the
+# ignored/pending decision happen inside the INSERT of n rows, one round trip for the group. The
+# shop row is read in the statement's own snapshot, so an uninstall is never seen later than
+# with a separate SELECT (there is no cache to go stale). Sent on the raw psycopg connection,
+# prepared once per connection and group size: SQLAlchemy's execution layer cost more CPU than
+# the statement itself here. https://www.psycopg.org/psycopg3/docs/advanced/prepare.html
+# Rows are sent sorted by key, and the LATERAL shop lookup is a nested loop over VALUES, so two
+# processes writing overlapping keys (a retry racing its original) take the unique-index locks
+# in the same order; should they still deadlock, PostgreSQL aborts one statement and that
+# group's requests answer 500, which Shopify retries. RETURNING names each new row by its key.
+_GROUP_FIELDS = ("shop_domain", "topic", "dedupe_key", "event_id", "webhook_id", "api_version", "triggered_at",
+                 "received_at", "payload", "subject_customer_id", "subject_email_hash", "next_attempt_at",
+                 "compliance")
+_GROUP_TYPES = ("text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "text", "text", "text",
+                "timestamptz", "boolean")
+_GROUP_ROW = "(" + ", ".join(["%s"] * len(_GROUP_FIELDS)) + ")"
+_GROUP_FIRST_ROW = "(" + ", ".join(f"%s::{t}" for t in _GROUP_TYPES) + ")"
+_GROUP_INSERTS: dict[int, str] = {}
+
+
+def _group_insert(n: int) -> str:
+    statement = _GROUP_INSERTS.get(n)
+    if statement is None:
+        rows = ", ".join([_GROUP_FIRST_ROW] + [_GROUP_ROW] * (n - 1))
+        statement = _GROUP_INSERTS[n] = (
+            f"INSERT INTO webhook_deliveries ({_COLUMNS})"
+            " SELECT d.shop_domain, d.shop_id, d.topic, d.dedupe_key, d.event_id, d.webhook_id, d.api_version,"
+            " d.triggered_at, d.received_at, d.payload, d.subject_customer_id, d.subject_email_hash,"
+            " d.status, 0, d.last_error,"
+            " CASE WHEN d.status = 'pending' THEN d.next_attempt_at END,"
+            " CASE WHEN d.status = 'pending' THEN NULL ELSE d.received_at END"
+            " FROM (SELECT v.*, s.id AS shop_id,"
+            "   CASE WHEN s.id IS NULL OR NOT (s.installed OR v.compliance) THEN 'ignored' ELSE 'pending' END AS status,"
+            "   CASE WHEN s.id IS NULL THEN 'unknown shop'"
+            "        WHEN NOT (s.installed OR v.compliance) THEN 'shop is uninstalled' END AS last_error"
+            f"  FROM (VALUES {rows}) AS v({', '.join(_GROUP_FIELDS)})"
+            "  LEFT JOIN LATERAL (SELECT id, installed FROM shops WHERE domain = v.shop_domain) AS s ON true) AS d"
+            " ON CONFLICT (shop_domain, topic, dedupe_key) DO NOTHING"
+            " RETURNING id, status, shop_domain, topic, dedupe_key")
+    return statement
+
+
+def group_row(delivery: Delivery, now: datetime) -> dict | None:
+    """A delivery's parameters for ``insert_group_pg``; None when the body alone makes the row
+    FAILED (stored by ``store_delivery``, the general path)."""
+    values, status, _error = delivery_values(delivery, now)
+    if status != PENDING:
+        return None
+    values["compliance"] = delivery.topic in COMPLIANCE_TOPICS
+    return values
+
+
+def insert_group_pg(dbapi_connection, rows: list[dict]) -> list[StoreResult]:
+    """Store ``rows`` (from ``group_row``) with one prepared statement on a raw psycopg
+    connection in autocommit: all of them committed when it returns, or none (one statement).
+    Returns each row's result in order. A key that appears twice in the group is sent once;
+    its later copies are answered ``duplicate``, as they would be one after the other.
+    https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT"""
+    keys = [(row["shop_domain"], row["topic"], row["dedupe_key"]) for row in rows]
+    unique = sorted(set(keys))
+    by_key: dict[tuple, dict] = {}
+    for key, row in zip(keys, rows, strict=True):
+        by_key.setdefault(key, row)  # the first copy is the one stored and answered created
+    params = [by_key[key][name] for key in unique for name in _GROUP_FIELDS]
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(_group_insert(len(unique)), params, prepare=True)
+        created = {(domain, topic, key): (row_id, status) for row_id, status, domain, topic, key in cursor.fetchall()}
+    results, answered = [], set()
+    for key in keys:
+        if key in created and key not in answered:
+            answered.add(key)
+            row_id, status = created[key]
+            results.append(StoreResult(delivery_id=row_id, created=True, status=status))
+        else:
+            results.append(StoreResult(delivery_id=None, created=False, status="duplicate"))
+    return results
 
 
 def delivery_values(delivery: Delivery, now: datetime) -> tuple[dict, str, str | None]:
@@ -174,22 +229,6 @@ def delivery_values(delivery: Delivery, now: datetime) -> tuple[dict, str, str |
                   subject_customer_id=customer_id, subject_email_hash=email_digest,
                   next_attempt_at=now + SWEEP_AFTER)
     return values, status, error
-
-
-def store_delivery_pg(dbapi_connection, delivery: Delivery, now: datetime) -> StoreResult | None:
-    """PostgreSQL, on a raw psycopg connection in autocommit: one prepared statement, committed
-    when it returns. Returns None when the body alone makes the row FAILED (the caller then
-    stores it with ``store_delivery``, the general path: rare, so not worth a second statement here)."""
-    values, status, _error = delivery_values(delivery, now)
-    if status != PENDING:
-        return None
-    values["compliance"] = delivery.topic in COMPLIANCE_TOPICS
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute(INSERT_DECIDED_PG, values, prepare=True)
-        row = cursor.fetchone()
-    if row is None:
-        return StoreResult(delivery_id=None, created=False, status="duplicate")
-    return StoreResult(delivery_id=row[0], created=True, status=row[1])
 
 
 def store_delivery(conn: Connection, delivery: Delivery, now: datetime) -> StoreResult:

@@ -54,8 +54,12 @@ def enqueue_delivery(queue, delivery_id: int, attempts: int, unless_waiting: boo
     """One id per delivery and attempt. The sweeper passes ``unless_waiting``: a job of that id
     still waiting in the list stands for the re-enqueue, so a backlog longer than SWEEP_AFTER
     does not fill the list with copies of rows that are only waiting their turn."""
-    return queue.enqueue(JOB, delivery_id, job_id=f"delivery-{delivery_id}-{attempts}",
+    return queue.enqueue(JOB, delivery_id, job_id=delivery_job_id(delivery_id, attempts),
                          unless_waiting=unless_waiting)
+
+
+def delivery_job_id(delivery_id: int, attempts: int) -> str:
+    return f"delivery-{delivery_id}-{attempts}"
 
 
 def process_delivery_job(delivery_id: int) -> str:

@@ -61,8 +61,10 @@ def program_import(domain, file):
 @program.command("whatif")
 @click.option("--shop", "domain", required=True)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--processes", type=click.IntRange(0, 64), default=None,
+              help="processes to split the customers across (default WHATIF_PROCESSES; 0: one per CPU)")
 @click.argument("file", type=click.File("r"))
-def program_whatif(domain, as_json, file):
+def program_whatif(domain, as_json, processes, file):
     """Simulate the draft program FILE on the shop's order history next to the live program
     (nothing is written)."""
     try:
@@ -80,7 +82,8 @@ def program_whatif(domain, as_json, file):
             def progress(done, total):
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
-            report = compare_programs(session, shop, draft, utcnow(), on_progress=progress)
+            report = compare_programs(session, shop, draft, utcnow(), on_progress=progress,
+                                      processes=state().config.whatif_processes if processes is None else processes)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:

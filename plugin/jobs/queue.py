@@ -80,19 +80,42 @@ class RQQueue:
             if unless_waiting and self._waiting(job_id):
                 return True
             pipe = self.connection.pipeline(transaction=False)
-            pipe.hset(Job.key_for(job_id), mapping=dict(self._job_fields(func_path, args), timeout=timeout))
-            # A finished run of this id left its hash expiring (result_ttl); HSET rewrites the
-            # fields but keeps that expiry, so the new copy could vanish from under the list
-            # entry before a worker reaches it (RQ then drops the id silently). A queued job's
-            # hash never expires.
-            pipe.persist(Job.key_for(job_id))
             pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
-            pipe.rpush(self.queue.key, job_id)
+            self._push(pipe, func_path, args, job_id, timeout)
             pipe.execute()
             return True
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
             return False
+
+    def enqueue_many(self, func_path: str, jobs: list[tuple[tuple, str]], timeout: int = 300) -> bool:
+        """``enqueue`` for several ``(args, job_id)`` at once: every job in one round trip (the
+        webhook ingress's group commit). Pushed in order; on a Redis error the jobs not yet
+        queued are left to the sweeper, as for ``enqueue``."""
+        for _args, job_id in jobs:
+            _check_job_id(job_id)
+        if not jobs:
+            return True
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
+            for args, job_id in jobs:
+                self._push(pipe, func_path, args, job_id, timeout)
+            pipe.execute()
+            return True
+        except RedisError as exc:
+            log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__,
+                        extra={"job_id": jobs[0][1]})
+            return False
+
+    def _push(self, pipe, func_path: str, args: tuple, job_id: str, timeout: int) -> None:
+        pipe.hset(Job.key_for(job_id), mapping=dict(self._job_fields(func_path, args), timeout=timeout))
+        # A finished run of this id left its hash expiring (result_ttl); HSET rewrites the
+        # fields but keeps that expiry, so the new copy could vanish from under the list
+        # entry before a worker reaches it (RQ then drops the id silently). A queued job's
+        # hash never expires.
+        pipe.persist(Job.key_for(job_id))
+        pipe.rpush(self.queue.key, job_id)
 
     def _waiting(self, job_id: str) -> bool:
         """Is a job of this id queued and still in the list (not yet taken by a worker)?"""

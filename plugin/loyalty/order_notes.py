@@ -1,10 +1,10 @@
 """Our note of each order seen: its name, tax mode and cancellation, keyed by shop + order id."""
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
 
-from plugin.db import insert_ignoring_conflicts
+from plugin.db import advisory_xact_lock, insert_ignoring_conflicts
 from plugin.models import LoyaltyOrder
 
 
@@ -40,5 +40,4 @@ def lock_order(session, shop_id: int, order_id: str) -> None:
     have no row of ours yet. Taken before any customer row lock, in every path."""
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite serialises writers anyway
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                    {"key": f"loyalty-order:{shop_id}:{order_id}"})
+    advisory_xact_lock(session, f"loyalty-order:{shop_id}:{order_id}")

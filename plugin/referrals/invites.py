@@ -22,14 +22,17 @@ def maybe_record_invite(session: Session, shop: Shop, program, customer: Custome
     """Record the event when this paid order is the customer's Nth; True if recorded now."""
     if program.referral is None or customer.redacted_at is not None:
         return False
-    if session.execute(select(CustomerEvent.id).where(CustomerEvent.shop_id == shop.id,
-                                                      CustomerEvent.key == invite_key(customer))).first():
-        return False
-    orders = set(session.execute(select(func.distinct(LedgerEntry.order_id)).where(
+    # One round trip: is the invite already recorded, and how many other orders earned (counted
+    # only up to what the threshold needs: the cost does not grow with the customer's history)?
+    others = (select(LedgerEntry.order_id).where(
         LedgerEntry.shop_id == shop.id, LedgerEntry.customer_id == customer.id, LedgerEntry.kind == "earn",
-        LedgerEntry.order_id.is_not(None))).scalars())
-    orders.add(facts.order_id)
-    if len(orders) < INVITE_AFTER_PAID_ORDERS:
+        LedgerEntry.order_id.is_not(None), LedgerEntry.order_id != facts.order_id)
+        .distinct().limit(INVITE_AFTER_PAID_ORDERS - 1).subquery())
+    invited, earned_before = session.execute(select(
+        select(CustomerEvent.id).where(CustomerEvent.shop_id == shop.id,
+                                       CustomerEvent.key == invite_key(customer)).exists(),
+        select(func.count()).select_from(others).scalar_subquery())).one()
+    if invited or earned_before + 1 < INVITE_AFTER_PAID_ORDERS:
         return False
     link = referral_link(session, shop, customer, app_url)
     friend = program.referral.friend

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, event, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from plugin.models.analytics import (
     AnalyticsCohort,
@@ -92,28 +93,41 @@ Change = tuple[Any, dict[str, Any], dict[str, Any]]  # (model, keys, deltas) as 
 _ADD_ALLS: dict[tuple, Any] = {}
 
 
-def _add_all(session: Session, changes: list[Change]) -> None:
+def _add_all(session: Session, changes: list[Change], row: AnalyticsCustomer | None = None,
+             values: dict[str, Any] | None = None) -> bool:
     """Several ``_add`` in one round trip on PostgreSQL: one statement whose INSERTs but the
     last are data-modifying CTEs (each runs exactly once, to completion, read or not:
     https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
-    SQLite has no such CTEs: one INSERT each there."""
-    if len(changes) < 2 or session.get_bind().dialect.name != "postgresql":
+    With ``row`` and ``values``, the statement's last part is that customer row's UPDATE (the
+    caller holds its lock), and True says it was written. SQLite has no such CTEs: one INSERT
+    each there, and False (the caller updates the row)."""
+    update = row is not None and values is not None
+    if len(changes) + update < 2 or session.get_bind().dialect.name != "postgresql":
         for model, keys, deltas in changes:
             _add(session, model, keys, deltas)
-        return
-    cache_key = tuple((model, tuple(keys), tuple(deltas)) for model, keys, deltas in changes)
+        return False
+    cache_key = (tuple((model, tuple(keys), tuple(deltas)) for model, keys, deltas in changes),
+                 tuple(values) if update and values else ())
     statement = _ADD_ALLS.get(cache_key)
     if statement is None:
-        inserts, binds = [], []
+        parts, binds = [], []
         for n, (model, keys, deltas) in enumerate(changes):
             columns = [*keys, *deltas]
-            inserts.append(f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
-                           f"VALUES ({', '.join(f':c{n}_{c}' for c in columns)})")
+            parts.append(f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join(f':c{n}_{c}' for c in columns)})")
             binds += [bindparam(f"c{n}_{c}", type_=model.__table__.c[c].type) for c in columns]
-        ctes = ", ".join(f"a{n} AS ({sql})" for n, sql in enumerate(inserts[:-1]))
-        statement = _ADD_ALLS[cache_key] = text(f"WITH {ctes} {inserts[-1]}").bindparams(*binds)
-    session.execute(statement, {f"c{n}_{c}": v for n, (_, keys, deltas) in enumerate(changes)
-                                for c, v in {**keys, **deltas}.items()})
+        if update and values:
+            table, assignments = AnalyticsCustomer.__table__, ", ".join(f"{c} = :u_{c}" for c in values)
+            parts.append(f"UPDATE {AnalyticsCustomer.__tablename__} SET {assignments} WHERE id = :u_id")
+            binds += [bindparam(f"u_{c}", type_=table.c[c].type) for c in values]
+            binds.append(bindparam("u_id", type_=table.c.id.type))
+        ctes = ", ".join(f"a{n} AS ({sql})" for n, sql in enumerate(parts[:-1]))
+        statement = _ADD_ALLS[cache_key] = text(f"WITH {ctes} {parts[-1]}").bindparams(*binds)
+    params = {f"c{n}_{c}": v for n, (_, keys, deltas) in enumerate(changes) for c, v in {**keys, **deltas}.items()}
+    if update and row is not None and values:
+        params.update({f"u_{c}": v for c, v in values.items()}, u_id=row.id)
+    session.execute(statement, params)
+    return update
 
 
 # ---------------------------------------------------------------- customers and orders
@@ -224,12 +238,17 @@ def _apply(session: Session, row: AnalyticsCustomer, new: Months, member: bool) 
         if change:
             changes.append((AnalyticsCohort, {"shop_id": row.shop_id, "cohort": cohort, "month": month},
                             {"customers": change}))
-    _add_all(session, changes)
-    row.member = member
-    row.months = {m: [count, str(revenue)] for m, (count, revenue) in sorted(new.items())}
-    row.orders = sum(count for count, _ in new.values())
-    row.revenue = sum((revenue for _, revenue in new.values()), Decimal(0))
-    row.first_month = min(new) if new else None
+    values = {"member": member,
+              "months": {m: [count, str(revenue)] for m, (count, revenue) in sorted(new.items())},
+              "orders": sum(count for count, _ in new.values()),
+              "revenue": sum((revenue for _, revenue in new.values()), Decimal(0)),
+              "first_month": min(new) if new else None}
+    if _add_all(session, changes, row, values):  # the row's UPDATE travelled with the INSERTs
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
     session.flush()  # the figures read the rollups with plain SQL, which does not autoflush
 
 

@@ -89,7 +89,8 @@ def customer_payload(session, shop: Shop, customer: Customer, now: datetime, app
             "rewards": rewards_payload(program, status.available),
             "referral": referral_link(session, shop, customer, app_url, facts.referral_counts if facts else None),
             "codes": _usable_codes(session, shop, customer, now) if facts is None or facts.has_usable_codes else [],
-            "activity": recent_activity(session, customer, now),
+            "activity": facts.activity if facts and facts.activity is not None
+            else recent_activity(session, customer, now),
             "program": program_payload(program),
             "currency": shop.currency, "locale": customer.locale or shop.primary_locale}
 

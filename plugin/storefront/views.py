@@ -16,15 +16,16 @@ from plugin.db import insert_ignoring_conflicts
 from plugin.loyalty.birthdays import BirthdayError, BirthdayLocked, set_birthday
 from plugin.loyalty.redemption import ShopifyRefused, UnknownReward, redeem_reward
 from plugin.loyalty.rules.ledger import InsufficientPoints
-from plugin.loyalty.rules.tiers import period_window
 from plugin.loyalty.status import shop_program
 from plugin.loyalty.tier_sync import shop_local
 from plugin.models import Customer, Shop, utcnow
 from plugin.shopify.signatures import signed_app_proxy_params
 from plugin.shops.tokens import find_shop
+from plugin.storefront.facts_cache import EXTENSION_KEY as FACTS_CACHE_KEY
+from plugin.storefront.facts_cache import FactsCache
 from plugin.storefront.payload import customer_payload, explainer_payload
 from plugin.storefront.rate_limit import EXTENSION_KEY, RedeemLimiter
-from plugin.storefront.reads import shopper_facts
+from plugin.storefront.reads import known_shopper_facts
 from plugin.web.json_body import json_object
 
 bp = Blueprint("storefront", __name__, url_prefix="/proxy")
@@ -33,7 +34,9 @@ bp = Blueprint("storefront", __name__, url_prefix="/proxy")
 @bp.record_once
 def _create_redeem_limiter(setup_state) -> None:
     app = setup_state.app
-    app.extensions[EXTENSION_KEY] = RedeemLimiter.from_config(app.extensions["embajador"].config)
+    config = app.extensions["embajador"].config
+    app.extensions[EXTENSION_KEY] = RedeemLimiter.from_config(config)
+    app.extensions[FACTS_CACHE_KEY] = FactsCache(config.proxy_facts_cache_size)
 
 
 @bp.before_request
@@ -91,8 +94,10 @@ def customer_status_view():
         with state().db.read() as session:
             shop = session.merge(g.proxy_shop, load=False)
             program, now = shop_program(shop), utcnow()
-            # The customer row, tier metrics, next release and referral counts in one statement.
-            facts = shopper_facts(session, shop.id, shopify_id, period_window(program.tier_period, now), now)
+            # The customer row, tier metrics, next release and referral counts in one statement;
+            # on a repeat visit the ledger's part comes from the process's cache while it holds.
+            facts = known_shopper_facts(session, current_app.extensions[FACTS_CACHE_KEY], shop.id, shopify_id,
+                                        program.tier_period, now)
             if facts is not None and facts.customer.referral_code:
                 response = jsonify(customer_payload(session, shop, facts.customer, now, state().config.app_url,
                                                     facts, program))

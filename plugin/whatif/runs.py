@@ -85,7 +85,8 @@ def run_whatif_job(run_id: int) -> str:
             shop = session.get_one(Shop, shop_id)
             draft = load_program(json.loads(json.dumps(document), parse_float=Decimal))
             report = compare_programs(session, shop, draft, utcnow(),
-                                      on_progress=lambda done, total: _set(run_id, done=done, total=total))
+                                      on_progress=lambda done, total: _set(run_id, done=done, total=total),
+                                      processes=app_state.config.whatif_processes)
     except (WhatifError, ProgramError) as exc:
         _set(run_id, status=FAILED, error=str(exc)[:500], finished_at=utcnow())
         return "failed"

@@ -44,6 +44,13 @@ class _Side:
         if is_expired(outcome.last_activity, self.program, now):
             self.expired += max(total - redeemed, 0)
 
+    def merge(self, other: _Side) -> None:
+        self.months.update(other.months)
+        self.tiers.update(other.tiers)
+        self.issued += other.issued
+        self.redeemed += other.redeemed
+        self.expired += other.expired
+
     def figures(self) -> dict[str, Any]:
         value = point_value(self.program)
         currency = self.program.currency
@@ -77,6 +84,34 @@ class Comparison:
         self.customers = 0
         self.transitions: Counter[tuple[str, str]] = Counter()
         self.changed: list[dict[str, str]] = []
+        self.listed_with_orders: int | None = None  # len(changed) when the customers without orders began
+
+    def customers_without_orders_begin(self) -> None:
+        """The customers added from now on have ledger events only (they come after the others,
+        sorted by id: ``history.customer_histories``); ``merged`` keeps that order."""
+        self.listed_with_orders = len(self.changed)
+
+    @classmethod
+    def merged(cls, parts: list[Comparison]) -> Comparison:
+        """One comparison from parts fed disjoint ranges of customers, given in range order:
+        the same as one comparison fed every customer in that order. Sums add up exactly; the
+        listed customers are the first ``LISTED_CHANGES`` in the order one comparison would see
+        them (customers with orders in range order, then the others by id — each part listed
+        its own first ones of both, which is all the merged list can need)."""
+        first = parts[0]
+        merged = cls(first.live.program, first.draft.program, first.rate, first.now)
+        with_orders: list[dict[str, str]] = []
+        without: list[dict[str, str]] = []
+        for part in parts:
+            merged.customers += part.customers
+            merged.live.merge(part.live)
+            merged.draft.merge(part.draft)
+            merged.transitions.update(part.transitions)
+            split = len(part.changed) if part.listed_with_orders is None else part.listed_with_orders
+            with_orders += part.changed[:split]
+            without += part.changed[split:]
+        merged.changed = (with_orders + sorted(without, key=lambda c: c["customer"]))[:LISTED_CHANGES]
+        return merged
 
     def add(self, customer: str, live: CustomerOutcome, draft: CustomerOutcome) -> None:
         self.customers += 1

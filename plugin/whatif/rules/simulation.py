@@ -30,9 +30,7 @@ from plugin.loyalty.rules.tiers import (
     ROLLING,
     Activity,
     evaluate_tier,
-    multiplier_for,
     previous_calendar_year,
-    qualifying_tier,
 )
 
 PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
@@ -93,48 +91,66 @@ def earns_on(record: OrderRecord, program: Program) -> bool:
 
 class _Window:
     """The tier metrics of the period containing an instant as running sums: what ``metrics``
-    (tiers.py) returns over the same activity, without reading all of it again at every step."""
+    (tiers.py) returns over the same activity, without reading all of it again at every step.
 
-    def __init__(self, period: str, zone: tzinfo) -> None:
-        self.period, self.zone = period, zone
-        self.items: deque[Activity] = deque()
-        self.spend, self.points, self.orders, self.referrals = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+    Entries are plain tuples ``(utc, local year, spend, points, orders, referrals)``; spend is a
+    Decimal and the counts ints (an int compares with a Decimal threshold exactly)."""
+
+    __slots__ = ("rolling", "calendar", "items", "spend", "points", "orders", "referrals", "year")
+
+    def __init__(self, period: str) -> None:
+        self.rolling, self.calendar = period == "rolling_12_months", period == "calendar_year"
+        self.items: deque[tuple[datetime, int | None, Decimal | None, int, int, int]] = deque()
+        self.spend = Decimal(0)
+        self.points = self.orders = self.referrals = 0
         self.year: int | None = None  # calendar_year: the year the sums are of (None: recount)
 
-    def _count(self, item: Activity, sign: int) -> None:
-        if item.spend is not None:
-            self.spend += sign * item.spend.amount
-        self.points += sign * item.points
-        self.orders += sign * item.orders
-        self.referrals += sign * item.referrals
+    def _count(self, spend: Decimal | None, points: int, orders: int, referrals: int, sign: int) -> None:
+        if spend is not None:
+            self.spend += spend if sign > 0 else -spend
+        self.points += sign * points
+        self.orders += sign * orders
+        self.referrals += sign * referrals
 
-    def add(self, item: Activity) -> None:
-        self.items.append(item)
-        if self.period != "calendar_year" or self.year == item.at.astimezone(self.zone).year:
-            self._count(item, 1)
+    def add(self, utc: datetime, year: int | None, spend: Decimal | None, points: int, orders: int,
+            referrals: int) -> None:
+        """``year``: the instant's year in the shop's zone (calendar_year only)."""
+        if self.rolling or self.calendar:  # lifetime sums never lose an entry: nothing to keep
+            self.items.append((utc, year, spend, points, orders, referrals))
+        if not self.calendar or self.year == year:
+            self._count(spend, points, orders, referrals, 1)
         else:
             self.year = None
 
-    def same_as_before(self, local_now: datetime) -> bool:
+    def same_as_before(self, utc: datetime, year: int | None) -> bool:
         """Nothing left the period since the last ``values`` (no entry slid out, same year)."""
-        if self.period == "rolling_12_months":
-            return not (self.items and self.items[0].at < local_now.astimezone(UTC) - ROLLING)
-        return self.period != "calendar_year" or self.year == local_now.year
+        if self.rolling:
+            return not (self.items and self.items[0][0] < utc - ROLLING)
+        return not self.calendar or self.year == year
 
-    def values(self, local_now: datetime) -> dict[str, Decimal]:
-        if self.period == "rolling_12_months":
-            start = local_now.astimezone(UTC) - ROLLING
-            while self.items and self.items[0].at < start:
-                self._count(self.items.popleft(), -1)
-        elif self.period == "calendar_year" and self.year != local_now.year:
-            self.year = local_now.year
-            while self.items and self.items[0].at.astimezone(self.zone).year < self.year:
-                self.items.popleft()
-            self.spend = self.points = self.orders = self.referrals = Decimal(0)
-            for item in self.items:
-                self._count(item, 1)
-        return {"spend": max(self.spend, Decimal(0)), "points": max(self.points, Decimal(0)),
-                "orders": max(self.orders, Decimal(0)), "referrals": max(self.referrals, Decimal(0))}
+    def values(self, utc: datetime, year: int | None) -> tuple[Decimal, int, int, int]:
+        """(spend, points, orders, referrals) of the period containing the instant, never below 0."""
+        items = self.items
+        if self.rolling:
+            start = utc - ROLLING
+            while items and items[0][0] < start:
+                _, _, spend, points, orders, referrals = items.popleft()
+                self._count(spend, points, orders, referrals, -1)
+        elif self.calendar and self.year != year:
+            self.year = year
+            while items and items[0][1] < year:  # type: ignore[operator]  # calendar entries carry their year
+                items.popleft()
+            self.spend = Decimal(0)
+            self.points = self.orders = self.referrals = 0
+            for _, _, spend, points, orders, referrals in items:
+                self._count(spend, points, orders, referrals, 1)
+        spend, points, orders, referrals = self.spend, self.points, self.orders, self.referrals
+        return (spend if spend > 0 else _ZERO, points if points > 0 else 0, orders if orders > 0 else 0,
+                referrals if referrals > 0 else 0)
+
+
+_ZERO = Decimal(0)
+_METRIC_INDEX = {"spend": 0, "points": 1, "orders": 2, "referrals": 3}
 
 
 class _Tiering:
@@ -142,28 +158,34 @@ class _Tiering:
     (the same window ``tier_sync._activity_since`` reads: older entries cannot matter).
 
     ``evaluate_tier`` answers "no change" whenever the tier the period's metrics qualify for is
-    the one held; the running window tells that first (``qualifying_tier``), so the full call is
-    made only when something may change."""
+    the one held; the running window tells that first (``qualifying_tier``'s rule over the
+    precomputed thresholds), so the full call is made only when something may change. Activity
+    is kept as tuples and becomes ``Activity`` only for that call."""
 
-    def __init__(self, program: Program, zone: tzinfo) -> None:
-        self.program, self.zone = program, zone
+    __slots__ = ("program", "zone", "plan", "tier", "since", "activity", "window", "bonused", "steady")
+
+    def __init__(self, program: Program, zone: tzinfo, plan: Pricer) -> None:
+        self.program, self.zone, self.plan = program, zone, plan
         self.tier: str | None = None
         self.since: datetime | None = None
-        self.activity: deque[Activity] = deque()
-        self.window = _Window(program.tier_period, zone)
+        self.activity: deque[tuple[datetime, Money | None, int, int, int]] = deque()
+        self.window = _Window(program.tier_period)
         self.bonused: set[str] = set()
         self.steady = False  # the last check found the tier held is the one qualified for
 
-    def add(self, item: Activity) -> None:
+    def add(self, at: datetime, utc: datetime, year: int | None, spend: Money | None, points: int,
+            orders: int, referrals: int) -> None:
         self.steady = False
-        self.window.add(item)
-        if self.program.tier_period == "lifetime" and self.activity:
+        self.window.add(utc, year, None if spend is None else spend.amount, points, orders, referrals)
+        if self.plan.lifetime and self.activity:
             # Lifetime metrics are plain sums over every entry: one running entry is the same input.
-            last = self.activity.pop()
-            spend = item.spend if last.spend is None else (last.spend if item.spend is None else last.spend + item.spend)
-            item = Activity(at=item.at, spend=spend, points=last.points + item.points,
-                            orders=last.orders + item.orders, referrals=last.referrals + item.referrals)
-        self.activity.append(item)
+            _, last_spend, last_points, last_orders, last_referrals = self.activity.pop()
+            if spend is None:
+                spend = last_spend
+            elif last_spend is not None:
+                spend = last_spend + spend
+            points, orders, referrals = last_points + points, last_orders + orders, last_referrals + referrals
+        self.activity.append((at, spend, points, orders, referrals))
 
     def _prune(self, local_now: datetime) -> None:
         if self.program.tier_period == "calendar_year":
@@ -172,20 +194,29 @@ class _Tiering:
             oldest = min(self.since or local_now, local_now) - ROLLING
         else:
             return
-        while oldest is not None and self.activity and self.activity[0].at < oldest:
+        while oldest is not None and self.activity and self.activity[0][0] < oldest:
             self.activity.popleft()
 
-    def evaluate(self, at: datetime, local: datetime) -> int:
-        """Apply the tier decision at ``at`` (``local``: the same instant in the shop's zone);
+    def evaluate(self, at: datetime, utc: datetime, year: int | None, local: datetime | None) -> int:
+        """Apply the tier decision at ``at`` (``utc``, ``year`` and ``local``: the same instant in
+        UTC, its year and the instant in the shop's zone; ``local`` None: worked out if needed);
         returns entry points paid for a tier reached."""
-        if not self.program.tiers or (self.steady and self.window.same_as_before(local)):
+        plan = self.plan
+        if not plan.thresholds or (self.steady and self.window.same_as_before(utc, year)):
             return 0
-        qualified = qualifying_tier(self.program, self.window.values(local))
-        self.steady = (qualified.name if qualified else None) == self.tier
+        values = self.window.values(utc, year)
+        rank = -1
+        for i, (metric, threshold) in enumerate(plan.thresholds):
+            if values[metric] >= threshold:
+                rank = i
+        self.steady = plan.names[rank] == self.tier
         if self.steady:
             return 0
+        if local is None:
+            local = at.astimezone(self.zone)
         self._prune(local)
-        decision = evaluate_tier(self.program, self.activity, local, self.tier, self.since)
+        activity = [Activity(at=a, spend=s, points=p, orders=o, referrals=r) for a, s, p, o, r in self.activity]
+        decision = evaluate_tier(self.program, activity, local, self.tier, self.since)
         if not decision.changed:
             return 0
         previous, self.tier, self.since = self.tier, decision.new_tier, at
@@ -194,17 +225,28 @@ class _Tiering:
         if not upward or tier is None or tier.entry_points <= 0 or tier.name in self.bonused:
             return 0
         self.bonused.add(tier.name)
-        self.add(Activity(at=at, points=tier.entry_points))
+        self.add(at, utc, year, None, tier.entry_points, 0, 0)
         return tier.entry_points
 
 
 class Pricer:
     """``points_for_order`` and ``clawed_total`` for one program, remembered per distinct input:
-    pure functions, and a shop's orders repeat the same amounts and multipliers endlessly."""
+    pure functions, and a shop's orders repeat the same amounts and multipliers endlessly.
+    Also what the replay reads of the program at every step, worked out once."""
 
     def __init__(self, program: Program) -> None:
         self.program = program
         self._known: dict[tuple[Decimal, Decimal, Decimal], tuple[int, int, Money]] = {}
+        self.thresholds = tuple((_METRIC_INDEX[t.threshold.metric], t.threshold.value) for t in program.tiers)
+        self.names: tuple[str | None, ...] = (*(t.name for t in program.tiers), None)  # names[-1]: no tier
+        self.multipliers = {t.name: t.multiplier for t in reversed(program.tiers)}  # as Program.tier: the first
+        self.lifetime = program.tier_period == "lifetime"
+        self.calendar = program.tier_period == "calendar_year"
+        self.on_create = program.earn.on == "orders/create"
+
+    def multiplier(self, tier_name: str | None) -> Decimal:
+        """``multiplier_for`` (tiers.py): 1 without a tier."""
+        return self.multipliers.get(tier_name, _ONE) if tier_name is not None else _ONE
 
     def earned(self, base: Decimal, refunded: Decimal, multiplier: Decimal) -> tuple[int, int, Money]:
         """(points earned, points kept after the refunds, the spend kept) for an order at ``multiplier``."""
@@ -219,8 +261,19 @@ class Pricer:
         return found
 
 
+_ONE = Decimal(1)
+
+
+_MONTHS: dict[int, str] = {}
+
+
 def _month(at: datetime) -> str:
-    return f"{at.year:04d}-{at.month:02d}"
+    """``YYYY-MM`` of the instant as given (UTC as in analytics), one string per month."""
+    key = at.year * 12 + at.month
+    month = _MONTHS.get(key)
+    if month is None:
+        month = _MONTHS[key] = f"{at.year:04d}-{at.month:02d}"
+    return month
 
 
 def event_points(record: EventRecord, program: Program, paid: dict[str, list[datetime]] | None = None) -> int:
@@ -247,36 +300,55 @@ def event_points(record: EventRecord, program: Program, paid: dict[str, list[dat
 def simulate_customer(program: Program, records: Iterable[Record], now: datetime, zone: tzinfo,
                       pricer: Pricer | None = None) -> CustomerOutcome:
     """Replay ``records`` (oldest first, UTC-aware) under ``program``; the tier is evaluated once
-    more at ``now``. Pass one ``pricer`` per program when replaying many customers."""
-    pricer = pricer or Pricer(program)
-    outcome = CustomerOutcome()
-    paid: dict[str, list[datetime]] = {}
-    tiering = _Tiering(program, zone)
+    more at ``now``. Pass one ``pricer`` per program when replaying many customers.
 
-    def issue(at: datetime, points: int) -> None:
-        if points:
-            month = _month(at)
-            outcome.issued[month] = outcome.issued.get(month, 0) + points
+    The hot loop of the what-if (twice per order): each instant is converted once (UTC; the
+    shop's zone only for calendar years, else only when ``evaluate_tier`` is called)."""
+    plan = pricer or Pricer(program)
+    outcome = CustomerOutcome()
+    issued = outcome.issued
+    paid: dict[str, list[datetime]] = {}
+    tiering = _Tiering(program, zone, plan)
+    evaluate, add = tiering.evaluate, tiering.add
+    calendar, on_create = plan.calendar, plan.on_create
+    local: datetime | None = None
+    year: int | None = None
 
     for record in records:
-        local = record.at.astimezone(zone)
-        issue(record.at, tiering.evaluate(record.at, local))  # what the tick would have done by now
+        at = record.at
+        utc = at if at.tzinfo is UTC else at.astimezone(UTC)
+        if calendar:
+            local = at.astimezone(zone)
+            year = local.year
+        month = None
+        points = evaluate(at, utc, year, local)  # what the tick would have done by now
+        if points:
+            month = _month(at)
+            issued[month] = issued.get(month, 0) + points
         if isinstance(record, OrderRecord):
-            if not earns_on(record, program) or record.base <= 0:
+            if not (record.paid or on_create) or record.base <= 0:
                 continue
-            earned, kept, spend = pricer.earned(record.base, record.refunded, multiplier_for(program, tiering.tier))
-            tiering.add(Activity(at=record.at, spend=spend, points=kept, orders=1))
-            issue(record.at, kept)
+            earned, points, spend = plan.earned(record.base, record.refunded, plan.multiplier(tiering.tier))
+            add(at, utc, year, spend, points, 1, 0)
             if earned > 0:
-                outcome.last_activity = record.at  # an earn restarts the expiry clock
+                outcome.last_activity = at  # an earn restarts the expiry clock
         else:
             points = event_points(record, program, paid)
             referrals = 1 if record.kind == "referral" else 0
             if points <= 0 and not referrals:
                 continue
-            tiering.add(Activity(at=record.at, points=max(points, 0), referrals=referrals))
-            issue(record.at, points)
-        issue(record.at, tiering.evaluate(record.at, local))  # an upgrade happens at once
-    issue(now, tiering.evaluate(now, now.astimezone(zone)))
+            add(at, utc, year, None, max(points, 0), 0, referrals)
+        if points:
+            month = month or _month(at)
+            issued[month] = issued.get(month, 0) + points
+        points = evaluate(at, utc, year, local)  # an upgrade happens at once
+        if points:
+            month = month or _month(at)
+            issued[month] = issued.get(month, 0) + points
+    local = now.astimezone(zone)
+    points = evaluate(now, now.astimezone(UTC), local.year, local)
+    if points:
+        month = _month(now)
+        issued[month] = issued.get(month, 0) + points
     outcome.tier = tiering.tier
     return outcome

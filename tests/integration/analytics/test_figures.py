@@ -252,6 +252,10 @@ def test_a_returning_customers_order_moves_their_rollups_without_reading_their_o
         event.remove(app_state.db.engine, "before_cursor_execute", note)
     by_customer = [s for s in statements if "FROM orders" in s and "orders.customer_shopify_id = " in s.split("WHERE")[-1]]
     assert not by_customer  # no read of the customer's orders (the order's own row lock is all)
+    # The customer row's UPDATE travels in the statement that inserts the order's month/group/
+    # cohort changes: one round trip, not two.
+    assert not [s for s in statements if s.startswith("UPDATE analytics_customers")]
+    assert len([s for s in statements if s.startswith("WITH") and "UPDATE analytics_customers" in s]) == 6
     with app_state.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         _rollup_vs_reference(session, shop)

@@ -225,3 +225,23 @@ def test_parallel_landings_from_one_visitor_mint_one_code(client, app_state, sho
         thread.join()
     assert len(codes) == 10 and len(set(codes)) == 1
     assert len(shop_fake.discounts) == 1
+
+
+def test_the_invite_check_is_one_query_per_paid_order(client, app_state, shop_fake):
+    """Whether the invite exists and whether another order earned are one round trip, on the
+    first order (no invite, no earlier order) and on the second (the invite is recorded)."""
+    from sqlalchemy import event
+    reads: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        if statement.lstrip().startswith("SELECT") and "customer_events" in statement:
+            reads.append(statement)
+    event.listen(app_state.db.engine, "before_cursor_execute", note)
+    try:
+        pay(client, FRIEND)
+        first = list(reads)
+        pay(client, FRIEND)
+    finally:
+        event.remove(app_state.db.engine, "before_cursor_execute", note)
+    assert len(first) == 1 and "ledger_entries" in first[0]
+    assert len(events(app_state, "referral_invite")) == 1

@@ -16,8 +16,9 @@ from plugin.models import LedgerEntry, Redemption, Referral
 from plugin.models.rewards import FAILED, ISSUED, REFUNDED, RESERVED
 from plugin.referrals.links import referral_counts
 from plugin.storefront.activity import next_release_at
+from plugin.storefront.facts_cache import FactsCache
 from plugin.storefront.payload import _usable_codes
-from plugin.storefront.reads import shopper_facts
+from plugin.storefront.reads import known_shopper_facts, shopper_facts
 from tests.integration.conftest import add_shop
 from tests.integration.loyalty.test_customer_metrics import NOW, add_customer_with, entries
 
@@ -63,3 +64,41 @@ class _Shop:
 
     def __init__(self, shop_id: int):
         self.id = shop_id
+
+
+PERIODS = ("lifetime", "calendar_year", "rolling_12_months")
+ONE_US = timedelta(microseconds=1)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=entries, pending_rows=pending, later=st.lists(st.integers(0, 2 * 365 * 24 * 60), max_size=4))
+def test_kept_facts_equal_a_fresh_read_at_any_later_moment_until_the_ledger_changes(app_state, rows, pending_rows,
+                                                                                    later):
+    """The facts a repeat visit takes from the process's cache are exactly a fresh read's, whenever
+    it comes: a release falling due, the oldest entry leaving a rolling window, a year ending —
+    including the microsecond before the kept facts say they stop holding, and that instant."""
+    shop_id = add_shop(app_state, domain=f"k{uuid.uuid4().hex[:12]}.myshopify.com")
+    with app_state.db.transaction() as session:
+        customer = add_customer_with(session, shop_id, rows)
+        for n, (points, hours) in enumerate(pending_rows):
+            session.add(LedgerEntry(shop_id=shop_id, customer_id=customer.id, key=f"order:k{customer.id}-{n}",
+                                    kind="earn", available=0, pending=points, reason="test", source="test",
+                                    currency="USD", available_at=NOW + timedelta(hours=hours),
+                                    occurred_at=NOW - timedelta(hours=2)))
+        customer.points_pending = sum(points for points, _ in pending_rows)
+        session.flush()
+        sid = customer.shopify_id
+        for period in PERIODS:
+            cache = FactsCache(8)
+            known_shopper_facts(session, cache, shop_id, sid, period, NOW)
+            kept = cache.get(shop_id, sid)
+            again = known_shopper_facts(session, cache, shop_id, sid, period, NOW)
+            assert again.activity is kept.activity, "a repeat visit at once is answered from the cache"
+            moments = [NOW + timedelta(minutes=m) for m in later]
+            if kept.stable_until is not None:
+                moments += [kept.stable_until - ONE_US, kept.stable_until]
+            for at in sorted(moments):
+                cached = known_shopper_facts(session, cache, shop_id, sid, period, at)
+                fresh = known_shopper_facts(session, FactsCache(0), shop_id, sid, period, at)
+                assert cached == fresh, (period, at)
+                assert fresh.metrics == customer_metrics(session, customer, period_window(period, at)), (period, at)

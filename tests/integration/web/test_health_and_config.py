@@ -49,6 +49,9 @@ def test_rediss_is_accepted_for_heroku_redis():
     ("ENCRYPTION_KEY", "too-short"),
     ("SHOPIFY_API_VERSION", "latest"),
     ("APP_URL", "not a url"),
+    ("WHATIF_PROCESSES", "many"),
+    ("WHATIF_PROCESSES", "-2"),
+    ("WHATIF_PROCESSES", "65"),
 ])
 def test_bad_values_name_the_variable(variable, value):
     env = base_env("postgresql://x/y", **{variable: value})

@@ -165,3 +165,33 @@ def test_the_comparison_applies_the_observed_rate_and_expiry():
     assert report["live"]["outstanding"] == 76 and report["redemption_rate"] == "0.2500"
     assert report["live"]["point_value"] == "0" and report["liability_change"]["amount"] == "0.00"
     assert redemption_rate(0, 5) == Fraction(0) and redemption_rate(10, 50) == Fraction(1)
+
+
+def test_comparisons_of_ranges_of_customers_merge_into_the_one_comparison():
+    """Customers with orders come in range order, those with ledger events only after them by id;
+    a comparison per range, merged, lists the same first 100 movers and adds up to the same."""
+    live, draft = program("lifetime"), program("rolling_12_months")
+    up = CustomerOutcome(issued={"2026-01": 7}, tier="Silver", last_activity=NOW - timedelta(days=300))
+    same = CustomerOutcome(issued={"2025-12": 3, "2026-01": -1}, tier="Bronze", last_activity=NOW)
+    ranges = [[f"a{i:03d}" for i in range(0, 90)], [f"b{i:03d}" for i in range(0, 30)]]
+    without_orders = [[f"z{i:03d}" for i in range(1, 40, 2)], [f"z{i:03d}" for i in range(0, 40, 2)]]
+    one = Comparison(live, draft, redemption_rate(10, 3), NOW)
+    for part in ranges:
+        for i, customer in enumerate(part):
+            one.add(customer, same, up if i % 3 else same)
+    one.customers_without_orders_begin()
+    for customer in sorted(c for part in without_orders for c in part):
+        one.add(customer, same, up)
+    parts = []
+    for with_orders, without in zip(ranges, without_orders, strict=True):
+        part = Comparison(live, draft, redemption_rate(10, 3), NOW)
+        for i, customer in enumerate(with_orders):
+            part.add(customer, same, up if i % 3 else same)
+        part.customers_without_orders_begin()
+        for customer in without:
+            part.add(customer, same, up)
+        parts.append(part)
+    merged = Comparison.merged(parts).result()
+    assert merged == one.result()
+    listed = [c["customer"] for c in merged["tier_changes"]["customers"]]
+    assert len(listed) == 100 and listed[59:62] == ["a089", "b001", "b002"] and listed[80:82] == ["z000", "z001"]

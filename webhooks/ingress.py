@@ -105,12 +105,29 @@ def _new_committer(app_state) -> GroupCommitter:
     def connect() -> psycopg.Connection:
         """A connection of the committer's own, opened as the pool opens them (same URL,
         events), then detached: no checkout/checkin per delivery, and not counted in the pool.
-        https://docs.sqlalchemy.org/en/20/core/pooling.html#sqlalchemy.pool.PoolProxiedConnection.detach"""
-        pooled = db.engine.raw_connection()
-        connection = pooled.driver_connection
-        pooled.detach()
-        connection.autocommit = True
-        return connection
+        https://docs.sqlalchemy.org/en/20/core/pooling.html#sqlalchemy.pool.PoolProxiedConnection.detach
+
+        Pinged first (this runs once per process and after a failure): a failover or
+        ``pg_terminate_backend`` drops every connection at once, and the pool pings only the
+        idle ones, so the replacement for a broken connection could be as dead as it (the full
+        chaos replay's one 5xx). A dead one recycles every connection as old as it at its next
+        checkout, as SQLAlchemy does on any disconnect (``Connection._handle_dbapi_exception``
+        calls ``pool._invalidate``, sqlalchemy/engine/base.py), and the next one is fresh."""
+        for attempt in (1, 2):
+            pooled = db.engine.raw_connection()
+            connection = pooled.driver_connection
+            try:
+                connection.autocommit = True
+                connection.execute("SELECT 1")
+            except psycopg.OperationalError:
+                db.engine.pool._invalidate(pooled)
+                pooled.close()
+                if attempt == 2:
+                    raise
+                continue
+            pooled.detach()
+            return connection
+        raise AssertionError("unreachable")
 
     def enqueue_new(results: list[StoreResult]) -> None:
         jobs = [((r.delivery_id,), delivery_job_id(r.delivery_id, 0)) for r in results if r.status == PENDING]
@@ -123,6 +140,9 @@ def _new_committer(app_state) -> GroupCommitter:
 
 
 def _header(name: str) -> str | None:
-    value = (request.headers.get(name) or "").strip()
+    """An optional header as stored. Postgres text cannot hold NUL (psycopg refuses it before
+    sending: psycopg/types/string.py), and the HMAC covers only the body, so a NUL here is
+    anyone's to send: dropped, not a 500."""
+    value = (request.headers.get(name) or "").replace("\x00", "").strip()
     return value[:128] or None
 

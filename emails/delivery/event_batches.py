@@ -34,8 +34,11 @@ def store_event_batch(app_state: AppState, raw_body: bytes) -> int:
     return batch_id
 
 
-def enqueue_event_batch(queue: JobQueue, batch_id: int, sweep: str = "") -> bool:
-    return queue.enqueue(JOB, batch_id, job_id=f"sendgrid-batch-{batch_id}{'-' + sweep if sweep else ''}")
+def enqueue_event_batch(queue: JobQueue, batch_id: int, unless_waiting: bool = False) -> bool:
+    """One id per batch. The sweeper passes ``unless_waiting``: a job of that id still waiting
+    in the list stands for the re-enqueue, so a backlog older than SWEEP_AFTER does not fill
+    the list with copies, once per tick (as ``webhooks.processing.enqueue_delivery``)."""
+    return queue.enqueue(JOB, batch_id, job_id=f"sendgrid-batch-{batch_id}", unless_waiting=unless_waiting)
 
 
 def process_event_batch_job(batch_id: int) -> str:
@@ -71,5 +74,5 @@ def sweep_event_batches(app_state: AppState, now: datetime) -> dict[str, int]:
         if isinstance(app_state.queue, InlineQueue):
             process_event_batch(app_state, batch_id, now)
         else:
-            enqueue_event_batch(app_state.queue, batch_id, sweep=now.strftime("s%Y%m%d%H%M%S"))
+            enqueue_event_batch(app_state.queue, batch_id, unless_waiting=True)
     return {"requeued": len(ids)}

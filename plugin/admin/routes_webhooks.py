@@ -87,7 +87,7 @@ def webhook_remove(endpoint_id: int):
 @require_session_token
 def webhook_deliveries():
     raw = request.args.get("endpoint_id")
-    if raw is not None and not raw.isdigit():
+    if raw is not None and not (raw.isascii() and raw.isdigit()):  # "²".isdigit(), but int("²") fails
         return jsonify(error="endpoint_id: a number", field="endpoint_id", errors={"endpoint_id": "a number"}), 400
     with state().db.transaction() as session:
         return jsonify(deliveries=endpoints.recent_deliveries(session, g.shop_id, int(raw) if raw else None))

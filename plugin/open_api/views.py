@@ -134,7 +134,7 @@ def customer_detail(customer: str):
 @bp.get("/customers/<customer>/ledger")
 def customer_ledger(customer: str):
     limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= LEDGER_LIMIT:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= LEDGER_LIMIT:  # "²".isdigit()
         return _error(400, f"limit: a whole number from 1 to {LEDGER_LIMIT}", "limit")
     with state().db.transaction() as session:
         shop = session.get(Shop, g.api_shop_id)

@@ -81,6 +81,7 @@ class Figures:
     emails_not_in_sink: int = 0       # rows marked sent that SendGrid never received
     emails_not_in_outbox: int = 0     # what SendGrid received for no row marked sent (or unknown)
     outbox: str = ""
+    dead_reasons: Counter = field(default_factory=Counter)  # (status, topic, first line of last_error) -> rows
 
     @property
     def server_errors(self) -> int:
@@ -105,6 +106,7 @@ class Figures:
             f" {self.emails_not_in_sink}; received for no sent row: {self.emails_not_in_outbox}"
             f" (outbox: {self.outbox})",
             f"inbox: {dict(sorted(self.inbox.items()))}; dead/failed without a reason: {self.dead_without_reason}",
+            *(f"  {status} {topic}: {n} × {reason}" for (status, topic, reason), n in sorted(self.dead_reasons.items())),
             f"points verify exit code: {self.verify_exit}; workers that died on their own: {self.worker_crashes}",
         ]
 
@@ -125,8 +127,8 @@ def time_now():
 
 
 class _Senders:
-    def __init__(self, cluster: Cluster, domain: str) -> None:
-        self.cluster, self.domain = cluster, domain
+    def __init__(self, cluster: Cluster, domain: str, patience: float = 240.0) -> None:
+        self.cluster, self.domain, self.patience = cluster, domain, patience
         self.local = threading.local()
         self.statuses: Counter = Counter()
         self.landing_statuses: Counter = Counter()
@@ -186,8 +188,16 @@ class _Senders:
         App Proxy signs it), once their customers/create has been processed (a bounded wait)."""
         if advocate in self.codes:
             return self.codes[advocate]
-        deadline, last = time.monotonic() + 240, "advocate not stored yet"
-        while time.monotonic() < deadline:
+        # 240 s without the workers settling a single delivery, or the whole drain bound: after
+        # Redis comes back empty the sweeper re-enqueues what it lost behind everything stored
+        # since, so an early advocate can wait that long (17 min in the full run of 2026-11-30,
+        # whose fixed 240 s left 2 deliveries and 3 landings unsent, their points "lost").
+        hard, last, settled = time.monotonic() + self.patience, "advocate not stored yet", -1
+        deadline = time.monotonic() + 240
+        while time.monotonic() < min(deadline, hard):
+            done = _settled(self.cluster)
+            if done > settled:
+                settled, deadline = done, time.monotonic() + 240
             if _customer_exists(self.cluster, self.domain, advocate):
                 pairs = [("shop", self.domain), ("path_prefix", "/apps/embajador"),
                          ("timestamp", str(int(time.time()))), ("logged_in_customer_id", str(advocate))]
@@ -201,7 +211,7 @@ class _Senders:
                 except (requests.RequestException, ValueError) as exc:
                     last = f"widget: {type(exc).__name__}"
             time.sleep(0.5)
-        raise AssertionError(f"no referral code for advocate {advocate}: {last}")
+        raise AssertionError(f"no referral code for advocate {advocate}: {last} ({settled} deliveries settled)")
 
     def send_deferred(self) -> None:
         for delivery in list(self.deferred):
@@ -226,7 +236,7 @@ def run_replay(cluster: Cluster, domain: str, plan: Schedule, history: History, 
                       duplicates=sum(1 for d in plan.deliveries if d.kind == "duplicate" and d.event.topic != LANDING),
                       reordered=plan.reordered, landings_sent=len(landings),
                       clicks_expected=Counter(d.event.payload["advocate"] for d in landings))
-    sending = _Senders(cluster, domain)
+    sending = _Senders(cluster, domain, patience=drain_timeout)
     total = len(plan.deliveries)
     stop = threading.Event()
     fault_thread = threading.Thread(target=_inject_faults, args=(cluster, sending, total, figures, stop), daemon=True)
@@ -313,6 +323,16 @@ def _customer_exists(cluster: Cluster, domain: str, shopify_id: int) -> bool:
         return False
 
 
+def _settled(cluster: Cluster) -> int:
+    """Inbox rows no longer pending: how far the workers have got."""
+    try:
+        with cluster.app_state.db.transaction() as session:
+            return session.execute(select(func.count()).select_from(WebhookDelivery)
+                                   .where(WebhookDelivery.status != PENDING)).scalar_one()
+    except OperationalError:  # our own connection hit by the injected Postgres fault
+        return -1
+
+
 def inbox_counts(cluster: Cluster) -> Counter:
     with cluster.app_state.db.transaction() as session:
         rows = session.execute(select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all()
@@ -370,6 +390,11 @@ def audit(cluster: Cluster, domain: str, history: History, expected: Expected, f
         dead = session.execute(select(func.count()).select_from(WebhookDelivery).where(
             WebhookDelivery.shop_id == shop_id, WebhookDelivery.status.in_((DEAD, FAILED)),
             WebhookDelivery.last_error.is_(None))).scalar_one()
+        figures.dead_reasons = Counter({
+            (status, topic, (error or "").split("\n", 1)[0][:120]): n for status, topic, error, n in session.execute(
+                select(WebhookDelivery.status, WebhookDelivery.topic, WebhookDelivery.last_error, func.count())
+                .where(WebhookDelivery.shop_id == shop_id, WebhookDelivery.status.in_((DEAD, FAILED)))
+                .group_by(WebhookDelivery.status, WebhookDelivery.topic, WebhookDelivery.last_error))})
     found: dict[int, Any] = {int(r.shopify_id): r for r in rows if r.shopify_id}
     figures.customers = len(found)
     order = [t.name for t in _tiers(cluster, domain)]

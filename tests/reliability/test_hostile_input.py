@@ -32,6 +32,7 @@ from tests.shopify_requests import SHOP, fixture_body
 
 EXAMPLES = current().fuzz_examples
 SEEN: Counter = Counter()  # status classes over the whole module, reported at the end
+BY_ROUTE: dict[str, Counter] = {}  # the same per route group (the path's first segment)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -54,6 +55,8 @@ def row_count(app_state, skip: tuple[str, ...] = ()) -> int:
 
 def check(response) -> int:
     SEEN[f"{response.status_code // 100}xx"] += 1
+    group = "/" + response.request.path.lstrip("/").split("/", 1)[0]
+    BY_ROUTE.setdefault(group, Counter())[f"{response.status_code // 100}xx"] += 1
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     return response.status_code
 
@@ -218,6 +221,8 @@ def report_the_tally():
     """Prints what the fuzzing saw (bench/RESULTS.md takes it from a SCALE=full run)."""
     yield
     print(f"\nhostile inputs: {sum(SEEN.values())} responses {dict(sorted(SEEN.items()))}")
+    for group, seen in sorted(BY_ROUTE.items()):
+        print(f"  {group}: {sum(seen.values())} responses {dict(sorted(seen.items()))}")
 
 
 def test_open_api_and_review_hooks_refuse_bad_keys_and_signatures_and_never_5xx(client, app_state, shop):

@@ -88,6 +88,8 @@ def test_read_balance_tier_and_ledger_by_id_and_by_email(client, app_state):
     assert client.get("/v1/customers/by-email/ledger?email=ana@example.com&limit=10",
                       headers=auth(key)).get_json() == ledger
     assert client.get(f"/v1/customers/{ANA}/ledger?limit=0", headers=auth(key)).status_code == 400
+    # A digit to str.isdigit() that int() refuses (found by the full hostile-input run): 400, not 500.
+    assert client.get(f"/v1/customers/{ANA}/ledger?limit=%C2%B2", headers=auth(key)).status_code == 400
     assert client.get("/v1/customers?email=", headers=auth(key)).status_code == 400
     rewards = client.get("/v1/rewards", headers=auth(key)).get_json()
     assert [r["id"] for r in rewards["rewards"]] == ["ship", "5off", "10pct"]

@@ -192,6 +192,7 @@ def test_bad_input_is_a_400_naming_the_field(app):
         assert response.status_code == 400, body
         assert response.get_json()["field"] == field
     assert client.get("/api/webhooks/deliveries?endpoint_id=x", headers=auth()).status_code == 400
+    assert client.get("/api/webhooks/deliveries?endpoint_id=%C2%B2", headers=auth()).status_code == 400  # "²"
     assert client.post("/api/webhooks", headers=auth()).status_code == 400
     with app_state.db.transaction() as session:
         assert session.execute(select(OutboundEndpoint)).scalars().all() == []

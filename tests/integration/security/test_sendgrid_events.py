@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -13,9 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
+from emails.delivery.event_batches import sweep_event_batches
 from plugin.jobs.queue import QUEUE_NAME
-from plugin.models import EmailEvent, SendgridEventBatch
+from plugin.models import EmailEvent, SendgridEventBatch, utcnow
 from tests.conftest import rq_app_with
+from tests.shopify_requests import FIXTURES
 
 SIG, TS = "X-Twilio-Email-Event-Webhook-Signature", "X-Twilio-Email-Event-Webhook-Timestamp"
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -67,3 +70,22 @@ def test_a_20000_event_batch_is_only_stored_in_the_request_and_recorded_by_the_w
     with app_state.db.transaction() as session:
         batch = session.execute(select(SendgridEventBatch)).scalar_one()
         assert (batch.status, batch.raw_body, batch.counts) == ("processed", None, {"stored": 20_000, "duplicates": 0})
+
+
+def test_sweeping_a_waiting_batch_adds_no_copies_of_its_job(events_app):
+    """A batch can wait behind a backlog longer than SWEEP_AFTER: each tick's sweep must not push
+    another copy of its job in front of new work (the inbox sweeper's twin bug filled the full
+    chaos replay's list with 15,204 jobs, most of them copies)."""
+    app_state = events_app.extensions["embajador"]
+    raw = (FIXTURES / "sendgrid" / "events_example.json").read_bytes()
+    assert _post(events_app.test_client(), raw, int(time.time())).status_code == 200
+    queue = Queue(QUEUE_NAME, connection=app_state.queue.connection)
+    assert queue.count == 1
+    for minutes in (3, 6, 9):
+        assert sweep_event_batches(app_state, utcnow() + timedelta(minutes=minutes)) == {"requeued": 1}
+    assert queue.count == 1
+    SimpleWorker([queue], connection=app_state.queue.connection).work(burst=True)
+    with app_state.db.transaction() as session:
+        batch = session.execute(select(SendgridEventBatch)).scalar_one()
+        assert (batch.status, batch.raw_body) == ("processed", None)
+    assert _count(app_state, EmailEvent) == batch.counts["stored"] > 0

@@ -165,6 +165,42 @@ def test_a_pooled_connection_dropped_by_the_server_is_replaced(client, app_state
     assert [d.dedupe_key for d in deliveries(app_state)] == ["event:a", "event:b"]
 
 
+def test_every_pooled_connection_terminated_at_once_is_replaced_not_answered_500(client, app_state, monkeypatch):
+    """The full chaos replay's one 5xx: all the app's Postgres backends terminated at once (a
+    failover, pg_terminate_backend) while their connections sat in the pool for less than the
+    idle ping's threshold. The store met AdminShutdown, replaced that one connection, and its
+    retry took the next dead one from the pool. SQLAlchemy's own answer to a disconnect is to
+    recycle every connection as old as the dead one; the store now does the same."""
+    from sqlalchemy import create_engine, text
+
+    import plugin.db
+    add_shop(app_state)
+    monkeypatch.setattr(plugin.db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # no ping: used just now
+    app_state.db.engine.dispose()
+    with app_state.db.engine.connect() as one, app_state.db.engine.connect() as two:  # two in the pool
+        pids = [c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (one, two)]
+    admin = create_engine(app_state.db.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for pid in pids:  # returns once the backend is gone (timeout in ms)
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+    response = post_webhook(client, "customers/create", fixture_body("customers__create.json"), event_id="b")
+    assert response.status_code == 200 and response.get_json()["status"] == "pending"
+    assert [d.dedupe_key for d in deliveries(app_state)] == ["event:b"]
+
+
+def test_a_nul_in_an_optional_header_is_dropped_not_answered_500(client, app_state):
+    """The HMAC covers only the body, so anyone can put NUL in X-Shopify-Event-Id; Postgres text
+    cannot hold it (found by the full hostile-input run)."""
+    add_shop(app_state)
+    body = fixture_body("customers__create.json")
+    headers = webhook_headers(body, "customers/create") | {"X-Shopify-Event-Id": "ev\x00-1", "X-Shopify-Webhook-Id": "\x00"}
+    response = client.post("/webhooks", data=body, headers=headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "pending"
+    [delivery] = deliveries(app_state)
+    assert delivery.dedupe_key == "event:ev-1"
+
+
 def test_invalid_shop_header_is_400_and_not_stored(client, app_state):
     body = fixture_body("customers__create.json")
     headers = webhook_headers(body, "customers/create", shop="evil.example.com")

@@ -28,6 +28,17 @@ codes = st.lists(st.tuples(st.sampled_from((RESERVED, ISSUED, FAILED, REFUNDED))
 referrals = st.lists(st.sampled_from(("successful", "pending", "held", "rejected", "cancelled")), max_size=4)
 
 
+def _add_pending(session, customer, pending_rows, prefix: str, occurred_hours_ago: int) -> None:
+    """Earns still pending, each released ``hours`` after NOW."""
+    for n, (points, hours) in enumerate(pending_rows):
+        session.add(LedgerEntry(shop_id=customer.shop_id, customer_id=customer.id,
+                                key=f"order:{prefix}{customer.id}-{n}", kind="earn", available=0, pending=points,
+                                reason="test", source="test", currency="USD",
+                                available_at=NOW + timedelta(hours=hours),
+                                occurred_at=NOW - timedelta(hours=occurred_hours_ago)))
+    customer.points_pending = sum(points for points, _ in pending_rows)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=entries, pending_rows=pending, code_rows=codes, referral_rows=referrals)
 def test_one_statement_gives_what_the_separate_reads_give(app_state, rows, pending_rows, code_rows, referral_rows):
@@ -35,12 +46,7 @@ def test_one_statement_gives_what_the_separate_reads_give(app_state, rows, pendi
     shop = _Shop(shop_id)
     with app_state.db.transaction() as session:
         customer = add_customer_with(session, shop_id, rows)
-        for n, (points, hours) in enumerate(pending_rows):
-            session.add(LedgerEntry(shop_id=shop_id, customer_id=customer.id, key=f"order:p{customer.id}-{n}",
-                                    kind="earn", available=0, pending=points, reason="test", source="test",
-                                    currency="USD", available_at=NOW + timedelta(hours=hours),
-                                    occurred_at=NOW - timedelta(hours=1)))
-        customer.points_pending = sum(points for points, _ in pending_rows)
+        _add_pending(session, customer, pending_rows, "p", occurred_hours_ago=1)
         for n, (status, used, expiry) in enumerate(code_rows):
             session.add(Redemption(shop_id=shop_id, customer_id=customer.id, reward_id="r", reward_name="R", cost=1,
                                    status=status, code=f"C{customer.id}X{n}", used_at=NOW if used else None,
@@ -80,12 +86,7 @@ def test_kept_facts_equal_a_fresh_read_at_any_later_moment_until_the_ledger_chan
     shop_id = add_shop(app_state, domain=f"k{uuid.uuid4().hex[:12]}.myshopify.com")
     with app_state.db.transaction() as session:
         customer = add_customer_with(session, shop_id, rows)
-        for n, (points, hours) in enumerate(pending_rows):
-            session.add(LedgerEntry(shop_id=shop_id, customer_id=customer.id, key=f"order:k{customer.id}-{n}",
-                                    kind="earn", available=0, pending=points, reason="test", source="test",
-                                    currency="USD", available_at=NOW + timedelta(hours=hours),
-                                    occurred_at=NOW - timedelta(hours=2)))
-        customer.points_pending = sum(points for points, _ in pending_rows)
+        _add_pending(session, customer, pending_rows, "k", occurred_hours_ago=2)
         session.flush()
         sid = customer.shopify_id
         for period in PERIODS:

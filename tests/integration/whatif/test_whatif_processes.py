@@ -67,15 +67,20 @@ def test_three_processes_give_exactly_the_report_of_one(app):
     assert progress[0] == (0, 2774) and progress[-1] == (2774, 2774)
 
 
+def _run_in_a_forking_worker(app) -> dict:
+    """Start a what-if through the admin API, let a real (forking) RQ worker run it, read the run."""
+    app_state = app.extensions["embajador"]
+    seed(app_state)
+    client = app.test_client()
+    run_id = client.post("/api/whatif", json={"program": DRAFT}, headers=auth()).get_json()["id"]
+    connection = app_state.queue.connection
+    Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)  # forks
+    return client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()
+
+
 def test_the_job_in_a_forked_work_horse_splits_the_run(migrated, pg_url, redis_url):
     with rq_app_with(pg_url, redis_url, WHATIF_PROCESSES="2") as app:
-        app_state = app.extensions["embajador"]
-        seed(app_state)
-        client = app.test_client()
-        run_id = client.post("/api/whatif", json={"program": DRAFT}, headers=auth()).get_json()["id"]
-        connection = app_state.queue.connection
-        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)  # forks
-        finished = client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()
+        finished = _run_in_a_forking_worker(app)
         assert (finished["status"], finished["done"], finished["total"]) == ("done", 4, 4)
         check_report(finished["report"])
 
@@ -106,13 +111,7 @@ def test_a_part_that_raises_fails_the_run_with_a_clear_error(migrated, pg_url, r
         raise ArithmeticError("a customer's data")
     monkeypatch.setattr(history, "simulate_customer", _failing_on_1001(boom))  # inherited by the forks
     with rq_app_with(pg_url, redis_url, WHATIF_PROCESSES="2") as app:
-        app_state = app.extensions["embajador"]
-        seed(app_state)
-        client = app.test_client()
-        run_id = client.post("/api/whatif", json={"program": DRAFT}, headers=auth()).get_json()["id"]
-        connection = app_state.queue.connection
-        Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(burst=True)
-        failed = client.get(f"/api/whatif/{run_id}", headers=auth()).get_json()
+        failed = _run_in_a_forking_worker(app)
         assert (failed["status"], failed["error"], failed["report"]) == ("failed", "WhatifWorkerFailed", None)
 
 

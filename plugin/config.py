@@ -189,15 +189,13 @@ def load_config(env=None, mode: str | None = None) -> Config:
     except ValueError:
         raise ConfigError("PROXY_REDEEM_RATE_LIMIT", "must look like 5/minute or 20/hour") from None
 
-    raw_cache_size = env.get("PROXY_FACTS_CACHE_SIZE", "").strip() or "4096"
-    if not raw_cache_size.isdigit():
-        raise ConfigError("PROXY_FACTS_CACHE_SIZE", "must be a whole number of shoppers (0 turns the cache off)")
+    proxy_facts_cache_size = _whole_number(env, "PROXY_FACTS_CACHE_SIZE", 4096, None,
+                                           "must be a whole number of shoppers (0 turns the cache off)")
 
     trusted_proxies = _trusted_proxies(env)
     billing, billing_test, billing_plans = _billing(env, mode)
-    whatif_processes = env.get("WHATIF_PROCESSES", "").strip() or "0"
-    if not whatif_processes.isdigit() or int(whatif_processes) > 64:
-        raise ConfigError("WHATIF_PROCESSES", "must be a number of processes from 1 to 64 (0 or unset: one per CPU)")
+    whatif_processes = _whole_number(env, "WHATIF_PROCESSES", 0, 64,
+                                     "must be a number of processes from 1 to 64 (0 or unset: one per CPU)")
 
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
@@ -208,8 +206,9 @@ def load_config(env=None, mode: str | None = None) -> Config:
         sendgrid_from_email=env.get("SENDGRID_FROM_EMAIL", "").strip() or None,
         sendgrid_event_public_key=env.get("SENDGRID_EVENT_PUBLIC_KEY", "").strip() or None,
         log_format=log_format, trusted_proxies=trusted_proxies, redeem_rate_limit=redeem_rate_limit,
-        proxy_facts_cache_size=int(raw_cache_size), billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
-        whatif_processes=int(whatif_processes),
+        proxy_facts_cache_size=proxy_facts_cache_size,
+        billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
+        whatif_processes=whatif_processes,
     )
 
 
@@ -248,6 +247,15 @@ def _trusted_proxies(env) -> int:
     raw = env.get("TRUSTED_PROXIES", "").strip()
     if not raw:
         return 1 if env.get("DYNO") else 0
-    if not raw.isdigit() or int(raw) > 5:
-        raise ConfigError("TRUSTED_PROXIES", "must be the number of proxies in front of the app, 0 to 5")
+    return _whole_number(env, "TRUSTED_PROXIES", 0, 5, "must be the number of proxies in front of the app, 0 to 5")
+
+
+def _whole_number(env, name: str, default: int, maximum: int | None, message: str) -> int:
+    """A setting written as ASCII digits (unset or blank: ``default``). ``str.isdigit()`` alone
+    also accepts "²", which ``int()`` refuses: bad config is one line naming the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or (maximum is not None and int(raw) > maximum):
+        raise ConfigError(name, message)
     return int(raw)

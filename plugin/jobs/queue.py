@@ -79,14 +79,9 @@ class RQQueue:
         try:
             if unless_waiting and self._waiting(job_id):
                 return True
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
-            self._push(pipe, func_path, args, job_id, timeout)
-            pipe.execute()
-            return True
         except RedisError as exc:
-            log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
-            return False
+            return _enqueue_failed(exc, job_id)
+        return self._send(func_path, [(args, job_id)], timeout)
 
     def enqueue_many(self, func_path: str, jobs: list[tuple[tuple, str]], timeout: int = 300) -> bool:
         """``enqueue`` for several ``(args, job_id)`` at once: every job in one round trip (the
@@ -94,8 +89,9 @@ class RQQueue:
         queued are left to the sweeper, as for ``enqueue``."""
         for _args, job_id in jobs:
             _check_job_id(job_id)
-        if not jobs:
-            return True
+        return self._send(func_path, jobs, timeout) if jobs else True
+
+    def _send(self, func_path: str, jobs: list[tuple[tuple, str]], timeout: int) -> bool:
         try:
             pipe = self.connection.pipeline(transaction=False)
             pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
@@ -104,9 +100,7 @@ class RQQueue:
             pipe.execute()
             return True
         except RedisError as exc:
-            log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__,
-                        extra={"job_id": jobs[0][1]})
-            return False
+            return _enqueue_failed(exc, jobs[0][1])
 
     def _push(self, pipe, func_path: str, args: tuple, job_id: str, timeout: int) -> None:
         pipe.hset(Job.key_for(job_id), mapping=dict(self._job_fields(func_path, args), timeout=timeout))
@@ -161,6 +155,11 @@ class RQQueue:
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
             return False
+
+
+def _enqueue_failed(exc: RedisError, job_id: str) -> bool:
+    log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
+    return False
 
 
 def redis_connection(redis_url: str):

@@ -52,6 +52,11 @@ def test_rediss_is_accepted_for_heroku_redis():
     ("WHATIF_PROCESSES", "many"),
     ("WHATIF_PROCESSES", "-2"),
     ("WHATIF_PROCESSES", "65"),
+    # str.isdigit() accepts these, int() does not: one line naming the variable, not a traceback.
+    ("WHATIF_PROCESSES", "²"),
+    ("PROXY_FACTS_CACHE_SIZE", "²"),
+    ("PROXY_FACTS_CACHE_SIZE", "many"),
+    ("TRUSTED_PROXIES", "¹"),
 ])
 def test_bad_values_name_the_variable(variable, value):
     env = base_env("postgresql://x/y", **{variable: value})

@@ -110,10 +110,12 @@ def _register_security(app: Flask, config: Config) -> None:
     from plugin.web.proxies import trust_proxies  # noqa: PLC0415
     from plugin.web.security_headers import add_security_headers  # noqa: PLC0415
     from plugin.web.sessions import CookieSessionInterface  # noqa: PLC0415
+    from webhooks.ingress import install_fast_path  # noqa: PLC0415
     app.json = BoundedJSONProvider(app)
     app.session_interface = CookieSessionInterface()
     trust_proxies(app, config.trusted_proxies)
     app.after_request(add_security_headers)
+    install_fast_path(app)  # outermost: Shopify's deliveries skip the proxy fix-up and Flask
 
 
 def _register_commands(app: Flask) -> None:

@@ -10,9 +10,11 @@ import importlib
 import re
 import zlib
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 from redis import Redis
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import DuplicateJobError
@@ -58,11 +60,11 @@ class RQQueue:
     def __init__(self, redis_url: str, name: str = QUEUE_NAME):
         self.connection = redis_connection(redis_url)
         self.queue = Queue(name, connection=self.connection)
-        self._templates: dict[str, dict] = {}
+        self._scripts: dict[str, Script] = {}
 
     def enqueue(self, func_path: str, *args, job_id: str, timeout: int = 300,
                 unless_waiting: bool = False) -> bool:
-        """The job hash, the queue-set SADD and the RPUSH, in one round trip. ``timeout``: the
+        """The job hash, the queue-set SADD and the RPUSH, in one script (``_send``). ``timeout``: the
         seconds RQ lets the job run (a long simulation asks for more than the default 300).
 
         ``unless_waiting``: for work a tick re-enqueues under the same id every minute (due
@@ -71,10 +73,7 @@ class RQQueue:
         it. One more round trip, so fresh ids (ingress) do not ask.
 
         No unique=: a failed job's hash would block re-enqueues for failure_ttl. Every job
-        re-checks its row under a lock, so a second copy is a cheap no-op. No MULTI/EXEC
-        either: the three commands run in order on one connection, so the id is pushed only
-        after its hash exists; if the connection breaks in between, an orphan hash (no id
-        queued) is harmless and the sweeper enqueues the row again."""
+        re-checks its row under a lock, so a second copy is a cheap no-op."""
         _check_job_id(job_id)
         try:
             if unless_waiting and self._waiting(job_id):
@@ -85,55 +84,58 @@ class RQQueue:
 
     def enqueue_many(self, func_path: str, jobs: list[tuple[tuple, str]], timeout: int = 300) -> bool:
         """``enqueue`` for several ``(args, job_id)`` at once: every job in one round trip (the
-        webhook ingress's group commit). Pushed in order; on a Redis error the jobs not yet
-        queued are left to the sweeper, as for ``enqueue``."""
+        webhook ingress's group commit). Pushed in order; on a Redis error they are left to
+        the sweeper, as for ``enqueue``."""
         for _args, job_id in jobs:
             _check_job_id(job_id)
         return self._send(func_path, jobs, timeout) if jobs else True
 
     def _send(self, func_path: str, jobs: list[tuple[tuple, str]], timeout: int) -> bool:
+        """Every job of ``jobs`` in one ``EVALSHA`` of this function's enqueue script: one
+        command to pack and one reply to read, whatever the number of jobs (a redis-py
+        pipeline of SADD + HSET + PERSIST + RPUSH per job cost 2.7x the client CPU of a plain
+        round trip: bench/RESULTS.md). The script is atomic: an id is never queued without
+        its hash, and no hash is left behind without its id."""
+        stamp = utcformat(now())
+        keys = [self.queue.key, self.queue.redis_queues_keys]
+        args: list = [timeout, stamp]
+        for job_args, job_id in jobs:
+            keys.append(Job.key_for(job_id))
+            args += [job_id, zlib.compress(self.queue.serializer.dumps((func_path, None, job_args, {}))),
+                     get_call_string(func_path, job_args, {}, max_length=75)]
         try:
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.sadd(self.queue.redis_queues_keys, self.queue.key)
-            for args, job_id in jobs:
-                self._push(pipe, func_path, args, job_id, timeout)
-            pipe.execute()
+            self._script(func_path)(keys=keys, args=args)
             return True
         except RedisError as exc:
             return _enqueue_failed(exc, jobs[0][1])
 
-    def _push(self, pipe, func_path: str, args: tuple, job_id: str, timeout: int) -> None:
-        pipe.hset(Job.key_for(job_id), mapping=dict(self._job_fields(func_path, args), timeout=timeout))
-        # A finished run of this id left its hash expiring (result_ttl); HSET rewrites the
-        # fields but keeps that expiry, so the new copy could vanish from under the list
-        # entry before a worker reaches it (RQ then drops the id silently). A queued job's
-        # hash never expires.
-        pipe.persist(Job.key_for(job_id))
-        pipe.rpush(self.queue.key, job_id)
+    def _script(self, func_path: str) -> Script:
+        """The enqueue script of ``func_path``: the job hash RQ's ``Queue.enqueue_call`` writes,
+        with the fields that are the same for every job written into the script's source.
+
+        RQ builds them once (``create_job`` + ``_prepare_for_queue`` + ``Job.to_dict``: every
+        field and default as this RQ version writes them); ``_send`` adds what depends on the
+        arguments and the clock, computed as ``Job.to_dict`` computes it. A finished run of the
+        same id left its hash expiring (result_ttl) and HSET keeps an expiry, so the script
+        PERSISTs the hash: a queued job must not vanish from under its list entry (RQ would
+        drop the id silently). redis-py's ``Script`` sends EVALSHA and loads the source again
+        when Redis lost it (a restart).
+        https://redis.io/docs/latest/develop/interact/programmability/eval-intro/
+        tests/integration/webhooks/test_rq_pipeline.py checks that RQ reads the hash back as
+        its own and that a worker runs it."""
+        script = self._scripts.get(func_path)
+        if script is None:
+            job = self.queue.create_job(func_path, args=(), **JOB_OPTIONS)
+            self.queue._prepare_for_queue(job)  # origin and status as enqueue_call sets them
+            static = ", ".join(f"{_lua_string(name)}, {_lua_string(value)}"
+                               for name, value in job.to_dict().items() if name not in _PER_JOB_FIELDS)
+            script = self._scripts[func_path] = self.connection.register_script(_ENQUEUE_SCRIPT % static)
+        return script
 
     def _waiting(self, job_id: str) -> bool:
         """Is a job of this id queued and still in the list (not yet taken by a worker)?"""
         status = self.connection.hget(Job.key_for(job_id), "status")
         return status == JobStatus.QUEUED.value.encode() and self.connection.lpos(self.queue.key, job_id) is not None
-
-    def _job_fields(self, func_path: str, args: tuple) -> dict:
-        """The hash RQ's ``Queue.enqueue_call`` would write, without building a ``Job`` each time.
-
-        RQ builds the first one (``create_job`` + ``Job.to_dict``: every field and default as
-        this RQ version writes them); later jobs of the same function copy it and change only
-        what depends on the arguments and the clock, the way ``Job.to_dict`` computes them.
-        That took the enqueue from ~0.2 to ~0.07 ms of CPU per webhook delivery.
-        tests/integration/webhooks/test_rq_pipeline.py checks that RQ reads the hash back as its own
-        and that a worker runs it."""
-        template = self._templates.get(func_path)
-        if template is None:
-            job = self.queue.create_job(func_path, args=args, **JOB_OPTIONS)
-            self.queue._prepare_for_queue(job)  # origin, enqueued_at, status as enqueue_call sets them
-            template = self._templates[func_path] = job.to_dict()
-        stamp = utcformat(now())
-        data = self.queue.serializer.dumps((func_path, None, args, {}))
-        return dict(template, created_at=stamp, enqueued_at=stamp, data=zlib.compress(data),
-                    description=get_call_string(func_path, args, {}, max_length=75))
 
     def enqueue_once(self, func_path: str, *args, job_id: str, delay: timedelta) -> bool:
         """Run ``func_path`` after ``delay`` unless a job with this id is already pending
@@ -155,6 +157,33 @@ class RQQueue:
         except RedisError as exc:
             log.warning("enqueue failed, the sweeper will retry: %s", type(exc).__name__, extra={"job_id": job_id})
             return False
+
+
+# What ``_send`` passes per job; every other field of RQ's job hash is the same for all jobs.
+_PER_JOB_FIELDS = frozenset({"created_at", "enqueued_at", "timeout", "data", "description"})
+# KEYS: the queue's list, RQ's set of queues, then each job's hash. ARGV: the timeout, the
+# created/enqueued instant, then per job its id, data and description.
+_ENQUEUE_SCRIPT = """
+local static = {%s}
+redis.call('SADD', KEYS[2], KEYS[1])
+for i = 3, #KEYS do
+  local a = 3 * (i - 3) + 3
+  redis.call('HSET', KEYS[i], 'created_at', ARGV[2], 'enqueued_at', ARGV[2], 'timeout', ARGV[1],
+             'data', ARGV[a + 1], 'description', ARGV[a + 2], unpack(static))
+  redis.call('PERSIST', KEYS[i])
+  redis.call('RPUSH', KEYS[1], ARGV[a])
+end
+return #KEYS - 2
+"""
+_LUA_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.:-")
+
+
+def _lua_string(value) -> str:
+    """``value`` as redis-py would send it, as a Lua string literal: every byte outside
+    [A-Za-z0-9 _.:-] written as a decimal escape, so no value can end the literal early."""
+    value = value.value if isinstance(value, Enum) else value
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return '"' + "".join(chr(b) if b in _LUA_PLAIN else f"\\{b:03d}" for b in data) + '"'
 
 
 def _enqueue_failed(exc: RedisError, job_id: str) -> bool:

@@ -169,13 +169,14 @@ def test_a_group_that_cannot_be_stored_fails_every_request_and_stores_nothing(rq
 
 
 def test_with_redis_gone_the_group_is_stored_and_left_pending_for_the_sweeper(rq_app, rq_state, monkeypatch):
+    from redis.connection import Connection
     from redis.exceptions import ConnectionError as RedisConnectionError
     shop = "group-shop.myshopify.com"
     add_shop(rq_state, shop)
 
     def redis_gone(*_args, **_kwargs):
         raise RedisConnectionError("Redis is down")
-    monkeypatch.setattr(type(rq_state.queue.connection.pipeline(transaction=False)), "execute", redis_gone)
+    monkeypatch.setattr(Connection, "send_packed_command", redis_gone)  # whatever command the enqueue sends
     held = HeldGroups(rq_app, rq_state, monkeypatch)
     (a_code, _a), answers = send_held_group(rq_app, shop, held)
 

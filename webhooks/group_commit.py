@@ -4,9 +4,9 @@ INSERT, one commit (one WAL flush) and one Redis pipeline.
 Request threads hand their verified row to the process's ``GroupCommitter`` and wait. One of
 them, the leader, takes every row waiting at that moment, writes them with one multi-row
 ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the process's own psycopg connection in
-autocommit (committed when the statement returns), pushes the new rows' jobs in one Redis
-pipeline, and only then wakes each request with its own answer. Rows that arrive meanwhile
-form the next group, led by the first of them. One statement is atomic: a group is stored
+autocommit (committed when the statement returns), hands the connection to the next group
+(the rows that arrived meanwhile, led by the first of them), pushes its new rows' jobs in one
+Redis round trip, and only then wakes each request of its group with its own answer. One statement is atomic: a group is stored
 whole or not at all, so a failed group fails each of its requests the way a failed single
 insert did (a 500, Shopify retries; the same unique key dedupes the retry).
 """
@@ -95,25 +95,30 @@ class GroupCommitter:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
         # Rows wait only while a leader runs, so the leader (the first to arrive, or the one
         # woken to lead) is the first of them: in this group, whatever MAX_GROUP is.
+        results: list[StoreResult] | None = None
         try:
             results = self._write([w.row for w in group])
-            for waiter, result in zip(group, results, strict=True):
-                waiter.result = result
-            if self._enqueue_new is not None:
-                self._enqueue_new([r for r in results if r.created])
         except BaseException as exc:  # noqa: BLE001 - every request of the group gets the group's error
             for waiter in group:
-                if waiter.result is None:
-                    waiter.error = exc
+                waiter.error = exc
         finally:
+            # The connection is free: the next group's INSERT (its commit wait) overlaps this
+            # group's Redis push. Only the leader ever touches the connection.
             with self._lock:
                 following = self._waiting[0] if self._waiting else None
                 self._leading = following is not None
+            if following is not None:
+                following.gate.release()
+        try:
+            if results is not None:
+                for waiter, result in zip(group, results, strict=True):
+                    waiter.result = result
+                if self._enqueue_new is not None:  # it does not raise: a lost Redis leaves rows pending
+                    self._enqueue_new([r for r in results if r.created])
+        finally:
             for waiter in group:
                 if waiter is not leader:
                     waiter.gate.release()
-            if following is not None:
-                following.gate.release()
 
     def _write(self, rows: list[Row]) -> list[StoreResult]:
         """The group's INSERT. A connection the server dropped (restart, failover, idle cut)

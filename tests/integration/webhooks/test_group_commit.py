@@ -193,3 +193,39 @@ def terminate(app_state, backend_pid: int) -> None:
     with admin.connect() as conn:
         assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid}).scalar_one()
     admin.dispose()
+
+
+def test_the_next_group_is_written_while_a_group_pushes_its_jobs(rq_app, rq_state, monkeypatch):
+    """The connection is handed to the next group as soon as a group's INSERT returned: while
+    group A's Redis push is held, the group queued behind it is written (and committed); A's
+    request still answers only after its job is queued."""
+    shop = "group-shop.myshopify.com"
+    add_shop(rq_state, shop)
+    committer = ingress._committer(rq_app, rq_state)
+    real_enqueue, pushing, release = committer._enqueue_new, threading.Event(), threading.Event()
+    sizes: list[int] = []
+    real_write = committer._write
+
+    def held_push(results):
+        if not pushing.is_set():  # the first group's push waits for the test
+            pushing.set()
+            assert release.wait(10), "the test never released the first push"
+        return real_enqueue(results)
+
+    def counted_write(group_rows):
+        sizes.append(len(group_rows))
+        return real_write(group_rows)
+    monkeypatch.setattr(committer, "_enqueue_new", held_push)
+    monkeypatch.setattr(committer, "_write", counted_write)
+
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(post, rq_app, "orders/paid", "evt-a", shop)
+        assert pushing.wait(10)
+        later = [pool.submit(post, rq_app, "orders/paid", event_id, shop) for event_id in ("evt-b", "evt-c")]
+        wait_for(lambda: sum(sizes) == 3, "the requests behind the held push to be written")
+        assert sorted(rows(rq_state)) == ["event:evt-a", "event:evt-b", "event:evt-c"]  # committed meanwhile
+        assert not first.done()  # A still waits for its push
+        release.set()
+        answers = [first.result(timeout=30)] + [f.result(timeout=30) for f in later]
+    assert [code for code, _ in answers] == [200, 200, 200]
+    assert sorted(queued_job_ids(rq_state)) == sorted(f"delivery-{answer['delivery_id']}-0" for _, answer in answers)

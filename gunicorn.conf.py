@@ -7,11 +7,15 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 # gthread workers: WEB_CONCURRENCY processes (the Heroku Python buildpack sets it from the dyno
 # size) x WEB_THREADS threads. Threads overlap a request's waits on Postgres/Redis (a webhook
 # waits for its commit); processes are what use more cores. Webhooks share one connection per
-# process (group commit, webhooks/group_commit.py: 8 threads measured the least CPU per
-# delivery); the other routes use the pool of 5 per process (plugin/db.py), so mixed traffic
-# keeps threads <= 5. Measured: bench/RESULTS.md, README "Deploying".
+# process (group commit, webhooks/group_commit.py): the more threads, the more deliveries
+# share one INSERT and one Redis round trip; 2 x 8 measured the most deliveries per second
+# on 2 cores (4 threads, 3 or 4 processes: smaller groups, more CPU per delivery). The other
+# routes use the pool, which keeps WEB_THREADS connections per process (plugin/db.py). A bad
+# WEB_THREADS is reported in one line by the app's configuration check (plugin/config.py)
+# when the preloaded app starts. Measured: bench/RESULTS.md, README "Deploying".
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+_threads = os.environ.get("WEB_THREADS", "").strip()
+threads = int(_threads) if _threads.isascii() and _threads.isdigit() and int(_threads) > 0 else 8
 preload_app = True
 timeout = 30
 graceful_timeout = 20

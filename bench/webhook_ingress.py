@@ -7,8 +7,12 @@ production) and are driven by bench/load.py in its own process. The ingress writ
 scratch schema and a Redis db index of its own, both removed at the end. Exits non-zero
 only when a request failed or a delivery is missing, never on speed.
 
-    .venv/bin/python bench/webhook_ingress.py                # 20 s per side, 16 connections
+    .venv/bin/python bench/webhook_ingress.py                # 3 rounds x 20 s per side, 16 connections
     .venv/bin/python bench/webhook_ingress.py --quick        # bounded smoke run for CI (< 30 s)
+
+The sides alternate over the rounds (bare first, then ingress first, ...) and the ratio printed
+last is the median of the rounds': on a shared 2-core machine one side's minute can run at
+half the speed of the next, and a single pair of runs then measures the drift.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import os
 import runpy
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -167,42 +172,50 @@ def gunicorn_settings() -> dict:
     return {k: conf.get(k) for k in ("workers", "threads", "keepalive", "preload_app", "accesslog")}
 
 
-def print_report(args, settings: dict, results: dict, stored: int, enqueued: int) -> int:
-    """Print the table, the ratio and the delivery check; return the exit status."""
+def print_report(args, settings: dict, rounds: list[dict], stored: int, enqueued: int) -> int:
+    """Print a row per side and round, the medians and the ratio last; return the exit status."""
     budget = f"{args.requests} requests" if args.requests else f"{args.seconds:g} s"
     warmup = f"{args.warmup_requests} requests" if args.warmup_requests else f"{args.warmup_seconds:g} s"
     print(f"gunicorn.conf.py: {settings['workers']} workers x {settings['threads']} threads, keepalive "
           f"{settings['keepalive']} s, preload {settings['preload_app']}, access log {settings['accesslog'] or 'off'}")
     print(f"load: bench/load.py, own process, {args.concurrency} keep-alive connections on 127.0.0.1, "
-          f"{budget} per side after {warmup} warm-up; body orders__paid.json, unique event ids")
-    print(f"{'side':8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-          f"{'errors':>7} {'client cpu':>10}")
-    for side, result in results.items():
-        run = result["run"]
-        print(f"{side:8} {run['sent']:>9} {run['rps']:>8.1f} {run['p50_ms']:>8.2f} {run['p95_ms']:>8.2f} "
-              f"{run['p99_ms']:>8.2f} {run['max_ms']:>8.2f} {run['errors']:>7} {run['client_cpu_pct']:>9.0f}%")
-    cpu = {side: result["cpu_ms"] for side, result in results.items()}
-    for side, ms in cpu.items():
-        print(f"{side:8} server CPU per request (warm-up included): gunicorn {ms['gunicorn']:.3f} ms + "
-              f"Postgres backends {ms['postgres']:.3f} ms = {ms['gunicorn'] + ms['postgres']:.3f} ms")
-    cpu_ratio = (cpu["bare"]["gunicorn"] + cpu["bare"]["postgres"]) / (cpu["ingress"]["gunicorn"] + cpu["ingress"]["postgres"])
-    print(f"ratio bare/ingress server CPU per request: {cpu_ratio:.2f}x (less sensitive to the machine's load)")
-    status = _check_deliveries(results, stored, enqueued)
-    ratio = results["ingress"]["run"]["rps"] / results["bare"]["run"]["rps"]
-    print(f"ingress p99 {results['ingress']['run']['p99_ms']:.1f} ms (Shopify gives up at 5000 ms)")
-    print(f"ratio ingress/bare throughput: {ratio:.2f}x (target >= 0.5x)")
+          f"{budget} per side after {warmup} warm-up; body orders__paid.json, unique event ids; "
+          f"{len(rounds)} round(s), the sides alternating (the machine's drift hits both alike)")
+    print(f"{'round':5} {'side':8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'max ms':>8} {'errors':>7} {'client cpu':>10} {'server CPU ms/req (gunicorn + Postgres)':>40}")
+    for number, results in enumerate(rounds, 1):
+        for side, result in results.items():
+            run, ms = result["run"], result["cpu_ms"]
+            print(f"{number:5} {side:8} {run['sent']:>9} {run['rps']:>8.1f} {run['p50_ms']:>8.2f} {run['p95_ms']:>8.2f} "
+                  f"{run['p99_ms']:>8.2f} {run['max_ms']:>8.2f} {run['errors']:>7} {run['client_cpu_pct']:>9.0f}% "
+                  f"{ms['gunicorn']:>22.3f} + {ms['postgres']:.3f}")
+    ratios = [r["ingress"]["run"]["rps"] / r["bare"]["run"]["rps"] for r in rounds]
+    cpu_ratios = [_server_cpu(r["bare"]) / _server_cpu(r["ingress"]) for r in rounds]
+    print("per round ingress/bare throughput: " + " ".join(f"{ratio:.2f}x" for ratio in ratios))
+    print(f"ratio bare/ingress server CPU per request (median of rounds): {statistics.median(cpu_ratios):.2f}x "
+          f"(warm-up included; less sensitive to the machine's load)")
+    status = _check_deliveries(rounds, stored, enqueued)
+    print(f"ingress p99 {statistics.median(r['ingress']['run']['p99_ms'] for r in rounds):.1f} ms "
+          f"(median of rounds; Shopify gives up at 5000 ms)")
+    print(f"ratio ingress/bare throughput: {statistics.median(ratios):.2f}x (median of {len(rounds)} round(s); "
+          f"target >= 0.5x)")
     return status
 
 
-def _check_deliveries(results: dict, stored: int, enqueued: int) -> int:
+def _server_cpu(result: dict) -> float:
+    return result["cpu_ms"]["gunicorn"] + result["cpu_ms"]["postgres"]
+
+
+def _check_deliveries(rounds: list[dict], stored: int, enqueued: int) -> int:
     status = 0
-    for side, result in results.items():
-        for phase in ("warmup", "run"):
-            run = result[phase]
-            if run["errors"]:
-                print(f"ERROR {side} {phase}: {run['errors']} failed requests {run['outcomes']}")
-                status = 1
-    sent = results["ingress"]["warmup"]["sent"] + results["ingress"]["run"]["sent"]
+    for number, results in enumerate(rounds, 1):
+        for side, result in results.items():
+            for phase in ("warmup", "run"):
+                run = result[phase]
+                if run["errors"]:
+                    print(f"ERROR round {number} {side} {phase}: {run['errors']} failed requests {run['outcomes']}")
+                    status = 1
+    sent = sum(r["ingress"]["warmup"]["sent"] + r["ingress"]["run"]["sent"] for r in rounds)
     verdict = "stored == sent" if stored == sent else "ERROR stored != sent"
     print(f"{verdict}: {stored} webhook_deliveries for {sent} ingress requests (warm-up included); "
           f"{enqueued} RQ jobs enqueued")
@@ -217,9 +230,11 @@ def parse_args(argv=None):
     budget.add_argument("--seconds", type=float, help="measured seconds per side (default 20)")
     budget.add_argument("--requests", type=int, help="measured requests per side instead of seconds")
     parser.add_argument("--concurrency", type=int, help="keep-alive connections (default 16, --quick 8)")
+    parser.add_argument("--rounds", type=int, help="rounds of both sides, alternating (default 3, --quick 1)")
     parser.add_argument("--quick", action="store_true", help="300 requests per side after 50 warm-up: a CI smoke run")
     args = parser.parse_args(argv)
     args.warmup_requests = args.warmup_seconds = None
+    args.rounds = args.rounds or (1 if args.quick else 3)
     if args.quick:
         args.requests = args.requests or (None if args.seconds else 300)
         args.warmup_requests = 50
@@ -240,17 +255,21 @@ def main(argv=None) -> int:
             env = app_env(pg_url, redis_url)
             app_state = prepare_app(env)
             try:
-                results = {}
+                rounds = []
                 web_env = dict(env, DATABASE_URL=f"{pg_url}&application_name={WEB_APP_NAME}")
-                for side, spec in (("bare", "bench.bare_app:create_app()"), ("ingress", "plugin:create_app()")):
-                    with gunicorn(spec, web_env, logs / f"{side}.log") as (port, master):
-                        before = server_cpu(master, app_state)
-                        results[side] = drive(port, args, env)
-                        after = server_cpu(master, app_state)
-                    sent = sum(run["sent"] for run in results[side].values())
-                    results[side]["cpu_ms"] = {k: (after[k] - before[k]) * 1000 / sent for k in after}
+                sides = (("bare", "bench.bare_app:create_app()"), ("ingress", "plugin:create_app()"))
+                for number in range(args.rounds):
+                    results: dict = {}
+                    for side, spec in (sides if number % 2 == 0 else sides[::-1]):
+                        with gunicorn(spec, web_env, logs / f"{side}-{number}.log") as (port, master):
+                            before = server_cpu(master, app_state)
+                            results[side] = drive(port, args, env)
+                            after = server_cpu(master, app_state)
+                        sent = sum(run["sent"] for run in results[side].values())
+                        results[side]["cpu_ms"] = {k: (after[k] - before[k]) * 1000 / sent for k in after}
+                    rounds.append({side: results[side] for side, _spec in sides})
                 stored, enqueued = stored_and_enqueued(app_state)
-                status = print_report(args, gunicorn_settings(), results, stored, enqueued)
+                status = print_report(args, gunicorn_settings(), rounds, stored, enqueued)
             finally:
                 app_state.db.dispose()
     except BenchError as exc:

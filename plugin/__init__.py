@@ -36,7 +36,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Flask:
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=5 * 1024 * 1024,
                       JSON_SORT_KEYS=False, PREFERRED_URL_SCHEME="https")
     queue = RQQueue(config.redis_url) if config.redis_url else InlineQueue()
-    app.extensions["embajador"] = AppState(config=config, db=Database(config.database_url),
+    app.extensions["embajador"] = AppState(config=config, db=Database(config.database_url, pool_size=config.web_threads),
                                            queue=queue, cipher=TokenCipher(config.encryption_keys))
     _register_hooks(app.extensions["embajador"])
     # The admin's dev login: only when demo mode is asked for explicitly (never by default).

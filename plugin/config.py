@@ -65,6 +65,9 @@ class Config:
     billing_plans_doc: tuple = ()
     # Processes a what-if run splits the shop's customers across (0: one per CPU, at most 4).
     whatif_processes: int = 0
+    # gunicorn's request threads per web process (gunicorn.conf.py reads the same variable);
+    # the database pool keeps as many connections, so no thread waits for or opens one.
+    web_threads: int = 8
 
     @property
     def is_production(self) -> bool:
@@ -197,6 +200,10 @@ def load_config(env=None, mode: str | None = None) -> Config:
     whatif_processes = _whole_number(env, "WHATIF_PROCESSES", 0, 64,
                                      "must be a number of processes from 1 to 64 (0 or unset: one per CPU)")
 
+    web_threads = _whole_number(env, "WEB_THREADS", 8, 64, "must be a number of threads per web process, 1 to 64")
+    if web_threads == 0:
+        raise ConfigError("WEB_THREADS", "must be a number of threads per web process, 1 to 64")
+
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
         app_url=app_url, admin_origin=admin_origin, secret_key=secret_key, encryption_keys=encryption_keys,
@@ -209,6 +216,7 @@ def load_config(env=None, mode: str | None = None) -> Config:
         proxy_facts_cache_size=proxy_facts_cache_size,
         billing=billing, billing_test=billing_test, billing_plans_doc=billing_plans,
         whatif_processes=whatif_processes,
+        web_threads=web_threads,
     )
 
 

@@ -18,13 +18,16 @@ PING_AFTER_IDLE_SECONDS = 5.0
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5):
+        """``pool_size``: connections kept open (each opened when first needed); the web app
+        passes its request threads (``WEB_THREADS``), so a busy process never opens and closes
+        overflow connections per request."""
         # hide_parameters: a database error must never print a payload (PII) into logs.
         kwargs: dict = {"echo": echo, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=5, max_overflow=10, pool_recycle=1800)
+            kwargs.update(pool_size=pool_size, max_overflow=10, pool_recycle=1800)
         self.url = url
         self.engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):

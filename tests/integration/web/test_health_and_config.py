@@ -57,12 +57,26 @@ def test_rediss_is_accepted_for_heroku_redis():
     ("PROXY_FACTS_CACHE_SIZE", "²"),
     ("PROXY_FACTS_CACHE_SIZE", "many"),
     ("TRUSTED_PROXIES", "¹"),
+    ("WEB_THREADS", "0"),
+    ("WEB_THREADS", "65"),
+    ("WEB_THREADS", "eight"),
+    ("WEB_THREADS", "⁸"),
 ])
 def test_bad_values_name_the_variable(variable, value):
     env = base_env("postgresql://x/y", **{variable: value})
     with pytest.raises(ConfigError) as caught:
         load_config(env)
     assert str(caught.value).startswith(f"{variable}: ")
+
+
+def test_the_database_pool_keeps_a_connection_per_request_thread(pg_url):
+    """WEB_THREADS (gunicorn.conf.py's threads) sizes the pool: with more threads than pooled
+    connections, a busy process would open and close a connection per request."""
+    from plugin import create_app
+    for env, expected in ((base_env(pg_url), 8), (base_env(pg_url, WEB_THREADS="3"), 3)):
+        app_state = create_app(env).extensions["embajador"]
+        assert app_state.db.engine.pool.size() == expected
+        app_state.db.dispose()
 
 
 def test_production_requires_secrets():

@@ -5,21 +5,25 @@ are never logged (they are protected customer data or secrets).
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
 
 import msgspec
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 CONTEXT_FIELDS = ("shop", "delivery_id", "topic", "job_id", "status", "flow", "message_id", "duration_ms")
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line. Busy routes log a line per request (each webhook delivery),
-    so the line is cheap: the timestamp is formatted once per second, and msgspec encodes
-    (anything it cannot, as ``str``)."""
+    so the line is cheap: the timestamp is formatted once per second, and msgspec encodes the
+    usual line (plain strings and numbers). Anything else — another type, whose fields msgspec
+    would spell out, or a string it cannot encode — goes through ``json.dumps`` with ``str``,
+    as every line did before."""
 
-    _encoder = msgspec.json.Encoder(enc_hook=str)
+    _encoder = msgspec.json.Encoder()
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,7 +35,12 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: getattr(record, k) for k in CONTEXT_FIELDS if hasattr(record, k)})
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
-        return self._encoder.encode(entry).decode()
+        if all(type(value) in _PLAIN for value in entry.values()):
+            try:
+                return self._encoder.encode(entry).decode()
+            except UnicodeEncodeError:  # a lone surrogate (json.loads accepts "\ud800"): escaped below
+                pass
+        return json.dumps(entry, default=str)
 
     def _timestamp(self, record: logging.LogRecord) -> str:
         """``formatTime(record, "%Y-%m-%dT%H:%M:%S")``, computed once per second."""

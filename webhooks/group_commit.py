@@ -111,10 +111,16 @@ class GroupCommitter:
                 following.gate.release()
         try:
             if results is not None:
-                for waiter, result in zip(group, results, strict=True):
+                answers = list(zip(group, results, strict=True))  # all or none of them answered
+                for waiter, result in answers:
                     waiter.result = result
                 if self._enqueue_new is not None:  # it does not raise: a lost Redis leaves rows pending
                     self._enqueue_new([r for r in results if r.created])
+        except BaseException as exc:  # noqa: BLE001 - a waiter woken with no answer would lead a second time
+            for waiter in group:
+                if waiter.result is None and waiter.error is None:
+                    waiter.error = exc
+            raise
         finally:
             for waiter in group:
                 if waiter is not leader:

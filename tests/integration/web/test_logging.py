@@ -33,3 +33,24 @@ def test_webhook_logs_are_json_lines_with_shop_and_delivery_but_no_pii(client, a
     text = stream.getvalue()
     for personal in ("bob@biller.com", "Biller", "555-555-5555", "O'Connor", "shpat_test", "test-api-secret"):
         assert personal not in text
+
+
+def test_a_line_with_a_lone_surrogate_or_an_odd_value_is_still_one_json_object():
+    """json.loads accepts "\\ud800" in a payload, so a handler's error can carry one; the line
+    must still be written (as JSON), and a value of another type is written as its str()."""
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Token:
+        secret: str
+
+        def __str__(self) -> str:
+            return "Token(…)"
+
+    formatter = JsonFormatter()
+    surrogate = logging.LogRecord("embajador.x", logging.ERROR, __file__, 1, "failed: %s", ("bad \udc80",), None)
+    assert json.loads(formatter.format(surrogate))["msg"] == "failed: bad \udc80"
+    odd = logging.LogRecord("embajador.x", logging.INFO, __file__, 1, "stored", (), None)
+    odd.status = Token("shpat_secret")
+    line = formatter.format(odd)
+    assert json.loads(line)["status"] == "Token(…)" and "shpat_secret" not in line

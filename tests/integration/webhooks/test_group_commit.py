@@ -229,3 +229,23 @@ def test_the_next_group_is_written_while_a_group_pushes_its_jobs(rq_app, rq_stat
         answers = [first.result(timeout=30)] + [f.result(timeout=30) for f in later]
     assert [code for code, _ in answers] == [200, 200, 200]
     assert sorted(queued_job_ids(rq_state)) == sorted(f"delivery-{answer['delivery_id']}-0" for _, answer in answers)
+
+
+def test_a_group_whose_answers_cannot_be_matched_fails_its_requests_and_no_follower_leads_again(
+        rq_app, rq_state, monkeypatch):
+    """Should the write ever answer fewer rows than it was given, every request of the group
+    gets an error (500; Shopify retries, the retries are answered from the stored rows) instead
+    of a follower waking up with no answer and leading a second group on the same connection."""
+    shop = "group-shop.myshopify.com"
+    add_shop(rq_state, shop)
+
+    held = HeldGroups(rq_app, rq_state, monkeypatch)
+    real_write = held.committer._write
+
+    def short_write(group_rows):
+        results = real_write(group_rows)
+        return results[:-1] if len(group_rows) > 1 else results
+    monkeypatch.setattr(held.committer, "_write", short_write)
+    (a_code, _a), answers = send_held_group(rq_app, shop, held)
+    assert a_code == 200
+    assert sorted(code for code, _ in answers) == [500, 500, 500, 500]

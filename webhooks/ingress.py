@@ -54,8 +54,12 @@ def accept(app, app_state, header: Callable[[str], str | None], raw: bytes) -> t
         triggered_at=parse_shopify_time(_optional(header("X-Shopify-Triggered-At"))),
     )
     result = _store(app, app_state, delivery)  # committed and its job enqueued
-    log.info("webhook stored", extra={"shop": shop_domain, "topic": topic,
-                                      "delivery_id": result.delivery_id, "status": result.status})
+    if result.status != PENDING:
+        # One line per delivery: a pending one gets it from the worker that runs it ("webhook
+        # processed": shop, topic, delivery id, outcome); here only those no worker will run
+        # (duplicate, ignored, failed). The access log has every request, the inbox every row.
+        log.info("webhook stored", extra={"shop": shop_domain, "topic": topic,
+                                          "delivery_id": result.delivery_id, "status": result.status})
     return 200, {"status": result.status, "delivery_id": result.delivery_id}
 
 

@@ -23,13 +23,17 @@ def test_webhook_logs_are_json_lines_with_shop_and_delivery_but_no_pii(client, a
     add_shop(app_state)
     stream, detach = capture_json_logs()
     try:
-        post_webhook(client, "customers/create", fixture_body("customers__create.json"))
+        post_webhook(client, "customers/create", fixture_body("customers__create.json"), event_id="evt-1")
+        post_webhook(client, "customers/create", fixture_body("customers__create.json"), event_id="evt-1")
     finally:
         detach()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines, "no log lines were written"
-    assert {line["msg"] for line in lines} >= {"webhook stored", "webhook processed"}
-    assert all(line["shop"] == SHOP and isinstance(line["delivery_id"], int) for line in lines)
+    # One line per delivery: the worker's for the one it ran, the ingress's for the duplicate.
+    assert [(line["msg"], line["status"]) for line in lines] == [("webhook processed", "processed"),
+                                                                ("webhook stored", "duplicate")]
+    assert all(line["shop"] == SHOP and line["topic"] == "customers/create" for line in lines)
+    assert isinstance(lines[0]["delivery_id"], int)
     text = stream.getvalue()
     for personal in ("bob@biller.com", "Biller", "555-555-5555", "O'Connor", "shpat_test", "test-api-secret"):
         assert personal not in text

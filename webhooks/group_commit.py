@@ -6,9 +6,11 @@ them, the leader, takes every row waiting at that moment, writes them with one m
 ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the process's own psycopg connection in
 autocommit (committed when the statement returns), hands the connection to the next group
 (the rows that arrived meanwhile, led by the first of them), pushes its new rows' jobs in one
-Redis round trip, and only then wakes each request of its group with its own answer. One statement is atomic: a group is stored
-whole or not at all, so a failed group fails each of its requests the way a failed single
-insert did (a 500, Shopify retries; the same unique key dedupes the retry).
+Redis round trip, and only then wakes each request of its group with its own answer. Under
+load, a leader first waits a moment for more rows (``LINGER_SECONDS``). One statement is
+atomic: a group is stored whole or not at all, so a failed group fails each of its requests
+the way a failed single insert did (a 500, Shopify retries; the same unique key dedupes the
+retry).
 """
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ import psycopg
 from webhooks.inbox import StoreResult, insert_group_pg
 
 MAX_GROUP = 64  # bounded by the request threads of a process anyway
+# Under load (recent groups held more than one delivery on average), a leader waits this long
+# at most for more deliveries to join its group, or until every request thread of the process
+# has: like PostgreSQL's commit_delay, a little latency for fewer statements and round trips per
+# delivery (bench/RESULTS.md). Deliveries that arrive one at a time are never delayed.
+LINGER_SECONDS = 0.003
+UNDER_LOAD = 1.25  # the recent average group size above which a leader lingers
 
 Row = dict  # delivery_values(...) plus "compliance": one delivery's parameters
 
@@ -55,12 +63,18 @@ class GroupCommitter:
     lost Redis leaves the rows pending for the sweeper)."""
 
     def __init__(self, connect: Callable[[], psycopg.Connection],
-                 enqueue_new: Callable[[list[StoreResult]], object] | None = None):
+                 enqueue_new: Callable[[list[StoreResult]], object] | None = None,
+                 threads: int = MAX_GROUP, linger_seconds: float = LINGER_SECONDS):
         self._connect = connect
         self._enqueue_new = enqueue_new
         self.enqueues = enqueue_new is not None  # else each request enqueues its own job
         self.pid = os.getpid()
         self._lock = threading.Lock()
+        self._joined = threading.Condition(self._lock)  # a lingering leader waits on it
+        self._full = min(threads, MAX_GROUP)  # no group can hold more than the request threads
+        self._linger = linger_seconds
+        self._lingering = False
+        self._recent_size = 1.0  # moving average of the group sizes
         self._waiting: list[_Waiter] = []
         self._leading = False  # invariant: rows are waiting => a leader is running or woken
         self._connection: psycopg.Connection | None = None
@@ -71,6 +85,8 @@ class GroupCommitter:
         with self._lock:
             self._waiting.append(waiter)
             follow, self._leading = self._leading, True
+            if self._lingering and len(self._waiting) >= self._full:
+                self._joined.notify()
         if follow:
             waiter.gate.acquire()  # answered by a leader, or made the next leader
         if waiter.result is None and waiter.error is None:
@@ -92,7 +108,12 @@ class GroupCommitter:
 
     def _lead(self, leader: _Waiter) -> None:
         with self._lock:
+            if self._recent_size > UNDER_LOAD and len(self._waiting) < self._full:
+                self._lingering = True
+                self._joined.wait_for(lambda: len(self._waiting) >= self._full, self._linger)
+                self._lingering = False
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            self._recent_size = 0.8 * self._recent_size + 0.2 * len(group)
         # Rows wait only while a leader runs, so the leader (the first to arrive, or the one
         # woken to lead) is the first of them: in this group, whatever MAX_GROUP is.
         results: list[StoreResult] | None = None

@@ -197,7 +197,8 @@ def _new_committer(app_state) -> GroupCommitter:
         if jobs:
             enqueue_many(JOB, jobs)
 
-    committer = GroupCommitter(connect, enqueue_new if enqueue_many is not None else None)
+    committer = GroupCommitter(connect, enqueue_new if enqueue_many is not None else None,
+                               threads=app_state.config.web_threads)
     event.listen(db.engine, "engine_disposed", lambda _engine: committer.close())
     return committer
 

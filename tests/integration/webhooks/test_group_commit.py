@@ -249,3 +249,39 @@ def test_a_group_whose_answers_cannot_be_matched_fails_its_requests_and_no_follo
     (a_code, _a), answers = send_held_group(rq_app, shop, held)
     assert a_code == 200
     assert sorted(code for code, _ in answers) == [500, 500, 500, 500]
+
+
+def test_under_load_a_leader_waits_for_more_deliveries_but_never_for_a_lone_one(rq_app, rq_state, monkeypatch):
+    """After groups of several (load), the next leader lingers until the process's request
+    threads have all joined (here 2) or LINGER_SECONDS pass, so the two are written together;
+    after a lone delivery it writes at once (the linger is made long here: a wait would show)."""
+    shop = "group-shop.myshopify.com"
+    add_shop(rq_state, shop)
+    committer = ingress._committer(rq_app, rq_state)
+    sizes: list[int] = []
+    lingered: list[int] = []
+    real_write, real_wait = committer._write, committer._joined.wait_for
+
+    def counted_write(group_rows):
+        sizes.append(len(group_rows))
+        return real_write(group_rows)
+
+    def recorded_wait(predicate, timeout):
+        lingered.append(len(committer._waiting))
+        return real_wait(predicate, timeout)
+    monkeypatch.setattr(committer, "_write", counted_write)
+    monkeypatch.setattr(committer._joined, "wait_for", recorded_wait)
+    monkeypatch.setattr(committer, "_linger", 30.0)
+    monkeypatch.setattr(committer, "_full", 2)
+
+    assert post(rq_app, "orders/paid", "evt-alone", shop)[0] == 200  # one at a time: no wait
+    assert lingered == [] and sizes == [1]
+
+    monkeypatch.setattr(committer, "_recent_size", 2.0)  # as after groups of two
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(post, rq_app, "orders/paid", "evt-a", shop)
+        wait_for(lambda: committer._lingering, "the leader to linger")
+        second = pool.submit(post, rq_app, "orders/paid", "evt-b", shop)
+        answers = [first.result(timeout=20), second.result(timeout=20)]
+    assert [code for code, _ in answers] == [200, 200]
+    assert lingered == [1] and sizes == [1, 2]  # one leader waited, then wrote both rows

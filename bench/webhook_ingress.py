@@ -7,7 +7,7 @@ production) and are driven by bench/load.py in its own process. The ingress writ
 scratch schema and a Redis db index of its own, both removed at the end. Exits non-zero
 only when a request failed or a delivery is missing, never on speed.
 
-    .venv/bin/python bench/webhook_ingress.py                # 3 rounds x 20 s per side, 16 connections
+    .venv/bin/python bench/webhook_ingress.py                # 5 rounds x 20 s per side, 16 connections
     .venv/bin/python bench/webhook_ingress.py --quick        # bounded smoke run for CI (< 30 s)
 
 The sides alternate over the rounds (bare first, then ingress first, ...) and the ratio printed
@@ -230,11 +230,11 @@ def parse_args(argv=None):
     budget.add_argument("--seconds", type=float, help="measured seconds per side (default 20)")
     budget.add_argument("--requests", type=int, help="measured requests per side instead of seconds")
     parser.add_argument("--concurrency", type=int, help="keep-alive connections (default 16, --quick 8)")
-    parser.add_argument("--rounds", type=int, help="rounds of both sides, alternating (default 3, --quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds of both sides, alternating (default 5, --quick 1)")
     parser.add_argument("--quick", action="store_true", help="300 requests per side after 50 warm-up: a CI smoke run")
     args = parser.parse_args(argv)
     args.warmup_requests = args.warmup_seconds = None
-    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.rounds = args.rounds or (1 if args.quick else 5)
     if args.quick:
         args.requests = args.requests or (None if args.seconds else 300)
         args.warmup_requests = 50

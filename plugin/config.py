@@ -200,9 +200,8 @@ def load_config(env=None, mode: str | None = None) -> Config:
     whatif_processes = _whole_number(env, "WHATIF_PROCESSES", 0, 64,
                                      "must be a number of processes from 1 to 64 (0 or unset: one per CPU)")
 
-    web_threads = _whole_number(env, "WEB_THREADS", 8, 64, "must be a number of threads per web process, 1 to 64")
-    if web_threads == 0:
-        raise ConfigError("WEB_THREADS", "must be a number of threads per web process, 1 to 64")
+    web_threads = _whole_number(env, "WEB_THREADS", 8, 64, "must be a number of threads per web process, 1 to 64",
+                                minimum=1)
 
     return Config(
         mode=mode, api_key=api_key, api_secret=api_secret, api_version=api_version, scopes=scopes,
@@ -258,12 +257,12 @@ def _trusted_proxies(env) -> int:
     return _whole_number(env, "TRUSTED_PROXIES", 0, 5, "must be the number of proxies in front of the app, 0 to 5")
 
 
-def _whole_number(env, name: str, default: int, maximum: int | None, message: str) -> int:
+def _whole_number(env, name: str, default: int, maximum: int | None, message: str, minimum: int = 0) -> int:
     """A setting written as ASCII digits (unset or blank: ``default``). ``str.isdigit()`` alone
     also accepts "²", which ``int()`` refuses: bad config is one line naming the variable."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()) or (maximum is not None and int(raw) > maximum):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
         raise ConfigError(name, message)
     return int(raw)

@@ -1,5 +1,5 @@
 """Group commit: the deliveries a gunicorn process receives at the same moment share one
-INSERT, one commit (one WAL flush) and one Redis pipeline.
+INSERT, one commit (one WAL flush) and one Redis round trip for their jobs.
 
 Request threads hand their verified row to the process's ``GroupCommitter`` and wait. One of
 them, the leader, takes every row waiting at that moment, writes them with one multi-row
@@ -64,7 +64,7 @@ class GroupCommitter:
 
     def __init__(self, connect: Callable[[], psycopg.Connection],
                  enqueue_new: Callable[[list[StoreResult]], object] | None = None,
-                 threads: int = MAX_GROUP, linger_seconds: float = LINGER_SECONDS):
+                 threads: int = MAX_GROUP):
         self._connect = connect
         self._enqueue_new = enqueue_new
         self.enqueues = enqueue_new is not None  # else each request enqueues its own job
@@ -72,7 +72,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._joined = threading.Condition(self._lock)  # a lingering leader waits on it
         self._full = min(threads, MAX_GROUP)  # no group can hold more than the request threads
-        self._linger = linger_seconds
+        self._linger = LINGER_SECONDS
         self._lingering = False
         self._recent_size = 1.0  # moving average of the group sizes
         self._waiting: list[_Waiter] = []

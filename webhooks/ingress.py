@@ -119,16 +119,13 @@ def install_fast_path(app) -> None:
 def _store(app, app_state, delivery: Delivery) -> StoreResult:
     """Committed before the 200. On PostgreSQL the row joins this process's group commit
     (webhooks/group_commit.py): one multi-row prepared INSERT in autocommit on a connection of
-    its own for the deliveries that arrive together, then one Redis pipeline of their jobs.
-    SQLite (the demo) and bodies that are not JSON (stored FAILED) take the general path."""
-    if not app_state.db.is_postgres:
-        with app_state.db.autocommit_engine.connect() as conn:
-            result = store_delivery(conn, delivery, utcnow())
-        _enqueue_one(app_state, result)
-        return result
-    row = group_row(delivery, utcnow())
+    its own for the deliveries that arrive together, then one Redis round trip for their jobs.
+    SQLite (the demo) and bodies that are not JSON (stored FAILED) take the general path: two
+    statements, in a transaction on PostgreSQL (SQLite serialises its writers anyway)."""
+    db = app_state.db
+    row = group_row(delivery, utcnow()) if db.is_postgres else None
     if row is None:
-        with app_state.db.engine.begin() as conn:
+        with (db.engine.begin() if db.is_postgres else db.autocommit_engine.connect()) as conn:
             result = store_delivery(conn, delivery, utcnow())
         _enqueue_one(app_state, result)
         return result

@@ -17,6 +17,17 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 _threads = os.environ.get("WEB_THREADS", "").strip()
 threads = int(_threads) if _threads.isascii() and _threads.isdigit() and int(_threads) > 0 else 8
 preload_app = True
+# One listening socket per worker (SO_REUSEPORT), so the kernel spreads connections evenly.
+# With the one socket gunicorn otherwise shares, whichever worker wakes first accepts, and
+# kept-alive connections stay where they landed: on this 2-core machine one worker now and then
+# held nearly all of the bench's 16 connections, and webhooks fell to what one process can do
+# (about 1,040 per second against 2,000; bench/RESULTS.md). The pinned gunicorn binds each
+# worker's socket after the fork (Arbiter.spawn_worker), since
+# https://github.com/benoitc/gunicorn/pull/2938 ("Fix reuse-port to balance requests across
+# Gunicorn workers"). The price: the master no longer binds, so a port held by another program
+# shows as each worker logging "Address already in use" and being restarted, not as the master
+# stopping once; and a stale gunicorn left on the port serves beside the new one.
+reuse_port = workers > 1
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

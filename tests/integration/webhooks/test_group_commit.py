@@ -252,9 +252,11 @@ def test_a_group_whose_answers_cannot_be_matched_fails_its_requests_and_no_follo
 
 
 def test_under_load_a_leader_waits_for_more_deliveries_but_never_for_a_lone_one(rq_app, rq_state, monkeypatch):
-    """After groups of several (load), the next leader lingers until the process's request
-    threads have all joined (here 2) or LINGER_SECONDS pass, so the two are written together;
-    after a lone delivery it writes at once (the linger is made long here: a wait would show)."""
+    """After groups of several (load), the next leader lingers until its group is as large as
+    the largest recent one (here 2) or LINGER_SECONDS pass, so the two are written together;
+    after lone deliveries it writes at once. It does not wait for every request thread (here 4):
+    a process serving fewer connections than it has threads would wait out every linger (the
+    linger is made 30 s here: a wait would show as an answer missing its 20 s deadline)."""
     shop = "group-shop.myshopify.com"
     add_shop(rq_state, shop)
     committer = ingress._committer(rq_app, rq_state)
@@ -272,12 +274,12 @@ def test_under_load_a_leader_waits_for_more_deliveries_but_never_for_a_lone_one(
     monkeypatch.setattr(committer, "_write", counted_write)
     monkeypatch.setattr(committer._joined, "wait_for", recorded_wait)
     monkeypatch.setattr(committer, "_linger", 30.0)
-    monkeypatch.setattr(committer, "_full", 2)
+    monkeypatch.setattr(committer, "_full", 4)
 
     assert post(rq_app, "orders/paid", "evt-alone", shop)[0] == 200  # one at a time: no wait
     assert lingered == [] and sizes == [1]
 
-    monkeypatch.setattr(committer, "_recent_size", 2.0)  # as after groups of two
+    committer._recent_sizes.append(2)  # as after a group of two
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, rq_app, "orders/paid", "evt-a", shop)
         wait_for(lambda: committer._lingering, "the leader to linger")

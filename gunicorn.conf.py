@@ -26,7 +26,9 @@ preload_app = True
 # https://github.com/benoitc/gunicorn/pull/2938 ("Fix reuse-port to balance requests across
 # Gunicorn workers"). The price: the master no longer binds, so a port held by another program
 # shows as each worker logging "Address already in use" and being restarted, not as the master
-# stopping once; and a stale gunicorn left on the port serves beside the new one.
+# stopping once; a stale gunicorn left on the port serves beside the new one; and connections
+# still queued on a worker's own socket when that worker exits (a timeout kill) are reset, not
+# handed to another (Linux's net.ipv4.tcp_migrate_req is off by default); Shopify retries them.
 reuse_port = workers > 1
 timeout = 30
 graceful_timeout = 20

@@ -17,19 +17,23 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 _threads = os.environ.get("WEB_THREADS", "").strip()
 threads = int(_threads) if _threads.isascii() and _threads.isdigit() and int(_threads) > 0 else 8
 preload_app = True
-# One listening socket per worker (SO_REUSEPORT), so the kernel spreads connections evenly.
-# With the one socket gunicorn otherwise shares, whichever worker wakes first accepts, and
-# kept-alive connections stay where they landed: on this 2-core machine one worker now and then
-# held nearly all of the bench's 16 connections, and webhooks fell to what one process can do
-# (about 1,040 per second against 2,000; bench/RESULTS.md). The pinned gunicorn binds each
-# worker's socket after the fork (Arbiter.spawn_worker), since
-# https://github.com/benoitc/gunicorn/pull/2938 ("Fix reuse-port to balance requests across
-# Gunicorn workers"). The price: the master no longer binds, so a port held by another program
-# shows as each worker logging "Address already in use" and being restarted, not as the master
-# stopping once; a stale gunicorn left on the port serves beside the new one; and connections
-# still queued on a worker's own socket when that worker exits (a timeout kill) are reset, not
-# handed to another (Linux's net.ipv4.tcp_migrate_req is off by default); Shopify retries them.
-reuse_port = workers > 1
+# In production, one listening socket per worker (SO_REUSEPORT), so the kernel spreads
+# connections evenly. With the one socket gunicorn otherwise shares, whichever worker wakes first
+# accepts, and kept-alive connections stay where they landed: on this 2-core machine one worker
+# now and then held nearly all of the bench's 16 connections, and webhooks fell to what one
+# process can do (about 1,040 per second against 2,000; bench/RESULTS.md). The pinned gunicorn
+# binds each worker's socket after the fork (Arbiter.spawn_worker), since
+# https://github.com/benoitc/gunicorn/pull/2938. Production only, as Heroku's own template does
+# (https://github.com/heroku/python-getting-started/pull/248): in development a second server
+# left running on the port would serve beside the new one instead of failing "Address already in
+# use". What it costs, and why REUSE_PORT=0 turns it off (README "Deploying"): the master holds no
+# socket, so a USR2 binary upgrade and systemd socket activation do not work with it; a port held
+# by another program shows as workers logging "Connection in use" and restarting; connections
+# queued on a worker's own socket when that worker exits or hangs until the 30 s timeout are
+# reset, not taken by another (Linux's net.ipv4.tcp_migrate_req is off by default).
+_mode = os.environ.get("EMBAJADOR_MODE", "").strip() or ("production" if os.environ.get("DYNO") else "demo")
+_production = _mode == "production"  # as plugin/config.py decides it
+reuse_port = workers > 1 and _production and os.environ.get("REUSE_PORT", "1").strip() != "0"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -30,6 +30,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,6 +87,7 @@ def gunicorn(app_spec: str, env: dict, log_path: Path):
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(proc, port, log_path)
+        _wait_listening(proc, port, _listeners(env), log_path)
         yield port, proc.pid
     finally:
         proc.terminate()
@@ -109,6 +111,32 @@ def _wait_healthy(proc, port: int, log_path: Path, timeout: float = 30.0) -> Non
             pass
         time.sleep(0.1)
     raise BenchError(f"gunicorn did not answer /healthz within {timeout:.0f}s (log: {log_path})")
+
+
+def _listeners(env: dict) -> int:
+    """Listening sockets the server will have: one per worker with ``reuse_port``, else the master's."""
+    with mock.patch.dict(os.environ, child_env(env), clear=True):
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return conf["workers"] if conf["reuse_port"] else 1
+
+
+def _wait_listening(proc, port: int, wanted: int, log_path: Path, timeout: float = 30.0) -> None:
+    """With ``reuse_port`` each worker binds its own socket after the fork, so /healthz answers as
+    soon as the first one has: connections opened before the others bind would all land on it
+    (the imbalance the setting exists to avoid). Wait for every worker's socket (LISTEN entries
+    for the port in /proc/net/tcp)."""
+    deadline = time.monotonic() + timeout
+    while _listening_sockets(port) < wanted:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise BenchError(f"gunicorn did not open {wanted} listening sockets on {port} (log: {log_path})")
+        time.sleep(0.05)
+
+
+def _listening_sockets(port: int) -> int:
+    """LISTEN (state 0A) entries of /proc/net/tcp whose local port is ``port``."""
+    suffix = f":{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if (fields := line.split())[1].endswith(suffix) and fields[3] == "0A")
 
 
 def _cpu_seconds(pid: int) -> float:

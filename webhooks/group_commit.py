@@ -31,8 +31,8 @@ MAX_GROUP = 64  # bounded by the request threads of a process anyway
 # (bench/RESULTS.md). Waiting for the largest recent group rather than for every request thread:
 # a process that serves fewer connections than it has threads (gunicorn's workers rarely get
 # even shares) would otherwise wait out the whole linger on every group (measured: every one of
-# 1,794 groups of 4 in a process with 8 threads). Deliveries that arrive one at a time are
-# never delayed.
+# 1,794 groups of 4 in a process with 8 threads). Once the last RECENT_GROUPS groups each held
+# one delivery, deliveries that arrive one at a time are never delayed.
 LINGER_SECONDS = 0.003
 RECENT_GROUPS = 16
 

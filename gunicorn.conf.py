@@ -3,6 +3,8 @@ stops the master once with one line, instead of workers crash-looping."""
 import gc
 import os
 
+from plugin.config import mode_of
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 # gthread workers: WEB_CONCURRENCY processes (the Heroku Python buildpack sets it from the dyno
 # size) x WEB_THREADS threads. Threads overlap a request's waits on Postgres/Redis (a webhook
@@ -31,9 +33,8 @@ preload_app = True
 # by another program shows as workers logging "Connection in use" and restarting; connections
 # queued on a worker's own socket when that worker exits or hangs until the 30 s timeout are
 # reset, not taken by another (Linux's net.ipv4.tcp_migrate_req is off by default).
-_mode = os.environ.get("EMBAJADOR_MODE", "").strip() or ("production" if os.environ.get("DYNO") else "demo")
-_production = _mode == "production"  # as plugin/config.py decides it
-reuse_port = workers > 1 and _production and os.environ.get("REUSE_PORT", "1").strip() != "0"
+reuse_port = (workers > 1 and mode_of(os.environ) == "production"
+              and os.environ.get("REUSE_PORT", "1").strip() != "0")
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -42,6 +42,8 @@ WEB_APP_NAME = f"embajador-bench-web-{os.getpid()}"
 
 from scratch_services import PG_BASE, REDIS_BASE, BenchError, redis_db, scratch_schema  # noqa: E402
 
+from tests.e2e.processes import listening_sockets  # noqa: E402
+
 
 def app_env(pg_url: str, redis_url: str) -> dict:
     """Production mode: the configuration checks and JSON logs a Heroku dyno has."""
@@ -126,17 +128,10 @@ def _wait_listening(proc, port: int, wanted: int, log_path: Path, timeout: float
     (the imbalance the setting exists to avoid). Wait for every worker's socket (LISTEN entries
     for the port in /proc/net/tcp)."""
     deadline = time.monotonic() + timeout
-    while _listening_sockets(port) < wanted:
+    while listening_sockets(port) < wanted:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise BenchError(f"gunicorn did not open {wanted} listening sockets on {port} (log: {log_path})")
         time.sleep(0.05)
-
-
-def _listening_sockets(port: int) -> int:
-    """LISTEN (state 0A) entries of /proc/net/tcp whose local port is ``port``."""
-    suffix = f":{port:04X}"
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for line in lines if (fields := line.split())[1].endswith(suffix) and fields[3] == "0A")
 
 
 def _cpu_seconds(pid: int) -> float:

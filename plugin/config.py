@@ -127,10 +127,16 @@ def _demo_secret(name: str, factory) -> str:
     return path.read_text().strip()
 
 
+def mode_of(env) -> str:
+    """The mode the environment asks for, not yet checked against MODES: EMBAJADOR_MODE, else
+    production on Heroku (``DYNO`` set), else demo. gunicorn.conf.py reads it too."""
+    return env.get("EMBAJADOR_MODE", "").strip() or ("production" if env.get("DYNO") else "demo")
+
+
 def load_config(env=None, mode: str | None = None) -> Config:
     """Read and validate the environment; raise ConfigError on the first bad variable."""
     env = os.environ if env is None else env
-    mode = mode or env.get("EMBAJADOR_MODE", "").strip() or ("production" if env.get("DYNO") else "demo")
+    mode = mode or mode_of(env)
     if mode not in MODES:
         raise ConfigError("EMBAJADOR_MODE", f"must be one of {', '.join(MODES)}")
 

@@ -21,6 +21,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_sockets(port: int) -> int:
+    """LISTEN entries (state 0A) for ``port`` in /proc/net/tcp: one per socket bound to it (with
+    gunicorn's ``reuse_port``, one per worker)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if (fields := line.split())[1].endswith(f":{port:04X}") and fields[3] == "0A")
+
+
 def process_env(env: dict) -> dict:
     merged = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "SENDGRID_", "DATABASE_", "REDIS_"))}
     merged.update(env)

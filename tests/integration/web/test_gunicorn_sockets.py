@@ -5,20 +5,12 @@ quietly serving beside the first. The app behind gunicorn does not matter here: 
 app keeps these tests free of production secrets."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 
-from tests.e2e.processes import BIN, free_port, running, wait_until
+from tests.e2e.processes import BIN, free_port, listening_sockets, running, wait_until
 
 BARE_APP = "bench.bare_app:create_app()"
-
-
-def listening_sockets(port: int) -> int:
-    """LISTEN entries (state 0A) for ``port`` in /proc/net/tcp: one per socket bound to it."""
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for line in lines if (fields := line.split())[1].endswith(f":{port:04X}") and fields[3] == "0A")
 
 
 def server_env(port: int, mode: str, **extra: str) -> dict:
